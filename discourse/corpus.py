@@ -1,0 +1,125 @@
+"""The annotated corpus the project authored (corpora/annotated/): loading, validation and the fixed splits.
+
+Units are written in batches; a whole batch belongs to one split (corpora/annotated/splits.json), so paraphrases
+and negated twins written together never straddle train and test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from .codebook import STANCES, load_codebook
+from .settings import ANNOTATED_DIR
+
+GENRES = ("news", "policy", "interview")
+HARD_CASES = ("negation", "concession", "reported_norm", "irony", "self_imposed", "mixed", "near_miss")
+SPLITS = ("train", "dev", "test")
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: str
+    batch: str
+    genre: str
+    variety: str
+    text: str
+    relevant: bool
+    stance: str | None
+    frames: tuple[str, ...]
+    hard_case: str | None
+    split: str
+
+    @property
+    def stance3(self) -> str:
+        """Stance on the product's 3-way scale: an irrelevant unit frames no parenthood, so it counts as neutral."""
+        return self.stance if self.relevant else "neutral"
+
+
+def load_splits(directory: Path = ANNOTATED_DIR) -> dict[str, str]:
+    return json.loads((directory / "splits.json").read_text(encoding="utf-8"))["batches"]
+
+
+def load_units(split: str | None = None, directory: Path = ANNOTATED_DIR) -> list[Unit]:
+    """All units (or one split's), validated against the codebook; raises ValueError naming file and line."""
+    splits = load_splits(directory)
+    frames = set(load_codebook().frames)
+    units, seen = [], set()
+    for path in sorted((directory / "batches").glob("*.jsonl")):
+        batch = path.stem
+        if batch not in splits:
+            raise ValueError(f"{path}: batch {batch!r} has no split in splits.json")
+        if split is not None and splits[batch] != split:
+            continue
+        for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            where = f"{path.name}:{line_no}"
+            row = json.loads(line)
+            unit = Unit(
+                id=row["id"], batch=batch, genre=row["genre"], variety=row.get("variety", ""),
+                text=row["text"].strip(), relevant=bool(row["relevant"]), stance=row.get("stance"),
+                frames=tuple(row.get("frames") or ()), hard_case=row.get("hard_case"), split=splits[batch],
+            )
+            _validate(unit, frames, where)
+            if unit.id in seen:
+                raise ValueError(f"{where}: duplicate id {unit.id}")
+            seen.add(unit.id)
+            units.append(unit)
+    return units
+
+
+def _validate(unit: Unit, frames: set[str], where: str) -> None:
+    if unit.genre not in GENRES:
+        raise ValueError(f"{where}: genre {unit.genre!r} not in {GENRES}")
+    if not unit.text:
+        raise ValueError(f"{where}: empty text")
+    if unit.relevant and unit.stance not in STANCES:
+        raise ValueError(f"{where}: relevant unit needs a stance in {STANCES}, got {unit.stance!r}")
+    if not unit.relevant and (unit.stance is not None or unit.frames):
+        raise ValueError(f"{where}: irrelevant unit must have stance null and no frames")
+    unknown = set(unit.frames) - frames
+    if unknown:
+        raise ValueError(f"{where}: unknown frames {sorted(unknown)}")
+    if unit.hard_case is not None and unit.hard_case not in HARD_CASES:
+        raise ValueError(f"{where}: hard_case {unit.hard_case!r} not in {HARD_CASES}")
+
+
+def describe(units: list[Unit]) -> dict:
+    """Counts a datasheet reports: per split, genre x stance cell, frame and hard case."""
+    cells = Counter((u.genre, u.stance if u.relevant else "irrelevant") for u in units)
+    return {
+        "units": len(units),
+        "per_split": dict(Counter(u.split for u in units)),
+        "genre_x_stance": {f"{g}/{s}": n for (g, s), n in sorted(cells.items())},
+        "irrelevant": sum(not u.relevant for u in units),
+        "frames": dict(Counter(f for u in units for f in u.frames).most_common()),
+        "hard_cases": dict(Counter(u.hard_case for u in units if u.hard_case).most_common()),
+        "variety": dict(Counter(u.variety for u in units)),
+    }
+
+
+def split_for_batch(batch: str) -> str:
+    """The rule that assigned batches to splits (recorded in splits.json, which is what counts): per writer, batches
+    01-07 train, 08 dev, 09-10 test; irrelevant-only writer irr: 01-04 train, 05 dev, 06 test; a writer's
+    extra batches numbered 90+ are held-out test."""
+    prefix, number = batch.rstrip("0123456789"), int(batch[len(batch.rstrip("0123456789")):])
+    if number >= 90:
+        return "test"
+    if prefix == "irr":
+        return "train" if number <= 4 else "dev" if number == 5 else "test"
+    return "train" if number <= 7 else "dev" if number == 8 else "test"
+
+
+def add_new_batches_to_splits(directory: Path = ANNOTATED_DIR) -> dict[str, str]:
+    """Give batches that have no split yet one by `split_for_batch`; never moves a batch already assigned."""
+    path = directory / "splits.json"
+    current = json.loads(path.read_text(encoding="utf-8"))["batches"] if path.exists() else {}
+    for batch_file in sorted((directory / "batches").glob("*.jsonl")):
+        current.setdefault(batch_file.stem, split_for_batch(batch_file.stem))
+    payload = {"rule": split_for_batch.__doc__.split(":", 1)[1].strip().replace("\n   ", ""),
+               "batches": dict(sorted(current.items()))}
+    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return current

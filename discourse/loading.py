@@ -1,0 +1,26 @@
+"""Load whichever kind of model folder a path holds: the framing model or a `discourse train` classifier."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Union
+
+from .framing import FramingModel
+from .settings import model_dir
+from .textclassifier import TextClassifier
+
+Model = Union[FramingModel, TextClassifier]
+
+
+def load_model(directory: str | Path | None = None) -> Model:
+    directory = Path(directory) if directory else model_dir()
+    config_path = directory / "config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{directory} is not a model folder: it has no config.json")
+    kind = json.loads(config_path.read_text(encoding="utf-8")).get("type")
+    if kind == "framing":
+        return FramingModel.load(directory)
+    if kind == "classifier":
+        return TextClassifier.load(directory)
+    raise ValueError(f"{config_path}: unknown model type {kind!r} (expected 'framing' or 'classifier')")

@@ -1,0 +1,19 @@
+from discourse.language import detect_language
+
+
+def test_flemish_and_netherlands_dutch_are_dutch():
+    for text in ["Ik had zoiets van, allez, ge moet dat toch niet allemaal perfect doen hé.",
+                 "Nou, ik vond het consultatiebureau eigenlijk gewoon heel fijn.",
+                 "Kind en Gezin biedt gratis consultaties aan voor alle baby's en peuters."]:
+        assert detect_language(text).is_dutch, text
+
+
+def test_other_languages_are_flagged():
+    assert detect_language("The first thousand days shape a child's future, experts say.").code == "en"
+    assert detect_language("Les mille premiers jours sont essentiels pour le développement.").code == "fr"
+    assert detect_language("Die ersten tausend Tage sind für die Entwicklung entscheidend.").code == "de"
+    assert detect_language("Ek is baie moeg na die geboorte van my baba, dit was swaar.").code == "af"
+
+
+def test_very_short_text_is_accepted_as_dutch():
+    assert detect_language("Ja.").is_dutch
