@@ -41,6 +41,7 @@ MAGIC = b"E5S1"
 DTYPE_F32, DTYPE_Q4_0 = 0, 1
 Q4_BLOCK = np.dtype([("scale", "<f2"), ("nibbles", "u1", 16)])  # 18 bytes, 32 weights
 METASPACE = "\u2581"
+CLUSTER_BREAK = "\ufdd0"  # a Unicode noncharacter: never in real text, unmapped, not in any piece
 
 # Image tensor name → BertModel parameter name (per layer: "l{i}." prefix → "encoder.layer.{i}.").
 EMBEDDING_NAMES = {
@@ -298,9 +299,15 @@ def build_tokenizer(image: E5Image):
 
     vocab = [(piece, float(score)) for piece, score in zip(image.pieces, image.scores)]
     tokenizer = Tokenizer(models.Unigram(vocab, unk_id=image.unk, byte_fallback=False))
+    # e5.c maps every codepoint on its own. Precompiled looks a whole grapheme cluster of < 6 bytes up first and,
+    # when it starts with a mapped codepoint, emits only that codepoint's replacement and drops the rest of the
+    # cluster. A noncharacter put between the codepoints of every cluster (\Y: inside a cluster) makes every
+    # lookup a single-codepoint one; it is removed again right after.
     tokenizer.normalizer = normalizers.Sequence([
+        normalizers.Replace(Regex(r"\Y"), CLUSTER_BREAK),
         normalizers.Precompiled(precompiled_charsmap(image.normalisation)),
-        normalizers.Replace(Regex(" {2,}"), " "),
+        normalizers.Replace(CLUSTER_BREAK, ""),
+        normalizers.Replace(Regex(" {2,}"), " "),  # e5.c collapses runs of spaces after mapping
     ])
     # No piece has a metaspace after its first character, so splitting at metaspaces changes no segmentation
     # (e5.c runs Viterbi over the whole string) and lets tokenizers cache per word. Characters that occur in no

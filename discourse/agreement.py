@@ -1,0 +1,68 @@
+"""Inter-annotator reliability of the annotated corpus.
+
+A sample of units was labelled a second time by an independent pass that saw only the texts and the codebook
+(corpora/annotated/second_pass.jsonl). Cohen's kappa is reported per layer; every disagreement was adjudicated
+(corpora/annotated/adjudication.jsonl) and the batch files hold the adjudicated labels. The kappas below compare
+the FIRST labels (as written, kept in the adjudication file where they changed) with the second pass.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .codebook import load_codebook
+from .corpus import load_units
+from .metrics import kappa
+from .settings import ANNOTATED_DIR
+
+SECOND_PASS = "second_pass.jsonl"
+ADJUDICATION = "adjudication.jsonl"
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def first_labels(directory: Path = ANNOTATED_DIR) -> dict[str, dict]:
+    """The labels as the writer first gave them: current labels, undone where adjudication changed them."""
+    labels = {u.id: {"relevant": u.relevant, "stance": u.stance, "frames": sorted(u.frames)}
+              for u in load_units(directory=directory)}
+    adjudication = directory / ADJUDICATION
+    if adjudication.exists():
+        for row in _read_jsonl(adjudication):
+            labels[row["id"]][row["layer"]] = row["first"]
+    return labels
+
+
+def stance4(labels: dict) -> str:
+    return labels["stance"] if labels["relevant"] else "irrelevant"
+
+
+def agreement_report(directory: Path = ANNOTATED_DIR) -> dict:
+    first = first_labels(directory)
+    second = {row["id"]: row for row in _read_jsonl(directory / SECOND_PASS)}
+    ids = sorted(set(second) & set(first))
+    both_relevant = [i for i in ids if first[i]["relevant"] and second[i]["relevant"]]
+    frames = load_codebook().frames
+    per_frame = {}
+    for frame in frames:
+        a = [frame in first[i]["frames"] for i in both_relevant]
+        b = [frame in (second[i].get("frames") or []) for i in both_relevant]
+        per_frame[frame] = kappa(a, b) if (any(a) or any(b)) else None
+    scored = [k for k in per_frame.values() if k is not None]
+    adjudicated = _read_jsonl(directory / ADJUDICATION) if (directory / ADJUDICATION).exists() else []
+    return {
+        "units_double_coded": len(ids),
+        "relevance_kappa": kappa([first[i]["relevant"] for i in ids], [second[i]["relevant"] for i in ids]),
+        "stance_kappa_4way": kappa([stance4(first[i]) for i in ids], [stance4(second[i]) for i in ids]),
+        "stance_kappa_both_relevant": kappa([first[i]["stance"] for i in both_relevant],
+                                            [second[i]["stance"] for i in both_relevant]),
+        "frames_kappa_mean": round(sum(scored) / len(scored), 4) if scored else None,
+        "frames_kappa_per_frame": per_frame,
+        "raw_agreement": {
+            "relevance": round(sum(first[i]["relevant"] == second[i]["relevant"] for i in ids) / len(ids), 4),
+            "stance_4way": round(sum(stance4(first[i]) == stance4(second[i]) for i in ids) / len(ids), 4),
+        },
+        "adjudicated_changes": len(adjudicated),
+    }
