@@ -66,3 +66,24 @@ def agreement_report(directory: Path = ANNOTATED_DIR) -> dict:
         },
         "adjudicated_changes": len(adjudicated),
     }
+
+
+def apply_adjudication(directory: Path = ANNOTATED_DIR) -> int:
+    """Write the adjudicated ("final") labels into the batch files; idempotent. Returns units changed."""
+    finals: dict[str, dict] = {}
+    for row in _read_jsonl(directory / ADJUDICATION):
+        finals.setdefault(row["id"], {})[row["layer"]] = row["final"]
+    changed = 0
+    for path in sorted((directory / "batches").glob("*.jsonl")):
+        rows = _read_jsonl(path)
+        dirty = False
+        for row in rows:
+            for layer, value in finals.get(row["id"], {}).items():
+                if row.get(layer) != value:
+                    row[layer], dirty = value, True
+                    changed += 1
+            if row["id"] in finals and not row["relevant"]:
+                row["stance"], row["frames"] = None, []
+        if dirty:
+            path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return changed

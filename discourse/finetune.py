@@ -78,14 +78,18 @@ def finetune_lora(encoder, texts: list[str], tasks: list[Task], out_dir: Path,
         total = 0.0
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
-            features = encoder.st_model.tokenize([prefixed[i] for i in idx])
+            features = encoder.st_model.preprocess([prefixed[i] for i in idx])
             embeddings = encoder.st_model(features)["sentence_embedding"] * 10.0  # unit vectors → usable logits
             loss = _multitask_loss(heads, tasks, embeddings, idx)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             scheduler.step()
-            total += float(loss)
+            total += float(loss.detach())
+            step = start // batch_size + 1
+            if step % 25 == 0:
+                log(f"epoch {epoch}: step {step}/{steps_per_epoch}, loss {total / step:.4f} "
+                    f"({time.perf_counter() - started:.0f}s)")
         encoder.st_model.eval()
         score = _dev_score(encoder, heads, dev_texts, dev_tasks, batch_size)
         epochs_run = epoch
@@ -124,7 +128,7 @@ def _multitask_loss(heads: nn.ModuleDict, tasks: list[Task], embeddings: torch.T
 def _dev_score(encoder, heads: nn.ModuleDict, texts: list[str], tasks: list[Task], batch_size: int) -> float:
     chunks = []
     for start in range(0, len(texts), batch_size * 4):
-        features = encoder.st_model.tokenize([encoder.prefix + t for t in texts[start:start + batch_size * 4]])
+        features = encoder.st_model.preprocess([encoder.prefix + t for t in texts[start:start + batch_size * 4]])
         chunks.append(encoder.st_model(features)["sentence_embedding"] * 10.0)
     embeddings = torch.cat(chunks)
     scores = []

