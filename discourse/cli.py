@@ -151,6 +151,17 @@ def train_framing(
     train_framing_model(out, mode=mode, seed=seed, epochs=epochs, log=lambda m: typer.echo(m, err=True))
 
 
+@app.command()
+def card(model: Path = typer.Option(Path("models/framing-e5-small"), "--model")) -> None:
+    """Rewrite the figures block of a model card from the metrics files the scripts wrote."""
+    from .card import update_card
+
+    try:
+        typer.echo(f"updated {update_card(model)}")
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+
+
 @corpus_app.command("describe")
 def corpus_describe() -> None:
     """Counts per split, genre x stance cell, frame and hard case."""

@@ -1,0 +1,57 @@
+"""Choose between the frozen-encoder head and the LoRA-fine-tuned variant on dev, and record the choice.
+
+    discourse train-framing --out /tmp/framing-head --mode head --seed 0
+    discourse train-framing --out /tmp/framing-lora --mode finetune --seed 0 --epochs 4
+    .venv/bin/python bench/compare_variants.py /tmp/framing-head /tmp/framing-lora --ship models/framing-e5-small
+
+The variant with the higher mean of dev relevance macro-F1 and dev stance macro-F1 is copied to --ship (its
+folder replaces the shipped model's heads, config, metrics and adapter), with comparison.json beside it. The test
+split plays no part in the choice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+SHIPPED_FILES = ("config.json", "metrics.json", "relevance.safetensors", "relevance.json", "stance.safetensors",
+                 "stance.json", "frames.safetensors", "frames.json")
+
+
+def dev_score(metrics: dict) -> float:
+    return (metrics["dev"]["relevance"]["macro_f1"] + metrics["dev"]["stance"]["macro_f1"]) / 2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("variants", nargs="+", type=Path, help="model folders written by train-framing")
+    parser.add_argument("--ship", type=Path, required=True)
+    args = parser.parse_args()
+    rows = []
+    for folder in args.variants:
+        m = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        rows.append({"variant": "LoRA fine-tuned encoder + heads" if m["mode"] == "finetune" else "frozen encoder + heads",
+                     "folder": str(folder), "mode": m["mode"], "dev_relevance": m["dev"]["relevance"]["macro_f1"],
+                     "dev_stance": m["dev"]["stance"]["macro_f1"], "dev_frames_micro": m["dev"]["frames"]["micro_f1"],
+                     "score": round(dev_score(m), 4), "train_seconds": m["train_seconds"], "command": m["command"]})
+    best = max(rows, key=lambda r: r["score"])
+    decision = (f"Shipped: **{best['variant']}** (mean of dev relevance and stance macro-F1 {best['score']:.3f} vs "
+                + ", ".join(f"{r['score']:.3f}" for r in rows if r is not best) + ").")
+    args.ship.mkdir(parents=True, exist_ok=True)
+    source = Path(best["folder"])
+    for name in SHIPPED_FILES:
+        shutil.copy2(source / name, args.ship / name)
+    if (args.ship / "adapter").exists():
+        shutil.rmtree(args.ship / "adapter")
+    if (source / "adapter").exists():
+        shutil.copytree(source / "adapter", args.ship / "adapter")
+    comparison = {"variants": rows, "chosen": best["mode"], "decision": decision,
+                  "command": "bench/compare_variants.py " + " ".join(str(v) for v in args.variants)}
+    (args.ship / "comparison.json").write_text(json.dumps(comparison, indent=2) + "\n", encoding="utf-8")
+    print(decision)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""Figures for a model card, rendered from the files the scripts wrote — never typed by hand.
+
+`discourse card --model DIR` rewrites the block between the two markers in DIR/MODEL_CARD.md with tables from
+DIR/metrics.json, DIR/comparison.json (frozen head vs fine-tuned, if present), DIR/speed.json (bench output, if
+present) and the corpus agreement report. The prose around the block is written by people.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .agreement import agreement_report
+
+START, END = "<!-- figures:start -->", "<!-- figures:end -->"
+
+
+def _load(path: Path) -> dict | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _f(x) -> str:
+    return "–" if x is None else f"{x:.3f}"
+
+
+def render_figures(directory: Path) -> str:
+    metrics = _load(directory / "metrics.json")
+    if metrics is None:
+        raise FileNotFoundError(f"{directory}/metrics.json not found: train the model first")
+    test, dev = metrics["test"], metrics["dev"]
+    out = [f"Produced by `{metrics['command']}` (mode `{metrics['mode']}`, seed {metrics['seed']}, encoder "
+           f"`{metrics['encoder']}` version `{metrics['encoder_version']}`, codebook {metrics['codebook_version']}, "
+           f"{metrics['train_seconds']:.0f} s on {metrics['machine']}).", ""]
+    out += ["### Test split (570 units, never used for any choice)", "",
+            "| task | macro-F1 | accuracy | dev macro-F1 |", "|---|---|---|---|"]
+    for key, name in (("relevance", "relevance"), ("stance", "stance (gold-relevant units)"),
+                      ("stance_end_to_end", "stance end to end (irrelevant → neutral)")):
+        out.append(f"| {name} | {_f(test[key]['macro_f1'])} | {_f(test[key]['accuracy'])} | "
+                   f"{_f(dev[key]['macro_f1'])} |")
+    out.append(f"| sub-frames (multi-label) | {_f(test['frames']['macro_f1'])} (micro {_f(test['frames']['micro_f1'])})"
+               f" | – | {_f(dev['frames']['macro_f1'])} |")
+    out += ["", "Per class, test:", "", "| layer | class | precision | recall | F1 | support |", "|---|---|---|---|---|---|"]
+    for key in ("relevance", "stance"):
+        for label, m in test[key]["per_class"].items():
+            out.append(f"| {key} | {label} | {_f(m['precision'])} | {_f(m['recall'])} | {_f(m['f1'])} | {m['support']} |")
+    out += ["", "Per genre, test:", "", "| genre | stance macro-F1 | stance end-to-end macro-F1 | relevance macro-F1 |",
+            "|---|---|---|---|"]
+    for genre, m in test["per_genre"].items():
+        out.append(f"| {genre} | {_f(m['stance']['macro_f1'])} | {_f(m['stance_end_to_end_macro_f1'])} | "
+                   f"{_f(m['relevance_macro_f1'])} |")
+    out += ["", "Per genre and class (stance, gold-relevant units), test:", "",
+            "| genre | class | precision | recall | F1 |", "|---|---|---|---|---|"]
+    for genre, m in test["per_genre"].items():
+        for label, c in m["stance"]["per_class"].items():
+            out.append(f"| {genre} | {label} | {_f(c['precision'])} | {_f(c['recall'])} | {_f(c['f1'])} |")
+    out += ["", "Sub-frames, test:", "", "| frame | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for frame, m in test["frames"]["per_label"].items():
+        out.append(f"| {frame} | {_f(m['precision'])} | {_f(m['recall'])} | {_f(m['f1'])} | {m['support']} |")
+    out += ["", "Hard cases, test (accuracy of the end-to-end label):", "", "| case | n | accuracy |", "|---|---|---|"]
+    for case, m in test["hard_cases"].items():
+        out.append(f"| {case} | {m['n']} | {_f(m['accuracy'])} |")
+    cal = test["calibration"]
+    dev_cal = dev["calibration"]
+    out += ["", "### Calibration", "",
+            f"Temperature scaling fitted on dev (stance T = {cal['stance_temperature']}, relevance T = "
+            f"{cal['relevance_temperature']}). Expected calibration error (15 bins): stance {_f(cal['stance_ece'])} "
+            f"on test; relevance {_f(cal['relevance_ece'])} on test. On dev, before → after: stance "
+            f"{_f(dev_cal.get('stance_ece_uncalibrated'))} → {_f(dev_cal['stance_ece'])}, relevance "
+            f"{_f(dev_cal.get('relevance_ece_uncalibrated'))} → {_f(dev_cal['relevance_ece'])}."]
+    comparison = _load(directory / "comparison.json")
+    if comparison:
+        out += ["", "### Frozen-encoder head vs fine-tuned (dev split; the choice was made here)", "",
+                "| variant | relevance macro-F1 | stance macro-F1 | frames micro-F1 | train time | command |",
+                "|---|---|---|---|---|---|"]
+        for row in comparison["variants"]:
+            out.append(f"| {row['variant']} | {_f(row['dev_relevance'])} | {_f(row['dev_stance'])} | "
+                       f"{_f(row['dev_frames_micro'])} | {row['train_seconds']:.0f} s | `{row['command']}` |")
+        out += ["", comparison.get("decision", "")]
+    speed = _load(directory / "speed.json")
+    if speed:
+        out += ["", "### Speed", "", f"`{speed['command']}` ({speed['machine']}):", ""]
+        out += [f"- {line}" for line in speed["lines"]]
+    agreement = agreement_report()
+    out += ["", "### Annotation reliability (corpus)", "",
+            f"{agreement['units_double_coded']} units double-coded (`discourse corpus agreement`): Cohen's κ relevance "
+            f"{agreement['relevance_kappa']:.3f}, stance {agreement['stance_kappa_4way']:.3f} (4-way), sub-frames "
+            f"{agreement['frames_kappa_mean']:.3f} (mean per frame)."]
+    return "\n".join(out)
+
+
+def update_card(directory: str | Path) -> Path:
+    directory = Path(directory)
+    card = directory / "MODEL_CARD.md"
+    text = card.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise ValueError(f"{card} has no {START} … {END} block")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    card.write_text(f"{head}{START}\n{render_figures(directory)}\n{END}{tail}", encoding="utf-8")
+    return card
