@@ -143,12 +143,19 @@ def train_framing(
     out: Path = typer.Option(Path("models/framing-e5-small"), "--out"),
     mode: str = typer.Option("head", "--mode", help="'head' (frozen encoder) or 'finetune' (LoRA)."),
     seed: int = typer.Option(0, "--seed"),
-    epochs: int = typer.Option(4, "--epochs"),
+    epochs: int = typer.Option(4, "--epochs", help="Maximum LoRA epochs (finetune)."),
+    lr: float = typer.Option(2e-4, "--lr", help="LoRA learning rate (finetune)."),
+    rank: int = typer.Option(8, "--rank", help="LoRA rank (finetune)."),
+    top_layers: int = typer.Option(6, "--top-layers", help="Adapt only the top N encoder layers; 0 = all (finetune)."),
+    patience: int = typer.Option(1, "--patience", help="Epochs without dev improvement before stopping (finetune)."),
 ) -> None:
     """Train the default framing model (relevance, stance, sub-frames) on the annotated corpus."""
     from .training import train_framing_model
 
-    train_framing_model(out, mode=mode, seed=seed, epochs=epochs, log=lambda m: typer.echo(m, err=True))
+    if mode not in ("head", "finetune"):
+        _fail(f"--mode must be 'head' or 'finetune', not {mode!r}")
+    train_framing_model(out, mode=mode, seed=seed, epochs=epochs, lr=lr, rank=rank, top_layers=top_layers,
+                        patience=patience, log=lambda m: typer.echo(m, err=True))
 
 
 @app.command()
