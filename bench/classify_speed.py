@@ -31,6 +31,8 @@ from discourse.settings import model_dir
 class MeanPoolClassifier(PreTrainedModel):
     """The framing model's stance path as a plain transformers classifier: encoder → mean pool → L2 → linear."""
 
+    _supports_sdpa = True  # attention runs inside the wrapped BertModel, which supports it
+
     def __init__(self, encoder_model, weight: np.ndarray, bias: np.ndarray, temperature: float):
         super().__init__(encoder_model.config)
         self.encoder = encoder_model

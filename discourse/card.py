@@ -31,7 +31,7 @@ def render_figures(directory: Path) -> str:
     out = [f"Produced by `{metrics['command']}` (mode `{metrics['mode']}`, seed {metrics['seed']}, encoder "
            f"`{metrics['encoder']}` version `{metrics['encoder_version']}`, codebook {metrics['codebook_version']}, "
            f"{metrics['train_seconds']:.0f} s on {metrics['machine']}).", ""]
-    out += ["### Test split (570 units, never used for any choice)", "",
+    out += [f"### Test split ({test['relevance']['n']} units, never used for any choice)", "",
             "| task | macro-F1 | accuracy | dev macro-F1 |", "|---|---|---|---|"]
     for key, name in (("relevance", "relevance"), ("stance", "stance (gold-relevant units)"),
                       ("stance_end_to_end", "stance end to end (irrelevant → neutral)")):
@@ -76,6 +76,16 @@ def render_figures(directory: Path) -> str:
             out.append(f"| {row['variant']} | {_f(row['dev_relevance'])} | {_f(row['dev_stance'])} | "
                        f"{_f(row['dev_frames_micro'])} | {row['train_seconds']:.0f} s | `{row['command']}` |")
         out += ["", comparison.get("decision", "")]
+    real = _load(directory / "real_validation.json")
+    if real:
+        out += ["", "### Real sentences (news and policy, not authored)", "",
+                f"`{real['command']}` on {real['n']} real sentences from `../shared/corpora` (references in "
+                "`corpora/real_validation/`, single-coded):", "",
+                "| task | n | accuracy | macro-F1 | per class F1 |", "|---|---|---|---|---|"]
+        for key in ("relevance", "stance", "stance_end_to_end"):
+            r = real[key]
+            per = ", ".join(f"{k} {v['f1']:.2f} (n={v['support']})" for k, v in r["per_class"].items())
+            out.append(f"| {key} | {r['n']} | {_f(r['accuracy'])} | {_f(r['macro_f1'])} | {per} |")
     speed = _load(directory / "speed.json")
     if speed:
         out += ["", "### Speed", "", f"`{speed['command']}` ({speed['machine']}):", ""]
