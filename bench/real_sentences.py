@@ -65,9 +65,11 @@ def resolve(ref: dict) -> str:
         else:
             raise ValueError(f"{path} has no line {ref['line']}")
     sentences = sentence_texts(json.loads(line).get(field) or "")
-    if not 0 <= ref["sentence"] < len(sentences):
-        raise ValueError(f"{path}:{ref['line']} has {len(sentences)} sentences, not index {ref['sentence']}")
-    text = sentences[ref["sentence"]]
-    if sha256(text) != ref["sha256"]:
-        raise ValueError(f"hash mismatch for {path}:{ref['line']} sentence {ref['sentence']}")
-    return text
+    if 0 <= ref["sentence"] < len(sentences) and sha256(sentences[ref["sentence"]]) == ref["sha256"]:
+        return sentences[ref["sentence"]]
+    # A segmenter fix elsewhere in the document can shift indices; the hash still identifies the sentence.
+    for text in sentences:
+        if sha256(text) == ref["sha256"]:
+            return text
+    raise ValueError(f"hash mismatch for {path}:{ref['line']} sentence {ref['sentence']}: the corpus or the "
+                     f"segmenter changed this sentence")

@@ -26,7 +26,7 @@ ABBREVIATIONS = frozenset(
 _BULLET = re.compile(r"^\s*(?:[-–—•*·▪●◦]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+")
 # Candidate end: terminal punctuation, optional closing quotes/brackets, then white space.
 _CANDIDATE = re.compile(r"([.!?…]+)([\"'”’»)\]]*)(\s+)")
-_WORD_BEFORE = re.compile(r"([\w.]+)$")
+_WORD_BEFORE = re.compile(r"([\w.'’]+)$")  # apostrophes too: "baby's." is no initial
 _OPENS_SENTENCE = re.compile(r"[\"'“‘«(\[]*[A-ZÀ-ÖØ-Þ0-9]")
 
 

@@ -23,7 +23,7 @@ def model():
     return FramingModel.load(DEFAULT_MODEL_DIR)
 
 
-def _check_schema(row):
+def _check_schema(row, document=False):
     assert row["label"] in STANCES
     assert set(row["scores"]) == set(STANCES)
     assert sum(row["scores"].values()) == pytest.approx(1.0, abs=2e-3)
@@ -32,7 +32,8 @@ def _check_schema(row):
     assert 0.0 <= row["relevance"] <= 1.0
     frames = load_codebook().frames
     for frame in row["frames"]:
-        assert set(frame) == {"frame", "score"} and frame["frame"] in frames and 0 <= frame["score"] <= 1
+        keys = {"frame", "score", "share"} if document else {"frame", "score"}  # share: of relevant sentences
+        assert set(frame) == keys and frame["frame"] in frames and 0 <= frame["score"] <= 1
     assert row["language"] == "nl"
     assert row["model"] == "framing-e5-small" and row["model_version"] and row["codebook_version"]
 
@@ -56,7 +57,7 @@ def test_document_level_evidence_points_into_the_text(model):
             "Toch voelen veel moeders zich schuldig als hun baby niet doorslaapt, omdat iedereen zegt dat het hun fout is. "
             "Gelukkig zeggen vroedvrouwen steeds vaker dat je niet perfect hoeft te zijn.")
     [row] = classify_texts(model, [text], level="document")
-    _check_schema(row)
+    _check_schema(row, document=True)
     assert row["sentences"]["total"] == 3
     evidence = row["evidence"]
     assert set(evidence) == {"pressuring", "supportive"}

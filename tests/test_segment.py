@@ -59,3 +59,8 @@ def test_offsets_point_into_the_original_text():
 def test_empty_and_whitespace_give_no_sentences():
     assert split_sentences("") == []
     assert split_sentences(" \n\t ") == []
+
+
+def test_plural_with_apostrophe_is_not_an_initial():
+    assert sentence_texts("Er zijn consultaties voor alle baby's. Toch twijfelen ouders. Ook auto's. Zo gaat het.") == [
+        "Er zijn consultaties voor alle baby's.", "Toch twijfelen ouders.", "Ook auto's.", "Zo gaat het."]
