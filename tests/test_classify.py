@@ -55,7 +55,7 @@ def test_sentence_level_schema_and_clear_cases(model):
 def test_document_level_evidence_points_into_the_text(model):
     text = ("Kind en Gezin organiseert gratis consultaties voor alle baby's. "
             "Toch voelen veel moeders zich schuldig als hun baby niet doorslaapt, omdat iedereen zegt dat het hun fout is. "
-            "Gelukkig zeggen vroedvrouwen steeds vaker dat je niet perfect hoeft te zijn.")
+            "Gelukkig zei de vroedvrouw dat fouten maken mag en dat ik het goed deed.")
     [row] = classify_texts(model, [text], level="document")
     _check_schema(row, document=True)
     assert row["sentences"]["total"] == 3
@@ -66,7 +66,7 @@ def test_document_level_evidence_points_into_the_text(model):
         for item in items:
             assert text[item["start"]:item["end"]] == item["sentence"]
     assert "schuldig" in evidence["pressuring"][0]["sentence"]
-    assert "perfect" in evidence["supportive"][0]["sentence"]
+    assert "fouten maken mag" in evidence["supportive"][0]["sentence"]
 
 
 def test_bad_lines_get_errors_and_good_lines_are_still_classified(model, tmp_path):
