@@ -60,7 +60,10 @@ def classify(
         typer.echo(_readable(row))
         return
     started, counts = time.perf_counter(), {"ok": 0, "error": 0}
-    sink = open(output, "w", encoding="utf-8") if output else sys.stdout
+    try:
+        sink = open(output, "w", encoding="utf-8") if output else sys.stdout
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror}")
     try:
         for row in classify_records(loaded, read_jsonl(input), level):
             counts["error" if "error" in row else "ok"] += 1

@@ -65,7 +65,7 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
         "model": MODEL_NAME, "version": version, "mode": mode, "seed": seed,
         "encoder": encoder.name, "encoder_version": encoder.version, "codebook_version": codebook.version,
         "corpus": describe([u for units in splits.values() for u in units]),
-        "dev": evaluate_framing(model, splits["dev"], x["dev"], heads_before=heads),
+        "dev": evaluate_framing(model, splits["dev"], x["dev"], report_uncalibrated=True),
         "test": evaluate_framing(model, splits["test"], x["test"]),
         "train_seconds": round(time.perf_counter() - started, 1),
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
@@ -122,7 +122,7 @@ def _frame_predictions(head: MultiLabelHead, x: np.ndarray) -> np.ndarray:
 
 
 def evaluate_framing(model: FramingModel, units: list[Unit], x: np.ndarray | None = None,
-                     heads_before: dict | None = None) -> dict:
+                     report_uncalibrated: bool = False) -> dict:
     """Every figure the model card reports, for one split."""
     if x is None:
         x = model.encoder.encode([u.text for u in units])
@@ -144,7 +144,7 @@ def evaluate_framing(model: FramingModel, units: list[Unit], x: np.ndarray | Non
                                     _frame_predictions(model.frames_head, x[relevant]), frames),
         "per_genre": {},
         "hard_cases": {},
-        "calibration": _calibration(model, units, x, raw, heads_before),
+        "calibration": _calibration(model, units, x, raw, report_uncalibrated),
     }
     for genre in GENRES:
         idx = [i for i, u in enumerate(units) if u.genre == genre]
@@ -166,7 +166,7 @@ def evaluate_framing(model: FramingModel, units: list[Unit], x: np.ndarray | Non
     return report
 
 
-def _calibration(model: FramingModel, units: list[Unit], x: np.ndarray, raw: dict, heads_before) -> dict:
+def _calibration(model: FramingModel, units: list[Unit], x: np.ndarray, raw: dict, report_uncalibrated: bool) -> dict:
     relevant = np.array([u.relevant for u in units])
     stance_true = np.array([STANCES.index(u.stance) for u in units if u.relevant])
     rel_true = relevant.astype(int)
@@ -177,7 +177,7 @@ def _calibration(model: FramingModel, units: list[Unit], x: np.ndarray, raw: dic
         "stance_temperature": round(model.stance_head.temperature, 4),
         "relevance_temperature": round(model.relevance_head.temperature, 4),
     }
-    if heads_before is not None:  # the same heads at temperature 1: what calibration bought
+    if report_uncalibrated:  # the same heads at temperature 1: what calibration bought
         stance_uncal = softmax(model.stance_head.logits(x[relevant]))
         rel_uncal = softmax(model.relevance_head.logits(x))
         out["stance_ece_uncalibrated"] = round(expected_calibration_error(stance_uncal, stance_true), 4)
