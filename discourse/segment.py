@@ -119,7 +119,7 @@ def _is_boundary(block: str, match: re.Match, following: str) -> bool:
         if re.fullmatch(r"(?:\w\.)+\w", token):
             return False  # unknown dotted abbreviation such as "k.o." or "a.u.b"
         if token.isdigit() and _ORDINAL_CONTEXT.search(before):
-            return False  # "op 1. januari" is rare; "artikel 3. De" is a boundary — keep the common case
+            return False  # a numbered reference ("artikel 3.", "stap 2.") does not end the sentence
     return True
 
 
