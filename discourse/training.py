@@ -20,7 +20,7 @@ from .codebook import STANCES, load_codebook
 from .corpus import GENRES, Unit, describe, load_units
 from .encoder import EmbeddingCache, Encoder
 from .framing import FramingConfig, FramingModel
-from .heads import MultiLabelHead, SoftmaxHead
+from .heads import MultiLabelHead
 from .metrics import classification_report, multilabel_report
 from .settings import discourse_home
 from .textclassifier import C_GRID, fit_head
@@ -37,7 +37,7 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
     out_dir.mkdir(parents=True, exist_ok=True)
     codebook = load_codebook()
     splits = {name: load_units(name) for name in ("train", "dev", "test")}
-    log(f"corpus: " + ", ".join(f"{k} {len(v)}" for k, v in splits.items()))
+    log("corpus: " + ", ".join(f"{k} {len(v)}" for k, v in splits.items()))
     cache = EmbeddingCache(discourse_home() / "embeddings.sqlite")
     encoder = Encoder.load(None, cache=cache)
     adapter = None
