@@ -7,9 +7,12 @@ and negated twins written together never straddle train and test.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from .codebook import STANCES, load_codebook
 from .settings import ANNOTATED_DIR
@@ -123,3 +126,39 @@ def add_new_batches_to_splits(directory: Path = ANNOTATED_DIR) -> dict[str, str]
                "batches": dict(sorted(current.items()))}
     path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return current
+
+
+def word_ngrams(text: str, n: int = 4) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def held_out_overlap(candidates: list[Unit], held_out: list[Unit], cand_emb: np.ndarray, held_emb: np.ndarray,
+                     max_cosine: float = 0.92, max_shared_ngrams: int = 1) -> list[dict]:
+    """Candidate units that come too close to a dev or test unit to be used for training: embedding cosine above
+    `max_cosine` (normalised embeddings from the base encoder) or more than `max_shared_ngrams` shared 4-word
+    sequences. A training unit that paraphrases a test unit inflates the test figures, so these are dropped."""
+    similarity = cand_emb @ held_emb.T
+    held_grams = [word_ngrams(u.text) for u in held_out]
+    flagged = []
+    for i, unit in enumerate(candidates):
+        grams = word_ngrams(unit.text)
+        shared, k_shared = max(((len(grams & h), k) for k, h in enumerate(held_grams)), default=(0, 0))
+        k_cos = int(similarity[i].argmax())
+        if similarity[i, k_cos] > max_cosine or shared > max_shared_ngrams:
+            nearest = held_out[k_shared if shared > max_shared_ngrams else k_cos]
+            flagged.append({"id": unit.id, "cosine": round(float(similarity[i, k_cos]), 3), "shared_4grams": shared,
+                            "nearest": nearest.id, "text": unit.text, "nearest_text": nearest.text})
+    return flagged
+
+
+def drop_units(ids: set[str], directory: Path = ANNOTATED_DIR) -> int:
+    """Remove units by id from their batch files (ids stay as they were; gaps in numbering are allowed)."""
+    dropped = 0
+    for path in sorted((directory / "batches").glob("*.jsonl")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if not line.strip() or json.loads(line)["id"] not in ids]
+        if len(kept) != len(lines):
+            dropped += len(lines) - len(kept)
+            path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return dropped
