@@ -151,14 +151,18 @@ def train_framing(
     rank: int = typer.Option(8, "--rank", help="LoRA rank (finetune)."),
     top_layers: int = typer.Option(6, "--top-layers", help="Adapt only the top N encoder layers; 0 = all (finetune)."),
     patience: int = typer.Option(1, "--patience", help="Epochs without dev improvement before stopping (finetune)."),
+    schedule: str = typer.Option("constant", "--schedule",
+                                 help="LoRA learning rate after warm-up: 'constant' or 'linear' decay (finetune)."),
 ) -> None:
     """Train the default framing model (relevance, stance, sub-frames) on the annotated corpus."""
     from .training import train_framing_model
 
     if mode not in ("head", "finetune"):
         _fail(f"--mode must be 'head' or 'finetune', not {mode!r}")
+    if schedule not in ("constant", "linear"):
+        _fail(f"--schedule must be 'constant' or 'linear', not {schedule!r}")
     train_framing_model(out, mode=mode, seed=seed, epochs=epochs, lr=lr, rank=rank, top_layers=top_layers,
-                        patience=patience, log=lambda m: typer.echo(m, err=True))
+                        patience=patience, schedule=schedule, log=lambda m: typer.echo(m, err=True))
 
 
 @app.command()

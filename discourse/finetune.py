@@ -46,11 +46,13 @@ class FinetuneResult:
 def finetune_lora(encoder, texts: list[str], tasks: list[Task], out_dir: Path,
                   dev_texts: list[str], dev_tasks: list[Task], epochs: int = 4, batch_size: int = 16,
                   lr: float = 2e-4, head_lr: float = 5e-3, rank: int = 8, patience: int = 1, seed: int = 0,
-                  top_layers: int | None = 6, log: Callable[[str], None] = print) -> FinetuneResult:
+                  top_layers: int | None = 6, schedule: str = "constant",
+                  log: Callable[[str], None] = print) -> FinetuneResult:
     """Train a LoRA adapter on `encoder` (modified in place); after each epoch score the dev set with the
     jointly trained task layers (mean over tasks of macro-F1, or micro-F1 for multi-label), keep the best epoch
     (early stopping with `patience`), save that adapter to `out_dir` and leave `encoder` holding the best
-    adapted weights, merged."""
+    adapted weights, merged. `schedule`: after a half-epoch warm-up the learning rate stays `constant`, or falls
+    `linear`ly to zero at the last planned epoch (smaller steps late in training, when the dev score levels off)."""
     from peft import LoraConfig, get_peft_model
 
     _seed_everything(seed)
@@ -70,8 +72,16 @@ def finetune_lora(encoder, texts: list[str], tasks: list[Task], out_dir: Path,
         {"params": heads.parameters(), "lr": head_lr},
     ], weight_decay=0.01)
     steps_per_epoch = math.ceil(len(texts) / batch_size)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda step: min(1.0, (step + 1) / max(steps_per_epoch // 2, 1)))
+    if schedule not in ("constant", "linear"):
+        raise ValueError(f"schedule must be 'constant' or 'linear', got {schedule!r}")
+    warmup, total_steps = max(steps_per_epoch // 2, 1), steps_per_epoch * epochs
+
+    def lr_factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 1.0 if schedule == "constant" else max(0.0, (total_steps - step) / (total_steps - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lr_factor)
     prefixed = [encoder.prefix + t for t in texts]
     rng = np.random.default_rng(seed)
     best_state, best_score, best_epoch, epochs_run = None, -math.inf, 0, 0

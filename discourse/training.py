@@ -31,7 +31,7 @@ RELEVANCE_LABELS = ["irrelevant", "relevant"]
 
 def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, epochs: int = 4,
                         version: str = "1.0.0", lr: float = 2e-4, rank: int = 8, top_layers: int = 6,
-                        patience: int = 1, log: Callable[[str], None] = print) -> dict:
+                        patience: int = 1, schedule: str = "constant", log: Callable[[str], None] = print) -> dict:
     started = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -47,7 +47,8 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
         result = finetune_lora(encoder, [u.text for u in splits["train"]], _tasks(splits["train"], codebook.frames),
                                out_dir / "adapter", [u.text for u in splits["dev"]],
                                _tasks(splits["dev"], codebook.frames), epochs=epochs, seed=seed, lr=lr, rank=rank,
-                               top_layers=top_layers or None, patience=patience, log=log)
+                               top_layers=top_layers or None, patience=patience, schedule=schedule,
+                               log=log)
         log(f"LoRA: best epoch {result.best_epoch} of {result.epochs_run}, {result.seconds:.0f}s")
         encoder = Encoder.load(None, cache=cache).with_adapter(out_dir / "adapter")
         adapter = "adapter"
@@ -71,7 +72,7 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
         "command": f"discourse train-framing --out {out_dir} --mode {mode} --seed {seed}"
                    + (f" --epochs {epochs} --lr {lr} --rank {rank} --top-layers {top_layers} --patience {patience}"
-                      if mode == "finetune" else ""),
+                      f" --schedule {schedule}" if mode == "finetune" else ""),
     }
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     t = metrics["test"]

@@ -123,3 +123,25 @@ def test_finetune_mode_trains_a_lora_adapter_and_reloads_it(tmp_path, tiny_model
     assert all("label" in p for p in predictions), predictions
     accuracy = sum(p["label"] == row["code"] for p, row in zip(predictions, held_out)) / len(held_out)
     assert accuracy > 0.7
+
+
+def test_lora_linear_schedule_trains_and_bad_schedule_is_refused(tmp_path, tiny_model_dir):
+    """The learning-rate schedule option of finetune_lora, on a tiny random BERT, jointly with a multi-task setup."""
+    import numpy as np
+
+    from discourse.encoder import Encoder
+    from discourse.finetune import Task, finetune_lora
+
+    texts = [f"ik vond het {w} , de baby was {w} ." for w in ("fijn", "zwaar") * 20]  # words in the tiny vocabulary
+    labels = np.array([i % 2 for i in range(len(texts))])
+    tasks = [Task("toy", 2, labels, np.ones(len(texts), bool))]
+    encoder = Encoder.load(str(tiny_model_dir))
+    with pytest.raises(ValueError, match="schedule"):
+        finetune_lora(encoder, texts, tasks, tmp_path / "bad", texts, tasks, epochs=1, schedule="cosine")
+    encoder = Encoder.load(str(tiny_model_dir))
+    log = []
+    result = finetune_lora(encoder, texts, tasks, tmp_path / "adapter", texts, tasks, epochs=4, lr=5e-3,
+                           schedule="linear", patience=9, log=log.append)
+    assert result.epochs_run == 4 and (tmp_path / "adapter" / "adapter_config.json").is_file()
+    losses = [float(line.split("train loss ")[1].split(",")[0]) for line in log if "train loss" in line]
+    assert len(losses) == 4 and losses[-1] < losses[0], log
