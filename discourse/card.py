@@ -31,7 +31,7 @@ def render_figures(directory: Path) -> str:
     out = [f"Produced by `{metrics['command']}` (mode `{metrics['mode']}`, seed {metrics['seed']}, encoder "
            f"`{metrics['encoder']}` version `{metrics['encoder_version']}`, codebook {metrics['codebook_version']}, "
            f"{metrics['train_seconds']:.0f} s on {metrics['machine']}).", ""]
-    out += [f"### Test split ({test['relevance']['n']} units, never used for any choice)", "",
+    out += [f"### Test split ({test['relevance']['n']} units, see \"How the test split was used\" above)", "",
             "| task | macro-F1 | accuracy | dev macro-F1 |", "|---|---|---|---|"]
     for key, name in (("relevance", "relevance"), ("stance", "stance (gold-relevant units)"),
                       ("stance_end_to_end", "stance end to end (irrelevant → neutral)")):
