@@ -153,6 +153,8 @@ def train_framing(
     patience: int = typer.Option(1, "--patience", help="Epochs without dev improvement before stopping (finetune)."),
     schedule: str = typer.Option("constant", "--schedule",
                                  help="LoRA learning rate after warm-up: 'constant' or 'linear' decay (finetune)."),
+    model_version: str = typer.Option("1.1.0", "--model-version",
+                                      help="Version label written into config.json; every output row carries it."),
 ) -> None:
     """Train the default framing model (relevance, stance, sub-frames) on the annotated corpus."""
     from .training import train_framing_model
@@ -162,7 +164,7 @@ def train_framing(
     if schedule not in ("constant", "linear"):
         _fail(f"--schedule must be 'constant' or 'linear', not {schedule!r}")
     train_framing_model(out, mode=mode, seed=seed, epochs=epochs, lr=lr, rank=rank, top_layers=top_layers,
-                        patience=patience, schedule=schedule, log=lambda m: typer.echo(m, err=True))
+                        patience=patience, schedule=schedule, version=model_version, log=lambda m: typer.echo(m, err=True))
 
 
 @app.command()

@@ -30,7 +30,7 @@ RELEVANCE_LABELS = ["irrelevant", "relevant"]
 
 
 def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, epochs: int = 4,
-                        version: str = "1.0.0", lr: float = 2e-4, rank: int = 8, top_layers: int = 6,
+                        version: str = "1.1.0", lr: float = 2e-4, rank: int = 8, top_layers: int = 6,
                         patience: int = 1, schedule: str = "constant", log: Callable[[str], None] = print) -> dict:
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -70,7 +70,7 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
         "test": evaluate_framing(model, splits["test"], x["test"]),
         "train_seconds": round(time.perf_counter() - started, 1),
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
-        "command": f"discourse train-framing --out {out_dir} --mode {mode} --seed {seed}"
+        "command": f"discourse train-framing --out {out_dir} --mode {mode} --seed {seed} --model-version {version}"
                    + (f" --epochs {epochs} --lr {lr} --rank {rank} --top-layers {top_layers} --patience {patience}"
                       f" --schedule {schedule}" if mode == "finetune" else ""),
     }
