@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DISCOURSE := $(VENV)/bin/discourse
 
-.PHONY: install run test bench
+.PHONY: install run serve test bench
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,9 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(DISCOURSE) classify --input corpora/demo/texts.jsonl --level document --output demo-output.jsonl
 	$(DISCOURSE) classify "Ge moet u niet schuldig voelen als het niet perfect loopt, een goed genoeg mama is meer dan genoeg."
+
+serve: install
+	$(PY) -m uvicorn api.main:app --host 127.0.0.1 --port 8000
 
 test: install
 	$(PY) -m pytest -q -ra

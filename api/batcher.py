@@ -1,0 +1,94 @@
+"""Micro-batching: concurrent requests share one model call.
+
+Each request puts its records on a queue and awaits a future per record. One collector task takes what arrives
+within `wait_ms` (up to `max_items`), groups it by level, sorts it by length so padding is small, and runs the
+model in a single worker thread — the event loop never blocks on inference, and `/v1/health` keeps answering while
+a long batch runs. Results go back to each record's own future, so callers never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from discourse.classify import Level, classify_records
+
+
+@dataclass
+class _Pending:
+    record: dict
+    level: Level
+    future: asyncio.Future = field(repr=False)
+
+
+class MicroBatcher:
+    def __init__(self, model, max_items: int = 64, wait_ms: float = 5.0,
+                 classify: Callable = classify_records) -> None:
+        self.model = model
+        self.max_items = max_items
+        self.wait = wait_ms / 1000.0
+        self._classify = classify
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._task: asyncio.Task | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+        self.batches_run = 0  # for tests and metrics: how many model calls served how many records
+        self.records_run = 0
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._collect(), name="micro-batcher")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def classify(self, records: list[dict], level: Level) -> list[dict]:
+        if self._queue is None:
+            raise RuntimeError("the micro-batcher is not running")
+        loop = asyncio.get_running_loop()
+        pending = [_Pending(r, level, loop.create_future()) for r in records]
+        for item in pending:
+            self._queue.put_nowait(item)
+        return list(await asyncio.gather(*(p.future for p in pending)))
+
+    async def _collect(self) -> None:
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            deadline = loop.time() + self.wait
+            while len(batch) < self.max_items:
+                timeout = deadline - loop.time()
+                if timeout <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), timeout))
+                except asyncio.TimeoutError:
+                    break
+            for level in ("sentence", "document"):
+                group = [p for p in batch if p.level == level and not p.future.cancelled()]
+                if group:
+                    await self._run(loop, group, level)
+
+    async def _run(self, loop, group: list[_Pending], level: Level) -> None:
+        group.sort(key=lambda p: len(p.record.get("text", "")))
+        try:
+            rows = await loop.run_in_executor(
+                self._executor, lambda: list(self._classify(self.model, [p.record for p in group], level)))
+        except Exception as exc:  # a model failure fails these callers, never the collector
+            for p in group:
+                if not p.future.done():
+                    p.future.set_exception(exc)
+            return
+        self.batches_run += 1
+        self.records_run += len(group)
+        for p, row in zip(group, rows):
+            if not p.future.done():
+                p.future.set_result(row)

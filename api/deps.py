@@ -1,0 +1,42 @@
+"""FastAPI dependencies: settings, the loaded model and batcher, and the API-key check."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+
+from .batcher import MicroBatcher
+from .settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_batcher(request: Request) -> MicroBatcher:
+    return request.app.state.batcher
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
+
+
+def key_is_valid(settings: Settings, key: str | None) -> bool:
+    """Constant-time comparison against every configured key (no early exit that would leak which matched)."""
+    if not key:
+        return False
+    matches = [hmac.compare_digest(key.encode(), k.encode()) for k in settings.api_keys]
+    return any(matches)
+
+
+def require_api_key(settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
+    if not key_is_valid(settings, x_api_key):
+        raise HTTPException(401, "a valid X-API-Key header is required for this endpoint")
+
+
+def classify_access(settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
+    if settings.classify_requires_key and not key_is_valid(settings, x_api_key):
+        raise HTTPException(401, "classification is closed to callers without a valid X-API-Key (setting "
+                                 "DISCOURSE_API_CLASSIFY_REQUIRES_KEY)")

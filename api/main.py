@@ -1,0 +1,124 @@
+"""The FastAPI app: `uvicorn api.main:app` (or `discourse serve`).
+
+The app loads the model once at start-up, hands inference to the micro-batcher, and turns every failure into a
+JSON error with the request id — never a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from discourse.classify import classify_texts
+from discourse.loading import load_model
+from discourse.settings import model_dir
+
+from .batcher import MicroBatcher
+from .routes import classify, meta
+from .settings import Settings
+
+log = logging.getLogger("discourse.api")
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
+                   "message": record.getMessage()}
+        payload.update(getattr(record, "fields", {}))
+        return json.dumps(payload, ensure_ascii=False)
+
+
+def _configure_logging(json_logs: bool) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(_JsonFormatter() if json_logs else logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    _configure_logging(settings.json_logs)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        folder = Path(settings.model_dir) if settings.model_dir else model_dir()
+        app.state.model_dir = folder
+        app.state.model = load_model(folder)
+        # Warm up before the first request: lingua loads its language models (~4 s, holding the GIL) and the
+        # encoder compiles its first batch; done lazily, that would stall every request and /v1/health with it.
+        classify_texts(app.state.model, ["Een eerste zin om het model op te warmen."])
+        app.state.batcher = MicroBatcher(app.state.model, settings.batch_max_items, settings.batch_wait_ms)
+        await app.state.batcher.start()
+        log.info("model loaded", extra={"fields": {"model_dir": str(folder)}})
+        yield
+        await app.state.batcher.stop()
+
+    app = FastAPI(title="discourse", version="0.1.0", lifespan=lifespan,
+                  description="Framing of early parenthood in Dutch texts: supportive, pressuring or neutral, "
+                              "with relevance, sub-frames and evidence sentences.")
+    app.state.settings = settings
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type", "X-API-Key", "X-Request-ID"])
+
+    @app.middleware("http")
+    async def request_id_and_body_limit(request: Request, call_next):
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = request_id
+        started = time.perf_counter()
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            response = JSONResponse({"detail": f"request body is larger than the limit of "
+                                               f"{settings.max_body_bytes:,} bytes (DISCOURSE_API_MAX_BODY_BYTES)",
+                                     "request_id": request_id}, status_code=413)
+        else:
+            response = await call_next(request)
+        response.headers["X-Request-ID"] = request_id
+        log.info(f"{request.method} {request.url.path} {response.status_code}",
+                 extra={"fields": {"request_id": request_id, "status": response.status_code,
+                                   "ms": round((time.perf_counter() - started) * 1000, 1)}})
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail, "request_id": _request_id(request)}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for e in exc.errors():
+            if e.get("type") == "json_invalid":  # loc holds a character position, not a field
+                errors.append({"field": "body", "message": f"body is not valid JSON: {e['ctx']['error']}"})
+            else:
+                errors.append({"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body",
+                               "message": e["msg"]})
+        return JSONResponse({"detail": errors, "request_id": _request_id(request)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"fields": {"request_id": _request_id(request)}})
+        return JSONResponse({"detail": "internal error; the request id is in the server log",
+                             "request_id": _request_id(request)}, status_code=500)
+
+    app.include_router(classify.router, prefix="/v1")
+    app.include_router(meta.router, prefix="/v1")
+    return app
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+app = create_app()

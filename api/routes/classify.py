@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from ..deps import BatcherDep, SettingsDep, classify_access
+from ..schemas import ClassifyRequest, ClassifyResponse
+
+router = APIRouter(tags=["classify"])
+
+
+@router.post("/classify", response_model=ClassifyResponse, dependencies=[Depends(classify_access)])
+async def classify(body: ClassifyRequest, settings: SettingsDep, batcher: BatcherDep,
+                   request: Request) -> ClassifyResponse:
+    """Framing analysis of one text or a batch: same semantics and output rows as `discourse classify`. A text that
+    cannot be classified (e.g. not Dutch) gets an `error` row; the others are still classified."""
+    records = body.records()
+    if len(records) > settings.max_items:
+        raise HTTPException(413, f"{len(records)} texts in one request; the limit is {settings.max_items} "
+                                 f"(DISCOURSE_API_MAX_ITEMS)")
+    for i, record in enumerate(records):
+        if len(record["text"]) > settings.max_chars:
+            raise HTTPException(413, f"text {i} has {len(record['text']):,} characters; the limit is "
+                                     f"{settings.max_chars:,} (DISCOURSE_API_MAX_CHARS)")
+    rows = await batcher.classify(records, body.level)
+    return ClassifyResponse(items=rows, model=request.app.state.model.describe())

@@ -1,0 +1,31 @@
+"""Service settings, read from the environment (prefix DISCOURSE_API_) or a `.env` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from discourse.records import DEFAULT_MAX_CHARS
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DISCOURSE_API_", env_file=".env", extra="ignore")
+
+    model_dir: Path | None = Field(None, description="Model folder; default: DISCOURSE_MODEL or the shipped model.")
+    max_chars: int = Field(DEFAULT_MAX_CHARS, gt=0, description="Longest text accepted, in characters.")
+    max_items: int = Field(256, gt=0, description="Most texts in one classify request.")
+    max_body_bytes: int = Field(4_000_000, gt=0, description="Largest request body accepted.")
+    batch_max_items: int = Field(64, gt=0, description="Most texts the model sees in one micro-batch.")
+    batch_wait_ms: float = Field(5.0, ge=0, description="How long a micro-batch waits for more requests.")
+    api_keys: list[str] = Field(default_factory=list, description="Keys accepted in X-API-Key (JSON list).")
+    classify_requires_key: bool = Field(False, description="Close /v1/classify to callers without a key.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list).")
+    json_logs: bool = Field(False, description="Log one JSON object per line.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

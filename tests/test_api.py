@@ -1,0 +1,195 @@
+"""The HTTP service, in process (httpx through FastAPI's TestClient) with the real shipped model, and as a real
+uvicorn process driven by concurrent clients."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.settings import Settings
+from discourse.classify import classify_texts
+from discourse.settings import REPO_ROOT
+
+pytestmark = pytest.mark.encoder
+
+PRESSURING = "Als je in de eerste 1000 dagen niet elke dag voorleest, loopt je kind een achterstand op die nooit meer goedkomt."
+SUPPORTIVE = "Ge moet u niet schuldig voelen als het niet perfect loopt; goed genoeg is echt genoeg."
+NEUTRAL_NEWS = "De gemeenteraad keurde gisteren de begroting voor de heraanleg van het marktplein goed."
+
+
+@pytest.fixture(scope="module")
+def client(default_encoder):
+    settings = Settings(api_keys=["geheim"], max_items=8, max_chars=2_000, max_body_bytes=50_000)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def test_health_ready_and_request_id(client):
+    response = client.get("/v1/health")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert len(response.headers["x-request-id"]) == 32
+    assert client.get("/v1/health", headers={"X-Request-ID": "abc-1"}).headers["x-request-id"] == "abc-1"
+    ready = client.get("/v1/ready")
+    assert ready.status_code == 200 and ready.json()["model"] is True
+
+
+def test_models_lists_model_metrics_and_codebook(client):
+    body = client.get("/v1/models").json()
+    model = body["models"][0]
+    assert model["model"] == "framing-e5-small" and model["model_version"]
+    assert 0.5 < model["metrics"]["test"]["stance"] <= 1.0
+    assert {s["label"] for s in body["codebook"]["stances"]} == {"supportive", "pressuring", "neutral"}
+    assert len(body["codebook"]["frames"]) == 12 and all(f["nl"] and f["en"] for f in body["codebook"]["frames"])
+
+
+def test_classify_single_text_matches_the_library(client, default_encoder):
+    response = client.post("/v1/classify", json={"text": PRESSURING})
+    assert response.status_code == 200
+    row = response.json()["items"][0]
+    assert row["label"] == "pressuring"
+    assert abs(sum(row["scores"].values()) - 1) < 1e-3  # rounded to 4 decimals
+    assert row["language"] == "nl" and row["model"] == "framing-e5-small" and row["codebook_version"]
+    direct = classify_texts(client.app.state.model, [PRESSURING])[0]
+    assert row["scores"] == pytest.approx(direct["scores"], abs=1e-4)
+
+
+def test_classify_items_document_level_with_passthrough_and_per_item_errors(client):
+    items = [{"id": "a", "text": SUPPORTIVE + " " + PRESSURING, "bron": "test"},
+             {"id": "b", "text": "This is plainly an English sentence about babies and their parents."},
+             {"id": 3, "text": SUPPORTIVE}]
+    response = client.post("/v1/classify", json={"items": items, "level": "document"})
+    assert response.status_code == 200
+    rows = response.json()["items"]
+    assert [r["id"] for r in rows] == ["a", "b", 3]
+    assert rows[0]["bron"] == "test" and rows[0]["sentences"]["total"] == 2
+    assert rows[0]["evidence"]["pressuring"] and rows[0]["evidence"]["supportive"]
+    assert "not Dutch" in rows[1]["error"] and "label" not in rows[1]
+    assert rows[2]["label"] == "supportive"
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"text": "   "}, "text"),
+    ({"texts": ["een zin", ""]}, "texts"),
+    ({"texts": []}, "body"),
+    ({}, "body"),
+    ({"text": "a", "texts": ["b"]}, "body"),
+    ({"text": 5}, "text"),
+    ({"items": [{"id": 1}]}, "items.0.text"),
+    ({"text": "een zin", "level": "paragraph"}, "level"),
+])
+def test_bad_input_is_422_with_the_field_named(client, body, field):
+    response = client.post("/v1/classify", json=body)
+    assert response.status_code == 422
+    assert field in [e["field"] for e in response.json()["detail"]], response.json()
+
+
+def test_malformed_json_is_422(client):
+    response = client.post("/v1/classify", content=b'{"text": "kapot', headers={"content-type": "application/json"})
+    assert response.status_code == 422 and response.json()["detail"][0]["field"] == "body"
+    assert "not valid JSON" in response.json()["detail"][0]["message"]
+
+
+def test_limits_are_413_naming_the_limit(client):
+    too_many = client.post("/v1/classify", json={"texts": [SUPPORTIVE] * 9})
+    assert too_many.status_code == 413 and "limit is 8" in too_many.json()["detail"]
+    too_long = client.post("/v1/classify", json={"text": "zin " * 600})
+    assert too_long.status_code == 413 and "limit is 2,000" in too_long.json()["detail"]
+    too_big = client.post("/v1/classify", json={"texts": ["x" * 30_000, "y" * 30_000]})
+    assert too_big.status_code == 413 and "50,000 bytes" in too_big.json()["detail"]
+
+
+def test_unknown_route_and_method_are_json_errors(client):
+    assert client.get("/v1/nope").status_code == 404
+    response = client.get("/v1/classify")
+    assert response.status_code == 405 and "request_id" in response.json()
+
+
+def test_classify_can_be_closed_behind_an_api_key(default_encoder):
+    settings = Settings(api_keys=["geheim"], classify_requires_key=True)
+    with TestClient(create_app(settings)) as closed:
+        assert closed.post("/v1/classify", json={"text": SUPPORTIVE}).status_code == 401
+        wrong = closed.post("/v1/classify", json={"text": SUPPORTIVE}, headers={"X-API-Key": "fout"})
+        assert wrong.status_code == 401 and "X-API-Key" in wrong.json()["detail"]
+        right = closed.post("/v1/classify", json={"text": SUPPORTIVE}, headers={"X-API-Key": "geheim"})
+        assert right.status_code == 200 and right.json()["items"][0]["label"] == "supportive"
+
+
+def test_concurrent_requests_are_batched_without_cross_talk(client):
+    texts = [PRESSURING, SUPPORTIVE, NEUTRAL_NEWS] * 6
+    expected = {t: r["label"] for t, r in zip(texts[:3], classify_texts(client.app.state.model, texts[:3]))}
+    batcher = client.app.state.batcher
+    before_batches, before_records = batcher.batches_run, batcher.records_run
+
+    def call(i):
+        response = client.post("/v1/classify", json={"items": [{"id": i, "text": texts[i]}]})
+        return i, response.json()["items"][0]
+
+    with ThreadPoolExecutor(max_workers=len(texts)) as pool:
+        results = list(pool.map(call, range(len(texts))))
+    for i, row in results:
+        assert row["id"] == i and row["label"] == expected[texts[i]]
+    assert batcher.records_run - before_records == len(texts)
+    assert batcher.batches_run - before_batches < len(texts)  # some requests shared a model call
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_real_uvicorn_process_under_concurrent_load(default_encoder, tmp_path):
+    port = _free_port()
+    env = {**os.environ, "DISCOURSE_API_BATCH_WAIT_MS": "10"}
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port)], cwd=REPO_ROOT,
+                              env=env, stdout=open(tmp_path / "server.log", "w"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"{base}/v1/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("server did not become ready: " + (tmp_path / "server.log").read_text()[-2000:])
+        long_doc = " ".join([SUPPORTIVE, PRESSURING, NEUTRAL_NEWS] * 40)
+        texts = [PRESSURING, SUPPORTIVE, NEUTRAL_NEWS] * 6
+
+        def call(i):
+            with httpx.Client(timeout=120) as http:
+                return i, http.post(f"{base}/v1/classify", json={"items": [{"id": f"r{i}", "text": texts[i]}]})
+
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            busy = pool.submit(lambda: httpx.post(f"{base}/v1/classify", timeout=300,
+                                                  json={"texts": [long_doc] * 4, "level": "document"}))
+            time.sleep(0.3)
+            started = time.perf_counter()
+            health = httpx.get(f"{base}/v1/health", timeout=5)
+            health_ms = (time.perf_counter() - started) * 1000
+            results = list(pool.map(call, range(len(texts))))
+            assert busy.result().status_code == 200
+        assert health.status_code == 200 and health_ms < 500, health_ms
+        labels = {}
+        for i, response in results:
+            assert response.status_code == 200
+            row = response.json()["items"][0]
+            assert row["id"] == f"r{i}"
+            labels.setdefault(texts[i], set()).add(row["label"])
+        assert all(len(v) == 1 for v in labels.values()), labels
+        assert labels[PRESSURING] == {"pressuring"} and labels[SUPPORTIVE] == {"supportive"}
+        log_lines = (tmp_path / "server.log").read_text()
+        assert "Traceback" not in log_lines
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
