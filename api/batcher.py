@@ -1,9 +1,9 @@
 """Micro-batching: concurrent requests share one model call.
 
 Each request puts its records on a queue and awaits a future per record. One collector task takes what arrives
-within `wait_ms` (up to `max_items`), groups it by level, sorts it by length so padding is small, and runs the
-model in a single worker thread — the event loop never blocks on inference, and `/v1/health` keeps answering while
-a long batch runs. Results go back to each record's own future, so callers never see each other's rows.
+within `wait_ms` (up to `max_items`), groups it by level and runs the model in a single worker thread (the
+encoder itself sorts each batch by length, so padding stays small). The event loop never blocks on inference,
+and `/v1/health` keeps answering while a long batch runs. Results go back to each record's own future, so callers never see each other's rows.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
-
 from discourse.classify import Level, classify_records
 
 
@@ -24,12 +22,10 @@ class _Pending:
 
 
 class MicroBatcher:
-    def __init__(self, model, max_items: int = 64, wait_ms: float = 5.0,
-                 classify: Callable = classify_records) -> None:
+    def __init__(self, model, max_items: int = 64, wait_ms: float = 5.0) -> None:
         self.model = model
         self.max_items = max_items
         self.wait = wait_ms / 1000.0
-        self._classify = classify
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
@@ -78,10 +74,9 @@ class MicroBatcher:
                     await self._run(loop, group, level)
 
     async def _run(self, loop, group: list[_Pending], level: Level) -> None:
-        group.sort(key=lambda p: len(p.record.get("text", "")))
         try:
             rows = await loop.run_in_executor(
-                self._executor, lambda: list(self._classify(self.model, [p.record for p in group], level)))
+                self._executor, lambda: list(classify_records(self.model, [p.record for p in group], level)))
         except Exception as exc:  # a model failure fails these callers, never the collector
             for p in group:
                 if not p.future.done():

@@ -157,12 +157,14 @@ def train_framing(
                                       help="Version label written into config.json; every output row carries it."),
 ) -> None:
     """Train the default framing model (relevance, stance, sub-frames) on the annotated corpus."""
+    from .finetune import SCHEDULES
     from .training import train_framing_model
 
+    # Checked here, before minutes of loading and encoding, although training would refuse them too.
     if mode not in ("head", "finetune"):
         _fail(f"--mode must be 'head' or 'finetune', not {mode!r}")
-    if schedule not in ("constant", "linear"):
-        _fail(f"--schedule must be 'constant' or 'linear', not {schedule!r}")
+    if schedule not in SCHEDULES:
+        _fail(f"--schedule must be one of {', '.join(SCHEDULES)}, not {schedule!r}")
     train_framing_model(out, mode=mode, seed=seed, epochs=epochs, lr=lr, rank=rank, top_layers=top_layers,
                         patience=patience, schedule=schedule, version=model_version, log=lambda m: typer.echo(m, err=True))
 
@@ -205,8 +207,8 @@ def corpus_overlap(
     from .encoder import EmbeddingCache, Encoder
     from .settings import discourse_home
 
-    units = load_units()
-    candidates = [u for u in units if u.batch in set(batches)]
+    units, wanted = load_units(), set(batches)
+    candidates = [u for u in units if u.batch in wanted]
     if not candidates:
         _fail(f"no units in batches {batches}")
     held = [u for u in units if u.split in ("dev", "test")]

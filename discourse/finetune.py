@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 LORA_TARGETS = ["query", "key", "value", "dense"]
+SCHEDULES = ("constant", "linear")  # learning rate after warm-up
 
 
 @dataclass
@@ -72,7 +73,7 @@ def finetune_lora(encoder, texts: list[str], tasks: list[Task], out_dir: Path,
         {"params": heads.parameters(), "lr": head_lr},
     ], weight_decay=0.01)
     steps_per_epoch = math.ceil(len(texts) / batch_size)
-    if schedule not in ("constant", "linear"):
+    if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be 'constant' or 'linear', got {schedule!r}")
     warmup, total_steps = max(steps_per_epoch // 2, 1), steps_per_epoch * epochs
 
