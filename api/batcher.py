@@ -45,6 +45,20 @@ class MicroBatcher:
                 pass
         self._executor.shutdown(wait=False, cancel_futures=True)
 
+    async def replace_model(self, load) -> object:
+        """Load a model with `load()` in the model thread and serve it from the next batch on. Batches already
+        running finish on the old model; nothing runs half on one and half on the other. If `load` fails the old
+        model stays."""
+        loop = asyncio.get_running_loop()
+
+        def load_and_warm():
+            model = load()
+            list(classify_records(model, [{"text": "Een eerste zin om het model op te warmen."}], "sentence"))
+            return model
+
+        self.model = await loop.run_in_executor(self._executor, load_and_warm)
+        return self.model
+
     async def classify(self, records: list[dict], level: Level) -> list[dict]:
         if self._queue is None:
             raise RuntimeError("the micro-batcher is not running")

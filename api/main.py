@@ -54,13 +54,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         folder = Path(settings.model_dir) if settings.model_dir else model_dir()
         app.state.model_dir = folder
-        app.state.model = load_model(folder)
+        app.state.model = load_model(folder, backend=settings.backend)
         # Warm up before the first request: lingua loads its language models (~4 s, holding the GIL) and the
         # encoder compiles its first batch; done lazily, that would stall every request and /v1/health with it.
         classify_texts(app.state.model, ["Een eerste zin om het model op te warmen."])
         app.state.batcher = MicroBatcher(app.state.model, settings.batch_max_items, settings.batch_wait_ms)
         await app.state.batcher.start()
-        log.info("model loaded", extra={"fields": {"model_dir": str(folder)}})
+        log.info("model loaded", extra={"fields": {"model_dir": str(folder),
+                                                   "encoder_version": app.state.model.encoder.version}})
         yield
         await app.state.batcher.stop()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 from pathlib import Path
 
 from pydantic import Field
@@ -15,6 +16,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DISCOURSE_API_", env_file=".env", extra="ignore")
 
     model_dir: Path | None = Field(None, description="Model folder; default: DISCOURSE_MODEL or the shipped model.")
+    backend: Literal["onnx", "torch"] | None = Field(
+        None, description="Inference backend: 'onnx' (int8, fast) or 'torch'; default DISCOURSE_BACKEND, else onnx.")
     max_chars: int = Field(DEFAULT_MAX_CHARS, gt=0, description="Longest text accepted, in characters.")
     max_items: int = Field(256, gt=0, description="Most texts in one classify request.")
     max_body_bytes: int = Field(4_000_000, gt=0, description="Largest request body accepted.")

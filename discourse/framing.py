@@ -21,7 +21,7 @@ import numpy as np
 
 from .aggregate import aggregate_document
 from .codebook import STANCES
-from .encoder import EmbeddingCache, Encoder
+from .encoder import CachingEncoder, EmbeddingCache, load_inference_encoder
 from .heads import MultiLabelHead, SoftmaxHead
 from .segment import Sentence
 
@@ -49,7 +49,7 @@ class FramingConfig:
 
 
 class FramingModel:
-    def __init__(self, config: FramingConfig, encoder: Encoder, relevance: SoftmaxHead, stance: SoftmaxHead,
+    def __init__(self, config: FramingConfig, encoder: CachingEncoder, relevance: SoftmaxHead, stance: SoftmaxHead,
                  frames: MultiLabelHead):
         if tuple(stance.labels) != STANCES:
             raise ValueError(f"stance head labels {stance.labels} differ from the codebook's {STANCES}")
@@ -57,16 +57,16 @@ class FramingModel:
         self.relevance_head, self.stance_head, self.frames_head = relevance, stance, frames
 
     @classmethod
-    def load(cls, directory: str | Path, encoder: Encoder | None = None,
-             cache: EmbeddingCache | None = None) -> "FramingModel":
+    def load(cls, directory: str | Path, encoder: CachingEncoder | None = None,
+             cache: EmbeddingCache | None = None, backend: str | None = None) -> "FramingModel":
+        """`backend`: "onnx" or "torch" (default: `DISCOURSE_BACKEND`, else "onnx"); ignored with `encoder`."""
         directory = Path(directory)
         if not (directory / CONFIG_FILE).is_file():
             raise FileNotFoundError(f"{directory} is not a framing model folder (no {CONFIG_FILE})")
         config = FramingConfig.read(directory)
         if encoder is None:
-            encoder = Encoder.load(config.encoder, cache=cache)
-            if config.adapter:
-                encoder = encoder.with_adapter(directory / config.adapter)
+            adapter = directory / config.adapter if config.adapter else None
+            encoder = load_inference_encoder(config.encoder, adapter, backend, cache)
         return cls(config, encoder, SoftmaxHead.load(directory, "relevance"), SoftmaxHead.load(directory, "stance"),
                    MultiLabelHead.load(directory, "frames"))
 

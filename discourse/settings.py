@@ -22,3 +22,16 @@ def discourse_home() -> Path:
 def model_dir() -> Path:
     """The framing model the CLI and the service load by default (`DISCOURSE_MODEL`)."""
     return Path(os.environ.get("DISCOURSE_MODEL") or DEFAULT_MODEL_DIR).expanduser()
+
+
+#: Inference backends: "onnx" (int8 onnxruntime, the fast path; see discourse/encoder/onnx_backend.py) and
+#: "torch" (the reference the models are trained and evaluated with). Training always runs on torch.
+BACKENDS = ("onnx", "torch")
+
+
+def default_backend() -> str:
+    """The backend `discourse classify` and the service use (`DISCOURSE_BACKEND`, default "onnx")."""
+    backend = os.environ.get("DISCOURSE_BACKEND") or "onnx"
+    if backend not in BACKENDS:
+        raise ValueError(f"DISCOURSE_BACKEND={backend!r}: expected one of {', '.join(BACKENDS)}")
+    return backend

@@ -18,7 +18,7 @@ from typing import Callable, Literal
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from .encoder import Encoder
+from .encoder import CachingEncoder, Encoder, load_inference_encoder
 from .heads import SoftmaxHead
 from .metrics import classification_report, format_confusion, macro_f1
 from .segment import Sentence
@@ -86,17 +86,17 @@ def _rows(path: Path):
 
 
 class TextClassifier:
-    def __init__(self, config: dict, encoder: Encoder, head: SoftmaxHead):
+    def __init__(self, config: dict, encoder: CachingEncoder, head: SoftmaxHead):
         self.config, self.encoder, self.head = config, encoder, head
 
     @classmethod
-    def load(cls, directory: str | Path, encoder: Encoder | None = None) -> "TextClassifier":
+    def load(cls, directory: str | Path, encoder: CachingEncoder | None = None,
+             backend: str | None = None) -> "TextClassifier":
         directory = Path(directory)
         config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
         if encoder is None:
-            encoder = Encoder.load(config["encoder"])
-            if config.get("adapter"):
-                encoder = encoder.with_adapter(directory / config["adapter"])
+            adapter = directory / config["adapter"] if config.get("adapter") else None
+            encoder = load_inference_encoder(config["encoder"], adapter, backend)
         return cls(config, encoder, SoftmaxHead.load(directory, "head"))
 
     @property

