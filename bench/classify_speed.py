@@ -87,9 +87,9 @@ def measure(texts: list[str], threads: int = 2, model_path: Path | None = None) 
     ratio = {name: round(seconds["pipeline"] / s, 2) for name, s in seconds.items()}
     lines = [
         f"{len(texts)} NOS sentences, mean {words:.1f} words, {threads} threads",
-        f"framing model, onnx int8 backend (length-sorted batches of 32, 3 heads): "
+        f"framing model, onnx int8 backend (one text per run, one run per core, 3 heads): "
         f"{per_second['framing_model_onnx']} sentences/s",
-        f"framing model, torch backend (same batching): {per_second['framing_model_torch']} sentences/s",
+        f"framing model, torch backend (length-sorted batches of 32): {per_second['framing_model_torch']} sentences/s",
         f"transformers pipeline, one call per text: {per_second['pipeline']} sentences/s",
         f"transformers pipeline, batch_size=32: {per_second['pipeline_batched']} sentences/s",
         f"onnx backend vs plain pipeline: {ratio['framing_model_onnx']:.2f}x; vs batched pipeline: "

@@ -90,6 +90,22 @@ def render_figures(directory: Path) -> str:
     if speed:
         out += ["", "### Speed", "", f"`{speed['command']}` ({speed['machine']}):", ""]
         out += [f"- {line}" for line in speed["lines"]]
+    onnx = _load(directory / "onnx.json")
+    if onnx:
+        dev, test = onnx["agreement"]["dev"], onnx["agreement"]["test"]
+        out += ["", "### Optimised backend (onnx int8, the default for `classify` and the service)", "",
+                f"`{onnx['command']}`: SmoothQuant (α = {onnx['build']['smoothing_alpha']}) then int8 weights per "
+                f"channel with dynamic int8 activations (`discourse/encoder/onnx_backend.py`). Labels compared with "
+                f"the torch backend:", "",
+                "| split | n | product label | relevance | stance given relevant | sub-frame decisions | cosine min |",
+                "|---|---|---|---|---|---|---|"]
+        for name, a in (("dev", dev), ("test", test)):
+            out.append(f"| {name} | {a['n']} | {a['product_label']:.1%} | {a['relevance_decision']:.1%} | "
+                       f"{a['stance_given_relevant']:.1%} | {a['frame_decisions']:.1%} | "
+                       f"{a['embedding_cosine_min']:.3f} |")
+        t, o = onnx["test"]["torch"], onnx["test"]["onnx"]
+        out += ["", "| test split | torch | onnx int8 |", "|---|---|---|"]
+        out += [f"| {key.replace('_', ' ')} | {_f(t[key])} | {_f(o[key])} |" for key in t]
     agreement = agreement_report()
     out += ["", "### Annotation reliability (corpus)", "",
             f"{agreement['units_double_coded']} units double-coded (`discourse corpus agreement`): Cohen's κ relevance "

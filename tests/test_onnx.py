@@ -70,6 +70,6 @@ def test_int8_build_keeps_the_shipped_models_labels_on_dev():
     assert relevance >= 0.98
     # A text's scores do not depend on the texts it is encoded with (dynamic quantisation would make them so in
     # a batch; each text runs alone).
-    alone = optimised.encoder.encode(dev[:1])
-    with_others = optimised.encoder.encode(dev[200:240] + dev[:1])[-1:]
+    alone = optimised.encoder.encode(dev[:1])  # a lone text runs on the all-cores session
+    with_others = optimised.encoder.encode(dev[200:240] + dev[:1])[-1:]  # parallel single-thread runs
     assert np.array_equal(alone, with_others)
