@@ -1,0 +1,84 @@
+"""Scoring one batch of archive articles: the plain, engine-free function that the local loop and Ray both run.
+
+Stages, per article: language (non-Dutch is rejected, not scored) → Dutch sentences → the relevance pre-filter →
+the framing model on the sentences that pass → the document aggregate with evidence sentences. A sentence the
+pre-filter drops is scored as irrelevant without the model (relevance 0, neutral); every sentence that passes gets
+exactly the row it would get without the filter, because the encoder scores each text on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .codebook import STANCES
+from .language import detect_language
+from .prefilter import RelevancePrefilter
+from .segment import split_sentences
+
+
+@dataclass
+class ArticleRejection:
+    record_id: str
+    reason_code: str
+    reason: str
+
+
+@dataclass
+class ScoredArticle:
+    record_id: str
+    language: str
+    document: dict  # the document-level result (label, scores, relevance, frames, sentences, evidence)
+    sentences: list[dict]  # per sentence: position, start, end, text, passed_prefilter and its prediction
+
+
+@dataclass
+class ScoredBatch:
+    articles: list[ScoredArticle] = field(default_factory=list)
+    rejections: list[ArticleRejection] = field(default_factory=list)
+    sentences_total: int = 0
+    sentences_to_model: int = 0
+
+
+def score_articles(model, articles: list[tuple[str, str]], prefilter: RelevancePrefilter | None = None
+                   ) -> ScoredBatch:
+    """`articles`: (record id, text) pairs. Returns one ScoredArticle or one ArticleRejection per article."""
+    batch = ScoredBatch()
+    plans = []
+    for record_id, text in articles:
+        language = detect_language(text)
+        if not language.is_dutch:
+            batch.rejections.append(ArticleRejection(
+                record_id, "not_dutch", f"text is not Dutch (detected '{language.code}', confidence "
+                                        f"{language.confidence:.2f})"))
+            continue
+        sentences = split_sentences(text)
+        if not sentences:
+            batch.rejections.append(ArticleRejection(record_id, "no_sentences", "no sentence found in the text"))
+            continue
+        plans.append((record_id, sentences))
+    texts = [s.text for _, sentences in plans for s in sentences]
+    passed = prefilter.passes(texts) if prefilter is not None and texts else [True] * len(texts)
+    to_model = [t for t, p in zip(texts, passed) if p]
+    predictions = iter(model.predict(to_model) if to_model else [])
+    skipped = _irrelevant_prediction(model.frames_head.labels)
+    batch.sentences_total += len(texts)
+    batch.sentences_to_model += len(to_model)
+    flags = iter(passed)
+    for record_id, sentences in plans:
+        rows, sentence_rows = [], []
+        for position, sentence in enumerate(sentences):
+            went = bool(next(flags))
+            prediction = next(predictions) if went else skipped
+            rows.append(prediction)
+            sentence_rows.append({"position": position, "start": sentence.start, "end": sentence.end,
+                                  "text": sentence.text, "passed_prefilter": went, **prediction})
+        document = model.aggregate(sentences, rows)
+        batch.articles.append(ScoredArticle(record_id, "nl", document, sentence_rows))
+    return batch
+
+
+def _irrelevant_prediction(frame_names: list[str]) -> dict:
+    """What a sentence the pre-filter drops counts as: not about early parenthood, so neutral."""
+    neutral = {s: float(s == "neutral") for s in STANCES}
+    return {"label": "neutral", "scores": dict(neutral), "relevance": 0.0, "stance_given_relevant": dict(neutral),
+            "frames": [], "frame_scores": {name: 0.0 for name in frame_names}}
