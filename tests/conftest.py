@@ -126,3 +126,32 @@ def start_server(tmp_path):
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A database URL for discourse.store, empty and this test's alone: a fresh SQLite file, or a fresh
+    PostgreSQL database (created next to the one in $DISCOURSE_TEST_POSTGRES_URL, dropped afterwards; the role
+    needs CREATEDB, as .ci/run sets up)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
+        return
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get("DISCOURSE_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("PostgreSQL not configured: set DISCOURSE_TEST_POSTGRES_URL (.ci/run does)")
+    name = f"discourse_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")  # CREATE/DROP DATABASE cannot run in a transaction
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()

@@ -1,0 +1,178 @@
+"""The store's tables as SQLAlchemy 2.0 models. The Alembic migrations in migrations/versions/ must create
+exactly this schema (tests/test_store.py compares them on SQLite and PostgreSQL), so a change here needs a new
+migration script.
+
+Types are the portable ones (sqlalchemy.JSON, String, Float, DateTime) so one schema serves SQLite and
+PostgreSQL. Timestamps are timezone-aware UTC and set in Python, not by a server default, so both backends
+store the same values and inserts through Core (the writer's INSERT ... ON CONFLICT) get them too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer, MetaData,
+                        String, Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: The states a run can be in: "running" until finish_run; "interrupted" is a run stopped on purpose (Ctrl-C),
+#: "failed" one that raised. A resumed run is a new run that skips what scored_document_ids reports.
+RUN_STATES = ("running", "finished", "failed", "interrupted")
+
+#: Short machine-readable reasons for rejected input records; `reason` holds the human message. Not enforced
+#: by the database (a new reader may need a new code), but the writer's callers should use these.
+REJECT_REASONS = ("invalid_json", "missing_text", "not_utf8", "too_long", "not_dutch", "duplicate", "other")
+
+#: How many characters of a rejected record are kept: enough to find and fix it, not a copy of the archive.
+RAW_EXCERPT_CHARS = 500
+
+# Every constraint and index gets a predictable name, so that migrations can refer to them and SQLite (which
+# reflects unnamed constraints badly) and PostgreSQL compare equal.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, dt.datetime: DateTime(timezone=True)}
+
+
+class Source(Base):
+    """Where documents come from: a newspaper, a policy archive, an interview collection."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))  # "news", "policy", "interview", ...
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Document(Base):
+    """One text, stored once whatever model scores it. The id is the caller's own id, or the text hash when
+    the archive has none, so that re-importing an archive finds the rows it already wrote."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="RESTRICT"), index=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    published: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    genre: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(16))
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # sha256 hex of the text: finds the same article published under two ids (wire copy in several papers).
+    text_hash: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        # "share of pressuring documents per source per month": filter by source, group by month.
+        Index("ix_documents_source_id_published", "source_id", "published"),
+    )
+
+
+class Run(Base):
+    """One batch-scoring run: what was asked (command, parameters), with which model, and how it ended."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    command: Mapped[str | None] = mapped_column(Text)
+    parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    model: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(64))
+    codebook_version: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="running")
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column()
+    # {"scored": n, "skipped": {"already_scored": n, "not_dutch": n, ...}, "errors": n}
+    counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        CheckConstraint("state IN ('running', 'finished', 'failed', 'interrupted')", name="state"),
+    )
+
+
+class DocumentScore(Base):
+    """A document's aggregate scores under one model version. Unique per (document, model, version): scoring
+    again with a new version adds rows next to the old ones; the same version never writes twice."""
+
+    __tablename__ = "document_scores"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(64), index=True)
+    codebook_version: Mapped[str | None] = mapped_column(String(64))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"), index=True)
+    label: Mapped[str] = mapped_column(String(32), index=True)  # "supportive" | "pressuring" | "neutral"
+    score_supportive: Mapped[float] = mapped_column(Float)
+    score_pressuring: Mapped[float] = mapped_column(Float)
+    score_neutral: Mapped[float] = mapped_column(Float)
+    relevance: Mapped[float | None] = mapped_column(Float)
+    n_sentences: Mapped[int | None] = mapped_column(Integer)
+    n_relevant: Mapped[int | None] = mapped_column(Integer)
+    evidence: Mapped[list[Any] | None] = mapped_column(JSON)
+    frames: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    scored_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        # Also the index scored_document_ids uses (document_id IN (...) AND model = ? AND model_version = ?).
+        UniqueConstraint("document_id", "model", "model_version"),
+        # Dashboard queries filter one model version, then group by label and join documents.
+        Index("ix_document_scores_model_version_label_document_id", "model_version", "label", "document_id"),
+    )
+
+
+class SegmentScore(Base):
+    """One sentence's scores under one model version: the evidence behind a document score. `passed_prefilter`
+    is False for sentences the relevance filter dropped (kept so that the filter itself can be audited)."""
+
+    __tablename__ = "segment_scores"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(64), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # sentence index within the document
+    start: Mapped[int | None] = mapped_column(Integer)  # character offsets into documents.text
+    end: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    label: Mapped[str | None] = mapped_column(String(32), index=True)
+    score_supportive: Mapped[float | None] = mapped_column(Float)
+    score_pressuring: Mapped[float | None] = mapped_column(Float)
+    score_neutral: Mapped[float | None] = mapped_column(Float)
+    relevance: Mapped[float | None] = mapped_column(Float)
+    frames: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    passed_prefilter: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    __table_args__ = (UniqueConstraint("document_id", "model", "model_version", "position"),)
+
+
+class RejectedRecord(Base):
+    """An input record a run could not score, with where it was and why, so that it can be found and fixed."""
+
+    __tablename__ = "rejected_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    source_path: Mapped[str | None] = mapped_column(Text)
+    line_or_row: Mapped[int | None] = mapped_column(Integer)
+    record_id: Mapped[str | None] = mapped_column(String(255))
+    reason_code: Mapped[str] = mapped_column(String(32), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    raw_excerpt: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

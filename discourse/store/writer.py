@@ -1,0 +1,215 @@
+"""Batched, idempotent writes for a scoring run.
+
+A run scores an archive in batches and may be interrupted at any point, then resumed, or re-run over the same
+input. So every write is INSERT ... ON CONFLICT DO NOTHING on the table's natural key (documents.id; a score's
+(document, model, model_version[, position])): writing a batch twice neither duplicates rows nor fails, and the
+first write wins. Each batch is one transaction, so a crash leaves whole batches, never a document without its
+sentences. On SQLite the transaction takes the write lock at BEGIN (IMMEDIATE), where the busy timeout applies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+from sqlalchemy import Connection, Engine, Table, insert, select, update
+
+from discourse.store.schema import (RAW_EXCERPT_CHARS, RUN_STATES, Document, DocumentScore, RejectedRecord, Run,
+                                    SegmentScore, Source, utcnow)
+
+#: Ids per `IN (...)` query: well under SQLite's and PostgreSQL's bound-parameter limits.
+ID_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class BatchCounts:
+    """Rows a write_batch call actually inserted; the rest were already there."""
+
+    documents: int
+    doc_scores: int
+    segment_scores: int
+
+
+@dataclass(frozen=True)
+class _RunInfo:
+    model: str
+    model_version: str
+    codebook_version: str | None
+
+
+def text_hash(text: str) -> str:
+    """sha256 hex of the UTF-8 text: documents.text_hash, and the id of a document that has none."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _insert_for(engine: Engine):
+    """The dialect's own insert(), which has on_conflict_do_nothing (plain sqlalchemy.insert has not)."""
+    name = engine.dialect.name
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    elif name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        raise NotImplementedError(f"discourse.store supports SQLite and PostgreSQL, not {name}")
+    return dialect_insert
+
+
+def _columns(table: Table) -> set[str]:
+    return {column.name for column in table.columns}
+
+
+def _rows(table: Table, records: Sequence[Mapping[str, Any]], fill: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Records as complete rows: every column present (an executemany needs the same keys in every row),
+    missing or None values taken from `fill`. Unknown keys are an error, so a typo never drops a field."""
+    allowed = _columns(table) - {"id"} if table.c.id.autoincrement is True else _columns(table)
+    rows = []
+    for record in records:
+        unknown = set(record) - allowed
+        if unknown:
+            raise ValueError(f"{table.name}: unknown field(s) {sorted(unknown)}; expected some of {sorted(allowed)}")
+        row = {name: record.get(name) for name in allowed}
+        for name, value in fill.items():
+            if row.get(name) is None:
+                row[name] = value
+        rows.append(row)
+    return rows
+
+
+def _clean_text(value: str | bytes | None, limit: int | None = None) -> str | None:
+    """Text PostgreSQL accepts: bytes decoded with replacement, NUL replaced (PostgreSQL text cannot hold it)."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    value = value.replace("\x00", "\ufffd")
+    return value[:limit] if limit is not None else value
+
+
+class ScoreWriter:
+    """Writes one store's runs, documents, scores and rejected records. Thread-compatible, not thread-safe:
+    give each worker thread its own writer (engines and their pools are safe to share)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._insert = _insert_for(engine)
+        # Writers take SQLite's write lock at BEGIN (see engine.py); PostgreSQL ignores the option.
+        self._write_engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._runs: dict[int, _RunInfo] = {}
+
+    # -- sources and runs -------------------------------------------------------------------------------------
+
+    def ensure_source(self, name: str, kind: str = "news") -> int:
+        """The id of source `name`, created with `kind` if new (an existing source keeps its kind)."""
+        table = Source.__table__
+        with self._write_engine.begin() as conn:
+            conn.execute(self._insert(table).on_conflict_do_nothing(index_elements=["name"]),
+                         {"name": name, "kind": kind, "created_at": utcnow()})
+            return conn.execute(select(table.c.id).where(table.c.name == name)).scalar_one()
+
+    def start_run(self, *, model: str, model_version: str, codebook_version: str | None = None,
+                  command: str | None = None, parameters: Mapping[str, Any] | None = None) -> int:
+        """Record a new run in state "running"; returns its id."""
+        table = Run.__table__
+        with self._write_engine.begin() as conn:
+            run_id = conn.execute(
+                insert(table).returning(table.c.id),
+                {"command": command, "parameters": dict(parameters) if parameters is not None else None,
+                 "model": model, "model_version": model_version, "codebook_version": codebook_version,
+                 "state": "running", "started_at": utcnow(), "counts": None}).scalar_one()
+        self._runs[run_id] = _RunInfo(model, model_version, codebook_version)
+        return run_id
+
+    def finish_run(self, run_id: int, state: str = "finished", counts: Mapping[str, Any] | None = None) -> None:
+        """Close a run: its final state ("finished", "failed", "interrupted"), end time and counts, e.g.
+        {"scored": 950, "skipped": {"already_scored": 40, "not_dutch": 10}, "errors": 0}."""
+        if state not in RUN_STATES or state == "running":
+            raise ValueError(f"state={state!r}: expected one of finished, failed, interrupted")
+        table = Run.__table__
+        with self._write_engine.begin() as conn:
+            result = conn.execute(update(table).where(table.c.id == run_id).values(
+                state=state, finished_at=utcnow(), counts=dict(counts) if counts is not None else None))
+            if result.rowcount != 1:
+                raise KeyError(f"no run {run_id}")
+
+    def _run_info(self, conn: Connection, run_id: int) -> _RunInfo:
+        if run_id not in self._runs:
+            table = Run.__table__
+            row = conn.execute(select(table.c.model, table.c.model_version, table.c.codebook_version)
+                               .where(table.c.id == run_id)).one_or_none()
+            if row is None:
+                raise KeyError(f"no run {run_id}")
+            self._runs[run_id] = _RunInfo(*row)
+        return self._runs[run_id]
+
+    # -- batches ----------------------------------------------------------------------------------------------
+
+    def write_batch(self, run_id: int, documents: Sequence[Mapping[str, Any]],
+                    doc_scores: Sequence[Mapping[str, Any]] = (),
+                    segment_scores: Sequence[Mapping[str, Any]] = ()) -> BatchCounts:
+        """Insert documents, their scores and their sentence scores in one transaction; rows that exist already
+        are left as they are. Dicts use the column names of schema.py. Filled in when missing: a document's
+        text_hash (and its id: the hash), a score's run_id, model, model_version and codebook_version (the run's),
+        timestamps. A score may refer to a document written by an earlier batch."""
+        now = utcnow()
+        document_rows = []
+        for record in documents:
+            text = record.get("text")
+            if not isinstance(text, str) or not text:
+                raise ValueError(f"document {record.get('id')!r}: text must be a non-empty string")
+            if "\x00" in text:
+                # PostgreSQL cannot store NUL; refuse on every backend so SQLite stores never hold what a
+                # PostgreSQL store would refuse. Callers reject such records (add_rejected) instead.
+                raise ValueError(f"document {record.get('id')!r}: text contains a NUL character")
+            digest = record.get("text_hash") or text_hash(text)
+            document_rows.append({**record, "id": record.get("id") or digest, "text_hash": digest})
+        with self._write_engine.begin() as conn:
+            run = self._run_info(conn, run_id)
+            score_fill = {"run_id": run_id, "model": run.model, "model_version": run.model_version}
+            n_documents = self._insert_ignore(conn, Document.__table__, ["id"], _rows(
+                Document.__table__, document_rows, {"created_at": now}))
+            n_doc_scores = self._insert_ignore(conn, DocumentScore.__table__,
+                                               ["document_id", "model", "model_version"], _rows(
+                DocumentScore.__table__, doc_scores,
+                {**score_fill, "codebook_version": run.codebook_version, "scored_at": now}))
+            n_segments = self._insert_ignore(conn, SegmentScore.__table__,
+                                             ["document_id", "model", "model_version", "position"], _rows(
+                SegmentScore.__table__, segment_scores, {**score_fill, "passed_prefilter": True}))
+        return BatchCounts(n_documents, n_doc_scores, n_segments)
+
+    def _insert_ignore(self, conn: Connection, table: Table, key: list[str], rows: list[dict[str, Any]]) -> int:
+        if not rows:
+            return 0
+        # RETURNING counts what was inserted: skipped rows return nothing. (An executemany's rowcount is not
+        # reliable across drivers; with RETURNING, SQLAlchemy batches the rows into multi-row VALUES statements.)
+        statement = self._insert(table).on_conflict_do_nothing(index_elements=key).returning(table.c[key[0]])
+        return len(conn.execute(statement, rows).all())
+
+    def add_rejected(self, run_id: int | None, reason_code: str, reason: str, *, source_path: str | None = None,
+                     line_or_row: int | None = None, record_id: str | None = None,
+                     raw: str | bytes | None = None) -> int:
+        """Record an input record the run could not score: where it was (file, 1-based line or row), its id if
+        it had one, a short code ("invalid_json", "not_dutch", ... see schema.REJECT_REASONS), a message for
+        people, and the first 500 characters of the raw record. Returns the row id."""
+        table = RejectedRecord.__table__
+        with self._write_engine.begin() as conn:
+            return conn.execute(insert(table).returning(table.c.id), {
+                "run_id": run_id, "source_path": source_path, "line_or_row": line_or_row,
+                "record_id": _clean_text(record_id, 255), "reason_code": reason_code, "reason": _clean_text(reason),
+                "raw_excerpt": _clean_text(raw, RAW_EXCERPT_CHARS), "created_at": utcnow()}).scalar_one()
+
+    # -- resuming ---------------------------------------------------------------------------------------------
+
+    def scored_document_ids(self, ids: Iterable[str], model: str, model_version: str) -> set[str]:
+        """Those of `ids` that already have a document score for (model, model_version): a resumed run skips
+        them. Served by the unique index on (document_id, model, model_version)."""
+        table = DocumentScore.__table__
+        wanted = list(dict.fromkeys(ids))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), ID_CHUNK):
+                chunk = wanted[start:start + ID_CHUNK]
+                found.update(conn.execute(select(table.c.document_id).where(
+                    table.c.document_id.in_(chunk), table.c.model == model,
+                    table.c.model_version == model_version)).scalars())
+        return found
