@@ -153,6 +153,77 @@ def evaluate(
     typer.echo(format_confusion(report))
 
 
+@app.command("score-archive")
+def score_archive_command(
+    paths: list[str] = typer.Argument(..., help="Files, directories or globs: JSONL, CSV/TSV, Parquet, gzip."),
+    db: Optional[str] = typer.Option(None, "--db", help="Database URL (default: SQLite under $DISCOURSE_DATA or ~/.cache/discourse/data)."),
+    source: Optional[str] = typer.Option(None, "--source", help="Source name for records without a source field (default: the file name)."),
+    engine: str = typer.Option("local", "--engine", help="'local' (this process). 'ray' arrives later."),
+    map_fields: Optional[str] = typer.Option(None, "--map", help="Field mapping, e.g. 'text=body,date=pub_date,id=uuid'."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Framing model folder (default: the shipped one)."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Articles per transaction."),
+    no_prefilter: bool = typer.Option(False, "--no-prefilter", help="Send every sentence to the transformer."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="'onnx' (default) or 'torch'."),
+) -> None:
+    """Score every article of an archive into the store; resumable: run the same command again after a crash."""
+    from .framing import FramingModel
+    from .ingest import FieldMapping
+    from .loading import load_model
+    from .prefilter import RelevancePrefilter
+    from .score_archive import score_archive
+
+    if engine != "local":
+        _fail(f"--engine {engine!r} is not available yet; use --engine local")
+    try:
+        mapping = FieldMapping.parse(map_fields)
+        loaded = load_model(model, backend)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    if not isinstance(loaded, FramingModel):
+        _fail("score-archive needs a framing model (relevance, stance and sub-frames), not a `discourse train` classifier")
+    prefilter = None if no_prefilter else RelevancePrefilter.load()
+    report = _ProgressReporter()
+    try:
+        summary = score_archive(paths, loaded, db_url=db, source=source, mapping=mapping, batch_size=batch_size,
+                                prefilter=prefilter, progress=report, command=" ".join(sys.argv))
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    finally:
+        report.close()
+    skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(summary.skipped.items()) if n) or "none"
+    typer.echo(f"run {summary.run_id}: {summary.scored} scored, skipped: {skipped}; {summary.seconds:.1f}s, "
+               f"{summary.docs_per_second:.1f} docs/s; {summary.sentences_to_model} of {summary.sentences_total} "
+               f"sentences went to the model", err=True)
+
+
+class _ProgressReporter:
+    """A rich progress line on a terminal; a plain log line every 10 s otherwise (CI logs, nohup)."""
+
+    def __init__(self):
+        self.live = sys.stderr.isatty()
+        self.last = 0.0
+        self.bar = None
+        if self.live:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True)
+            self.task = self.bar.add_task("starting")
+            self.bar.start()
+
+    def __call__(self, summary, read: int) -> None:
+        line = (f"{read} read, {summary.scored} scored, {sum(summary.skipped.values())} skipped, "
+                f"{summary.docs_per_second:.1f} docs/s")
+        if self.bar is not None:
+            self.bar.update(self.task, description=line)
+        elif time.monotonic() - self.last >= 10:
+            self.last = time.monotonic()
+            typer.echo(line, err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
 @app.command("train-framing")
 def train_framing(
     out: Path = typer.Option(Path("models/framing-e5-small"), "--out"),

@@ -1,0 +1,108 @@
+"""Turning the PATH arguments of `discourse score-archive` into a fixed list of archive files.
+
+A researcher passes files, directories and glob patterns, often overlapping (`archive/ archive/2024/*.jsonl`).
+The result is sorted and de-duplicated so two runs over the same arguments read the same files in the same order
+(and so a re-run's output lines up with the previous one's). A spec that matches nothing is an error rather than
+a silently empty run: a typo in a path should not produce a "successful" score of zero articles.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+#: Formats by suffix. Longest suffixes first, so ".jsonl.gz" wins over ".gz". A ".json.gz" is read as JSONL:
+#: compressed news dumps are usually one object per line whatever their name says.
+FORMAT_BY_SUFFIX: dict[str, str] = {
+    ".jsonl.gz": "jsonl",
+    ".ndjson.gz": "jsonl",
+    ".json.gz": "jsonl",
+    ".csv.gz": "csv",
+    ".tsv.gz": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+}
+
+SUPPORTED_SUFFIXES = tuple(FORMAT_BY_SUFFIX)
+
+_GLOB_CHARS = set("*?[")
+
+
+def file_format(path: str | Path) -> str | None:
+    """The reader a file needs ("jsonl", "csv", "tsv" or "parquet"), or None when the suffix is not supported."""
+    name = str(path).lower()
+    for suffix, fmt in FORMAT_BY_SUFFIX.items():
+        if name.endswith(suffix):
+            return fmt
+    return None
+
+
+def is_gzip(path: str | Path) -> bool:
+    return str(path).lower().endswith(".gz")
+
+
+def _is_supported(path: Path) -> bool:
+    # Hidden files (".DS_Store", editor swap files, "._x.jsonl" from macOS archives) are never articles.
+    return path.is_file() and not path.name.startswith(".") and file_format(path) is not None
+
+
+def _files_under(directory: Path) -> list[Path]:
+    found = []
+    # os.walk with followlinks=False: a symlink loop in a shared archive folder must not hang the run.
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]  # skip .git, .cache and the like
+        for name in files:
+            candidate = Path(root) / name
+            if _is_supported(candidate):
+                found.append(candidate)
+    return found
+
+
+def expand_paths(specs: list[str]) -> list[Path]:
+    """Expand files, directories (recursively) and glob patterns into a sorted, de-duplicated list of files.
+
+    Raises FileNotFoundError naming the first spec that yields no supported file, and ValueError for a file named
+    explicitly whose format is not supported (naming it is a clear request, so say why it cannot be honoured).
+    """
+    if isinstance(specs, (str, os.PathLike)):  # a single spec is an easy mistake; treat it as a list of one
+        specs = [specs]
+    collected: dict[Path, Path] = {}  # resolved path -> path as the user spelled it (for readable output)
+    for spec in specs:
+        spec_str = os.path.expanduser(str(spec))
+        if any(ch in _GLOB_CHARS for ch in spec_str) and not Path(spec_str).exists():
+            matches = [Path(m) for m in glob.glob(spec_str, recursive=True)]
+            files: list[Path] = []
+            for match in matches:
+                if match.is_dir():
+                    files.extend(_files_under(match))
+                elif _is_supported(match):
+                    files.append(match)
+            if not files:
+                if matches:
+                    raise FileNotFoundError(
+                        f"pattern {spec!r} matched {len(matches)} path(s) but no supported archive file "
+                        f"(supported: {', '.join(SUPPORTED_SUFFIXES)})")
+                raise FileNotFoundError(f"pattern {spec!r} matched no files")
+        else:
+            path = Path(spec_str)
+            if path.is_dir():
+                files = _files_under(path)
+                if not files:
+                    raise FileNotFoundError(
+                        f"directory {spec!r} contains no supported archive file "
+                        f"(supported: {', '.join(SUPPORTED_SUFFIXES)})")
+            elif path.is_file():
+                if file_format(path) is None:
+                    raise ValueError(
+                        f"unsupported file type: {spec!r} (supported: {', '.join(SUPPORTED_SUFFIXES)})")
+                files = [path]
+            else:
+                raise FileNotFoundError(f"no such file or directory: {spec!r}")
+        for file in files:
+            collected.setdefault(file.resolve(), file)
+    # Sort on the resolved path: the order must not depend on how (or in which order) the specs were written.
+    return [collected[key] for key in sorted(collected, key=str)]

@@ -1,0 +1,347 @@
+"""Reading news archives (JSONL, CSV/TSV, Parquet, gzip-compressed or not) one record at a time.
+
+Archives hold thousands to millions of articles, so everything here streams: a line, a CSV row or a Parquet
+batch of 1024 rows is in memory at a time, never a whole file. And a long run must not die on article 800,000:
+every problem with one record becomes a `Rejection` (with a reason code, the file and position, and an excerpt)
+yielded in the record's place, and reading goes on. A file that cannot be read at all (corrupt gzip or Parquet)
+gives one `unreadable_file` rejection and the next file is read.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import gzip
+import itertools
+import json
+import re
+import sys
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .dates import parse_date
+from .ids import content_id
+from .mapping import MISSING, FieldMapping, to_jsonable
+from .paths import file_format, is_gzip
+
+DEFAULT_MAX_CHARS = 100_000
+EXCERPT_CHARS = 300
+PARQUET_BATCH_ROWS = 1024
+
+#: Longest physical JSONL line (bytes) that is parsed at all. Far above any real article (a 5 MB text is still
+#: parsed, so its rejection can name the record's id), but a file without newlines, or a multi-GB line, is cut
+#: off here instead of being read into memory whole.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+
+#: Reason codes, one per kind of problem, so a run's rejections can be counted and filtered by kind.
+REASON_CODES = (
+    "invalid_json",     # a JSONL line that is not JSON
+    "not_an_object",    # JSON, but not an object ({...})
+    "invalid_csv",      # a malformed CSV row: wrong number of fields, broken quoting
+    "not_utf8",         # bytes that do not decode as UTF-8 (only that line/row is rejected)
+    "missing_text",     # no text field (under any of the names tried), or its value is null
+    "empty_text",       # text is empty or only whitespace
+    "text_not_string",  # text is a number, list, object...
+    "too_long",         # text (or the raw line) is over the limit
+    "unreadable_file",  # the file cannot be opened or decoded at all (corrupt gzip/Parquet, permissions)
+)
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+@dataclass
+class IngestRecord:
+    id: str
+    text: str
+    title: str | None
+    published: _dt.date | None
+    source: str | None
+    url: str | None
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: str = ""
+    #: JSONL: line number. CSV/TSV: the line on which the row starts, counting the header as line 1 (what an editor
+    #: shows; it differs from the row count only when a quoted field spans lines). Parquet: row number. All 1-based.
+    position: int = 0
+    #: True when `id` was made by `content_id` because the record had none.
+    id_generated: bool = False
+
+
+@dataclass
+class Rejection:
+    path: str
+    position: int  # as for IngestRecord; 0 for a file that could not be opened at all
+    record_id: str | None
+    reason_code: str
+    reason: str
+    excerpt: str = ""
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# One parsed object -> record or rejection (shared by every format)
+
+
+def _excerpt(raw: str | bytes) -> str:
+    if isinstance(raw, bytes):
+        raw = raw[: EXCERPT_CHARS * 4].decode("utf-8", "replace")
+    elif _SURROGATE.search(raw):
+        # CSV text decoded with surrogateescape: show the bad bytes as U+FFFD so the excerpt can be printed/saved.
+        raw = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return raw[:EXCERPT_CHARS]
+
+
+def _optional_str(value: Any) -> str | None:
+    if value is MISSING or value is None:
+        return None
+    if not isinstance(value, str):
+        value = str(value)
+    value = value.strip()
+    return value or None
+
+
+def _reject(path: str, position: int, raw: str | bytes, code: str, reason: str,
+            record_id: str | None = None) -> Rejection:
+    return Rejection(path, position, record_id, code, reason, _excerpt(raw))
+
+
+def build_record(obj: Any, mapping: FieldMapping, path: str, position: int, raw: str | bytes,
+                 max_chars: int = DEFAULT_MAX_CHARS) -> IngestRecord | Rejection:
+    """Validate one parsed input object and map its fields; a problem gives a Rejection, never an exception."""
+
+    if not isinstance(obj, dict):
+        kind = type(obj).__name__
+        hint = " (a JSON array file is not JSONL: one object per line is needed)" if isinstance(obj, list) else ""
+        return _reject(path, position, raw, "not_an_object", f"expected a JSON object, got {kind}{hint}")
+
+    values, used, meta = mapping.split(obj)
+    given_id = _optional_str(values["id"])
+    title = _optional_str(values["title"])
+    source = _optional_str(values["source"])
+    text = values["text"]
+
+    if text is MISSING:
+        present = ", ".join(map(str, list(obj)[:20])) or "none"
+        reason = f"no text field (tried: {mapping.describe('text')}); fields present: {present}"
+        return _reject(path, position, raw, "missing_text", reason, given_id)
+    text_field = used["text"]
+    if text is None:
+        return _reject(path, position, raw, "missing_text", f"field {text_field!r} is null", given_id)
+    if not isinstance(text, str):
+        reason = f"field {text_field!r} must be a string, got {type(text).__name__}"
+        return _reject(path, position, raw, "text_not_string", reason, given_id)
+    text = text.strip()
+    if not text:
+        return _reject(path, position, raw, "empty_text", f"field {text_field!r} is empty", given_id)
+    if len(text) > max_chars:
+        reason = f"field {text_field!r} has {len(text):,} characters; the limit is {max_chars:,} (max_chars)"
+        return _reject(path, position, raw, "too_long", reason, given_id or content_id(text, title, source))
+
+    date_value = values["date"]
+    published = parse_date(date_value) if date_value is not MISSING else None
+    if published is None and date_value not in (MISSING, None, ""):
+        # Keep an unreadable date in meta under its own name: the record stays, and the value is not lost.
+        meta[used["date"]] = to_jsonable(date_value)
+
+    return IngestRecord(
+        id=given_id or content_id(text, title, source),
+        text=text,
+        title=title,
+        published=published,
+        source=source,
+        url=_optional_str(values["url"]),
+        meta=meta,
+        path=path,
+        position=position,
+        id_generated=given_id is None,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# JSONL
+
+
+def _open_binary(path: Path):
+    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
+
+
+def _read_jsonl(path: Path, mapping: FieldMapping, max_chars: int) -> Iterator[IngestRecord | Rejection]:
+    name = str(path)
+    # Binary + per-line decoding: a bad byte costs one line, where a text-mode reader would fail the whole file.
+    limit = max(MAX_LINE_BYTES, max_chars * 8)
+    number = 0
+    with _open_binary(path) as handle:
+        while True:
+            # readline with a size: an overlong line (or a file with no newlines) is cut off, never read whole.
+            line = handle.readline(limit + 1)
+            if not line:
+                return
+            number += 1
+            if len(line) > limit and not line.endswith(b"\n"):
+                rest = line
+                while rest and not rest.endswith(b"\n"):  # skip the remainder in bounded chunks
+                    rest = handle.readline(1 << 20)
+                yield Rejection(name, number, None, "too_long", f"line is over {limit:,} bytes; not parsed",
+                                _excerpt(line))
+                continue
+            try:
+                decoded = line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                bad = line[error.start:error.start + 1]
+                yield Rejection(name, number, None, "not_utf8",
+                                f"line is not valid UTF-8 (byte {bad!r} at offset {error.start})", _excerpt(line))
+                continue
+            if number == 1:
+                decoded = decoded.lstrip("\ufeff")  # a byte-order mark from Windows tools
+            if decoded.isspace() or not decoded:
+                continue  # blank lines (a trailing newline, a separator) are not records
+            try:
+                obj = json.loads(decoded)
+            except (ValueError, RecursionError) as error:
+                yield Rejection(name, number, None, "invalid_json", f"line is not valid JSON: {error}",
+                                _excerpt(decoded))
+                continue
+            yield build_record(obj, mapping, name, number, decoded, max_chars)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# CSV / TSV
+
+
+def _raise_csv_field_limit(limit: int) -> None:
+    # The csv module's default limit (128 KiB) would raise on a long article; raise it (process-wide; never lower
+    # it) so an over-long text is read and rejected as too_long by the same check as every other format.
+    if csv.field_size_limit() < limit:
+        csv.field_size_limit(min(limit, sys.maxsize))
+
+
+def _delimiter(fmt: str, first_line: str) -> str:
+    if fmt == "tsv":
+        return "\t"
+    # Dutch spreadsheet exports often use ";" (the comma is the decimal separator); take whichever of , ; TAB the
+    # header uses most.
+    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _clean_header(header: list[str]) -> list[str]:
+    names, seen = [], {}
+    for index, raw in enumerate(header):
+        name = _excerpt(raw).strip() if _SURROGATE.search(raw) else raw.strip()
+        name = name or f"column_{index + 1}"
+        if name in seen:  # a repeated column name must not silently overwrite the earlier column
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 1
+        names.append(name)
+    return names
+
+
+def _read_csv(path: Path, fmt: str, mapping: FieldMapping, max_chars: int) -> Iterator[IngestRecord | Rejection]:
+    name = str(path)
+    _raise_csv_field_limit(max(MAX_LINE_BYTES, max_chars * 8))
+    # surrogateescape: undecodable bytes become lone surrogates instead of an exception that would end the file;
+    # rows containing them are then rejected one by one. utf-8-sig drops a byte-order mark from the header.
+    opener = gzip.open if is_gzip(path) else open
+    with opener(path, "rt", encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        # Peek at the first line to choose the delimiter, then hand it back to the reader in front of the rest.
+        first_line = handle.readline()
+        delimiter = _delimiter(fmt, first_line)
+        reader = csv.reader(itertools.chain([first_line], handle), delimiter=delimiter, strict=True)
+        header: list[str] | None = None
+        previous_line = 0
+        while True:
+            start = previous_line + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                previous_line = reader.line_num
+                code = "too_long" if "field limit" in str(error) else "invalid_csv"
+                yield Rejection(name, start, None, code, f"malformed CSV row: {error}", "")
+                continue
+            previous_line = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            if header is None:
+                header = _clean_header(row)
+                continue
+            raw = delimiter.join(row)
+            if _SURROGATE.search(raw):
+                yield Rejection(name, start, None, "not_utf8", "row is not valid UTF-8", _excerpt(raw))
+                continue
+            if len(row) != len(header):
+                yield Rejection(name, start, None, "invalid_csv",
+                                f"row has {len(row)} fields; the header has {len(header)}", _excerpt(raw))
+                continue
+            yield build_record(dict(zip(header, row)), mapping, name, start, raw, max_chars)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Parquet
+
+
+def _read_parquet(path: Path, mapping: FieldMapping, max_chars: int) -> Iterator[IngestRecord | Rejection]:
+    import pyarrow.parquet as pq  # imported here: JSONL/CSV users should not pay for loading Arrow
+
+    name = str(path)
+    position = 0
+    with pq.ParquetFile(path) as parquet:
+        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+            for row in batch.to_pylist():
+                position += 1
+                yield build_record(row, mapping, name, position, _row_excerpt(row), max_chars)
+
+
+def _row_excerpt(row: dict) -> str:
+    try:
+        return json.dumps(to_jsonable(row), ensure_ascii=False)[:EXCERPT_CHARS * 2]
+    except (TypeError, ValueError):
+        return str(row)[:EXCERPT_CHARS * 2]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Files -> records
+
+
+#: What a corrupt or unreadable file raises while being read: gzip's and zlib's errors, Arrow's (subclasses of
+#: ValueError/OSError), decoding errors in a text-mode gzip, a truncated stream (EOFError).
+_FILE_ERRORS = (OSError, EOFError, zlib.error, ValueError, UnicodeError, gzip.BadGzipFile)
+
+
+def _read_file(path: Path, mapping: FieldMapping, max_chars: int) -> Iterator[IngestRecord | Rejection]:
+    fmt = file_format(path)
+    if fmt == "jsonl":
+        return _read_jsonl(path, mapping, max_chars)
+    if fmt in ("csv", "tsv"):
+        return _read_csv(path, fmt, mapping, max_chars)
+    if fmt == "parquet":
+        return _read_parquet(path, mapping, max_chars)
+    raise ValueError(f"unsupported file type: {path}")
+
+
+def read_records(paths: Iterable[str | Path], mapping: FieldMapping | None = None,
+                 max_chars: int = DEFAULT_MAX_CHARS) -> Iterator[IngestRecord | Rejection]:
+    """Yield an IngestRecord or a Rejection for every record in `paths` (files, in the order given), streaming.
+
+    Never raises for bad input: a bad record becomes a Rejection and reading continues; a file that cannot be read
+    becomes one `unreadable_file` Rejection (after any records already read from it) and the next file is read.
+    """
+    mapping = mapping or FieldMapping()
+    for path in paths:
+        path = Path(path)
+        last_position = 0
+        try:
+            for item in _read_file(path, mapping, max_chars):
+                last_position = item.position
+                yield item
+        except _FILE_ERRORS as error:
+            where = f" after position {last_position}" if last_position else ""
+            yield Rejection(str(path), last_position + 1 if last_position else 0, None, "unreadable_file",
+                            f"cannot read {path.name}{where}: {type(error).__name__}: {error}", "")
+
+
+__all__ = ["DEFAULT_MAX_CHARS", "IngestRecord", "REASON_CODES", "Rejection", "build_record", "read_records"]

@@ -1,0 +1,118 @@
+"""`discourse score-archive` end to end: a small archive with bad records into SQLite and PostgreSQL, a second
+run that rescores nothing, and a run killed with SIGKILL in the middle that finishes on restart with every
+document scored exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from discourse.corpus import load_units
+from discourse.framing import FramingModel
+from discourse.prefilter import RelevancePrefilter
+from discourse.score_archive import score_archive
+from discourse.settings import DEFAULT_MODEL_DIR, REPO_ROOT
+
+pytestmark = pytest.mark.encoder
+
+
+def _articles(n: int, offset: int = 0) -> list[dict]:
+    """Distinct Dutch articles of three authored units each (relevant and irrelevant mixed)."""
+    units = [u for u in load_units() if u.split == "train"]
+    return [{"id": f"art-{i}", "title": f"Artikel {i}", "date": "5 maart 2024",
+             "text": " ".join(u.text for u in units[3 * (i + offset):3 * (i + offset) + 3]), "rubriek": "binnenland"}
+            for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return FramingModel.load(DEFAULT_MODEL_DIR)
+
+
+def _count(url: str, sql: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_archive_with_bad_records_then_a_second_run_rescoring_nothing(model, store_url, tmp_path):
+    good = _articles(12)
+    lines = [json.dumps(a, ensure_ascii=False) for a in good[:6]]
+    lines += ["{dit is geen json", json.dumps({"id": "leeg", "text": "   "}), json.dumps({"id": "geen-tekst"}),
+              json.dumps({"id": "en", "text": "This is an English article about the weather in London and the "
+                                             "price of tea, which no Dutch model should score."}),
+              json.dumps({"id": "groot", "text": "woord " * 1_000_000})]
+    lines += [json.dumps(a, ensure_ascii=False) for a in good[6:]]
+    archive = tmp_path / "archief.jsonl"
+    archive.write_bytes(("\n".join(lines[:8]) + "\n").encode() + b'{"id": "bytes", "text": "caf\xe9"}\n'
+                        + ("\n".join(lines[8:]) + "\n").encode())
+    prefilter = RelevancePrefilter.load()
+    first = score_archive([str(archive)], model, db_url=store_url, source="test", batch_size=4, prefilter=prefilter)
+    assert first.scored == 12
+    assert {k: v for k, v in first.skipped.items() if v} == {"invalid_json": 1, "empty_text": 1, "missing_text": 1,
+                                                             "not_dutch": 1, "too_long": 1, "not_utf8": 1}
+    assert _count(store_url, "SELECT COUNT(*) FROM document_scores") == 12
+    assert _count(store_url, "SELECT COUNT(*) FROM rejected_records") == 6
+    assert _count(store_url, "SELECT COUNT(DISTINCT reason_code) FROM rejected_records") == 6
+    assert _count(store_url, "SELECT COUNT(*) FROM documents WHERE published = '2024-03-05'") == 12
+    assert _count(store_url, "SELECT COUNT(*) FROM segment_scores") >= 12 * 3
+    assert _count(store_url, "SELECT COUNT(*) FROM runs WHERE state = 'finished'") == 1
+
+    second = score_archive([str(archive)], model, db_url=store_url, source="test", batch_size=4, prefilter=prefilter)
+    assert second.scored == 0 and second.skipped["already_scored"] == 12
+    assert _count(store_url, "SELECT COUNT(*) FROM document_scores") == 12  # nothing twice
+    assert _count(store_url, "SELECT COUNT(*) FROM runs") == 2
+
+
+def test_a_run_killed_mid_way_finishes_on_restart_without_duplicates(tmp_path):
+    n = 60
+    archive = tmp_path / "archief.jsonl"
+    archive.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in _articles(n)), encoding="utf-8")
+    db = tmp_path / "store.sqlite"
+    command = [sys.executable, "-m", "discourse.cli", "score-archive", str(archive), "--db", f"sqlite:///{db}",
+               "--source", "test", "--batch-size", "2", "--no-prefilter"]
+    log = open(tmp_path / "run1.log", "w")
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+    def scored() -> int:
+        if not db.exists():
+            return 0
+        try:
+            with sqlite3.connect(db, timeout=5) as conn:
+                return conn.execute("SELECT COUNT(*) FROM document_scores").fetchone()[0]
+        except sqlite3.OperationalError:  # tables not created yet
+            return 0
+
+    deadline = time.time() + 600
+    while scored() < 6 and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert process.poll() is None, "the run ended before it could be killed: " + (tmp_path / "run1.log").read_text()
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    at_kill = scored()
+    assert 6 <= at_kill < n
+
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"already_scored {at_kill}" in result.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT document_id) FROM document_scores").fetchone() == (n, n)
+        ids = {row[0] for row in conn.execute("SELECT id FROM documents")}
+        assert ids == {f"art-{i}" for i in range(n)}
+        sentences = conn.execute("SELECT COUNT(*), COUNT(DISTINCT document_id || ':' || position) "
+                                 "FROM segment_scores").fetchone()
+        assert sentences[0] == sentences[1]  # no sentence row twice
+        states = [row[0] for row in conn.execute("SELECT state FROM runs ORDER BY id")]
+        assert states == ["running", "finished"]  # the killed run never got to close itself
