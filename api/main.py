@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from discourse.classify import classify_texts
 from discourse.loading import load_model
 from discourse.settings import model_dir
+from discourse.store import make_engine, upgrade
 
 from .batcher import MicroBatcher
 from .routes import classify, meta
@@ -58,12 +59,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Warm up before the first request: lingua loads its language models (~4 s, holding the GIL) and the
         # encoder compiles its first batch; done lazily, that would stall every request and /v1/health with it.
         classify_texts(app.state.model, ["Een eerste zin om het model op te warmen."])
+        # The store of scored archives: migrated at start-up so /v1/ready can check it (and jobs can use it).
+        app.state.store = make_engine(settings.database_url)
+        upgrade(app.state.store)
         app.state.batcher = MicroBatcher(app.state.model, settings.batch_max_items, settings.batch_wait_ms)
         await app.state.batcher.start()
         log.info("model loaded", extra={"fields": {"model_dir": str(folder),
                                                    "encoder_version": app.state.model.encoder.version}})
         yield
         await app.state.batcher.stop()
+        app.state.store.dispose()
 
     app = FastAPI(title="discourse", version="0.1.0", lifespan=lifespan,
                   description="Framing of early parenthood in Dutch texts: supportive, pressuring or neutral, "

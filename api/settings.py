@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     model_dir: Path | None = Field(None, description="Model folder; default: DISCOURSE_MODEL or the shipped model.")
     backend: Literal["onnx", "torch"] | None = Field(
         None, description="Inference backend: 'onnx' (int8, fast) or 'torch'; default DISCOURSE_BACKEND, else onnx.")
+    database_url: str | None = Field(
+        None, description="Store of scored archives (SQLAlchemy URL); default: the SQLite file under DISCOURSE_DATA.")
     max_chars: int = Field(DEFAULT_MAX_CHARS, gt=0, description="Longest text accepted, in characters.")
     max_items: int = Field(256, gt=0, description="Most texts in one classify request.")
     max_body_bytes: int = Field(4_000_000, gt=0, description="Largest request body accepted.")

@@ -70,6 +70,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture
+def free_tcp_port() -> int:
+    return free_port()
+
+
 class UvicornServer:
     """`uvicorn api.main:app` in a subprocess on a free port, with the given DISCOURSE_* settings; the log is
     kept for assertions and failure messages."""

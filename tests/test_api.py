@@ -22,8 +22,9 @@ NEUTRAL_NEWS = "De gemeenteraad keurde gisteren de begroting voor de heraanleg v
 
 
 @pytest.fixture(scope="module")
-def client(default_encoder):
-    settings = Settings(api_keys=["geheim"], max_items=8, max_chars=2_000, max_body_bytes=50_000)
+def client(default_encoder, tmp_path_factory):
+    settings = Settings(api_keys=["geheim"], max_items=8, max_chars=2_000, max_body_bytes=50_000,
+                        database_url=f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.sqlite'}")
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -34,7 +35,21 @@ def test_health_ready_and_request_id(client):
     assert len(response.headers["x-request-id"]) == 32
     assert client.get("/v1/health", headers={"X-Request-ID": "abc-1"}).headers["x-request-id"] == "abc-1"
     ready = client.get("/v1/ready")
-    assert ready.status_code == 200 and ready.json()["model"] is True
+    assert ready.status_code == 200 and ready.json()["model"] is True and ready.json()["database"] is True
+
+
+def test_ready_is_503_when_the_database_is_gone(client, free_tcp_port):
+    from sqlalchemy import create_engine
+
+    store = client.app.state.store  # swapped for a PostgreSQL URL where nothing listens
+    client.app.state.store = create_engine(f"postgresql+psycopg://x:y@127.0.0.1:{free_tcp_port}/none",
+                                           connect_args={"connect_timeout": 2})
+    try:
+        ready = client.get("/v1/ready")
+    finally:
+        client.app.state.store.dispose()
+        client.app.state.store = store
+    assert ready.status_code == 503 and ready.json() == {**ready.json(), "database": False, "status": "not ready"}
 
 
 def test_models_lists_model_metrics_and_codebook(client):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from discourse.codebook import load_codebook
 from discourse.loading import load_model
@@ -23,14 +26,26 @@ async def health() -> dict:
 
 @router.get("/ready")
 async def ready(request: Request) -> JSONResponse:
-    """The model is loaded (a database check joins here when the store exists)."""
+    """The model is loaded and the store's database answers."""
     model = getattr(request.app.state, "model", None)
     batcher = getattr(request.app.state, "batcher", None)
-    ok = model is not None
-    body = {"status": "ready" if ok else "not ready", "model": ok}
+    database = await asyncio.to_thread(_database_answers, getattr(request.app.state, "store", None))
+    ok = model is not None and database
+    body = {"status": "ready" if ok else "not ready", "model": model is not None, "database": database}
     if batcher is not None:  # how well micro-batching is working: records per model call
         body["batcher"] = {"batches_run": batcher.batches_run, "records_run": batcher.records_run}
     return JSONResponse(body, status_code=200 if ok else 503)
+
+
+def _database_answers(engine) -> bool:
+    if engine is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except SQLAlchemyError:
+        return False
 
 
 @router.get("/models")
