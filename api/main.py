@@ -20,12 +20,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from discourse.classify import classify_texts
+from discourse.jobs import JobRunner
 from discourse.loading import load_model
 from discourse.settings import model_dir
 from discourse.store import make_engine, upgrade
 
 from .batcher import MicroBatcher
-from .routes import classify, meta
+from .routes import classify, jobs, meta
 from .settings import Settings
 
 log = logging.getLogger("discourse.api")
@@ -62,12 +63,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The store of scored archives: migrated at start-up so /v1/ready can check it (and jobs can use it).
         app.state.store = make_engine(settings.database_url)
         upgrade(app.state.store)
+        app.state.jobs = JobRunner(app.state.store, lambda: app.state.model)
+        app.state.jobs.start()  # takes up jobs a previous server left unfinished
         app.state.batcher = MicroBatcher(app.state.model, settings.batch_max_items, settings.batch_wait_ms)
         await app.state.batcher.start()
         log.info("model loaded", extra={"fields": {"model_dir": str(folder),
                                                    "encoder_version": app.state.model.encoder.version}})
         yield
         await app.state.batcher.stop()
+        app.state.jobs.stop()
         app.state.store.dispose()
 
     app = FastAPI(title="discourse", version="0.1.0", lifespan=lifespan,
@@ -120,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(classify.router, prefix="/v1")
     app.include_router(meta.router, prefix="/v1")
+    app.include_router(jobs.router, prefix="/v1")
     return app
 
 

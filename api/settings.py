@@ -20,6 +20,8 @@ class Settings(BaseSettings):
         None, description="Inference backend: 'onnx' (int8, fast) or 'torch'; default DISCOURSE_BACKEND, else onnx.")
     database_url: str | None = Field(
         None, description="Store of scored archives (SQLAlchemy URL); default: the SQLite file under DISCOURSE_DATA.")
+    data_roots: list[Path] = Field(
+        default_factory=list, description="Folders whose files jobs may score (JSON list); none: no jobs.")
     max_chars: int = Field(DEFAULT_MAX_CHARS, gt=0, description="Longest text accepted, in characters.")
     max_items: int = Field(256, gt=0, description="Most texts in one classify request.")
     max_body_bytes: int = Field(4_000_000, gt=0, description="Largest request body accepted.")

@@ -52,7 +52,8 @@ Progress = Callable[[RunSummary, int], None]  # (summary so far, records read so
 def score_archive(paths: Iterable[str], model, db_url: str | None = None, source: str | None = None,
                   mapping: FieldMapping | None = None, batch_size: int = DEFAULT_BATCH,
                   prefilter: RelevancePrefilter | None = None, genre: str = "news",
-                  progress: Progress | None = None, command: str | None = None) -> RunSummary:
+                  progress: Progress | None = None, command: str | None = None,
+                  on_run: Callable[[int], None] | None = None) -> RunSummary:
     """Score every record of `paths` with `model` (a FramingModel) into the store at `db_url` (default: the
     embedded SQLite file). `source` names the archive when records carry no source field of their own."""
     files = expand_paths(list(paths))
@@ -64,6 +65,8 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
                               codebook_version=meta["codebook_version"], command=command,
                               parameters={"paths": [str(p) for p in files], "source": source,
                                           "batch_size": batch_size, "prefilter": prefilter is not None})
+    if on_run:
+        on_run(run_id)
     summary = RunSummary(run_id)
     sources: dict[str, int] = {}
     started, read = time.perf_counter(), 0

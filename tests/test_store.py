@@ -61,7 +61,7 @@ def segments(doc_id: str) -> list[dict]:
 
 
 def test_migrations_create_exactly_the_models(engine):
-    assert current_revision(engine) == head_revision() == "0001"
+    assert current_revision(engine) == head_revision() == "0002"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
@@ -72,10 +72,29 @@ def test_migrations_create_exactly_the_models(engine):
     assert {"ix_document_scores_model_version", "ix_document_scores_label"} <= indexes
 
 
+def test_upgrading_an_older_store_keeps_its_data(store_url):
+    from sqlalchemy import create_engine
+
+    old = create_engine(store_url)
+    try:
+        assert upgrade(old, "0001") == "0001"
+        assert "jobs" not in inspect(old).get_table_names()
+        writer = ScoreWriter(old)
+        source = writer.ensure_source("oud", "news")
+        run = writer.start_run(model="m", model_version="1")
+        writer.write_batch(run, [{"id": "d1", "source_id": source, "text": "Een oude tekst."}])
+        assert upgrade(old) == head_revision()
+        assert "jobs" in inspect(old).get_table_names()
+        with old.connect() as conn:
+            assert conn.exec_driver_sql("SELECT text FROM documents WHERE id = 'd1'").scalar_one() == "Een oude tekst."
+    finally:
+        old.dispose()
+
+
 def test_upgrade_is_idempotent(store_url, engine):
-    assert upgrade(engine) == "0001"
-    assert upgrade(store_url) == "0001"  # by URL: its own engine, disposed afterwards
-    assert current_revision(store_url) == "0001"
+    assert upgrade(engine) == "0002"
+    assert upgrade(store_url) == "0002"  # by URL: its own engine, disposed afterwards
+    assert current_revision(store_url) == "0002"
 
 
 def test_same_batch_twice_writes_once(engine, writer):
@@ -256,5 +275,5 @@ def test_default_url_follows_the_data_folder(tmp_path, monkeypatch):
     assert default_database_url() == f"sqlite:///{tmp_path / 'home' / 'data' / 'discourse.sqlite'}"
     monkeypatch.setenv("DISCOURSE_DATA", str(tmp_path / "data"))
     assert default_database_url() == f"sqlite:///{tmp_path / 'data' / 'discourse.sqlite'}"
-    assert upgrade(None) == "0001"
+    assert upgrade(None) == "0002"
     assert (tmp_path / "data" / "discourse.sqlite").exists()

@@ -105,6 +105,25 @@ class Run(Base):
     )
 
 
+class Job(Base):
+    """An archive-scoring job submitted over HTTP. It outlives the server: on start-up, jobs still queued or
+    running are taken up again, and their runs skip what was already scored."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    paths: Mapped[list[Any]] = mapped_column(JSON)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)  # source, map, batch_size, prefilter
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the latest run's counts so far
+    run_ids: Mapped[list[Any] | None] = mapped_column(JSON)  # one run per attempt (a restart adds one)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("state IN ('queued', 'running', 'finished', 'failed')", name="state"),)
+
+
 class DocumentScore(Base):
     """A document's aggregate scores under one model version. Unique per (document, model, version): scoring
     again with a new version adds rows next to the old ones; the same version never writes twice."""
