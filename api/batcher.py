@@ -2,8 +2,9 @@
 
 Each request puts its records on a queue and awaits a future per record. One collector task takes what arrives
 within `wait_ms` (up to `max_items`), groups it by level and runs the model in a single worker thread (the
-encoder itself sorts each batch by length, so padding stays small). The event loop never blocks on inference,
-and `/v1/health` keeps answering while a long batch runs. Results go back to each record's own future, so callers never see each other's rows.
+encoder spreads a batch over the cores). The event loop never blocks on inference, and `/v1/health` keeps
+answering while a long batch runs. Results go back to each record's own future, so callers never see each
+other's rows.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from discourse.classify import Level, classify_records
+from discourse.classify import Level, classify_records, classify_texts
+
+
+def warm_up(model) -> None:
+    """One classification before the first request: lingua loads its language models (~4 s, holding the GIL) and
+    the encoder runs its first batch; done lazily, that would stall the first requests and /v1/health with them."""
+    classify_texts(model, ["Een eerste zin om het model op te warmen."])
 
 
 @dataclass
@@ -53,7 +60,7 @@ class MicroBatcher:
 
         def load_and_warm():
             model = load()
-            list(classify_records(model, [{"text": "Een eerste zin om het model op te warmen."}], "sentence"))
+            warm_up(model)
             return model
 
         self.model = await loop.run_in_executor(self._executor, load_and_warm)

@@ -1,4 +1,4 @@
-"""The FastAPI app: `uvicorn api.main:app` (or `discourse serve`).
+"""The FastAPI app: `uvicorn api.main:app` (or `make serve`, `make run`).
 
 The app loads the model once at start-up, hands inference to the micro-batcher, and turns every failure into a
 JSON error with the request id — never a stack trace.
@@ -19,13 +19,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from discourse.classify import classify_texts
 from discourse.jobs import JobRunner
 from discourse.loading import load_model
 from discourse.settings import model_dir
 from discourse.store import make_engine, upgrade
 
-from .batcher import MicroBatcher
+from .batcher import MicroBatcher, warm_up
 from .routes import classify, jobs, meta
 from .settings import Settings
 
@@ -57,9 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         folder = Path(settings.model_dir) if settings.model_dir else model_dir()
         app.state.model_dir = folder
         app.state.model = load_model(folder, backend=settings.backend)
-        # Warm up before the first request: lingua loads its language models (~4 s, holding the GIL) and the
-        # encoder compiles its first batch; done lazily, that would stall every request and /v1/health with it.
-        classify_texts(app.state.model, ["Een eerste zin om het model op te warmen."])
+        warm_up(app.state.model)
         # The store of scored archives: migrated at start-up so /v1/ready can check it (and jobs can use it).
         app.state.store = make_engine(settings.database_url)
         upgrade(app.state.store)

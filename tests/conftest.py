@@ -62,6 +62,16 @@ def tiny_bert_factory():
     return build_tiny_bert
 
 
+def authored_articles(n: int) -> list[dict]:
+    """`n` distinct Dutch "articles" of three authored training units each (relevant and irrelevant mixed), for
+    archive-scoring tests: real Dutch the model has an opinion about, without ../shared/corpora."""
+    from discourse.corpus import load_units
+
+    units = [u for u in load_units() if u.split == "train"]
+    return [{"id": f"art-{i}", "title": f"Artikel {i}", "date": "5 maart 2024",
+             "text": " ".join(u.text for u in units[3 * i:3 * i + 3]), "rubriek": "binnenland"} for i in range(n)]
+
+
 def free_port() -> int:
     import socket
 

@@ -9,19 +9,17 @@ import time
 
 import httpx
 import pytest
+from conftest import authored_articles
 from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from discourse.corpus import load_units
 
 pytestmark = pytest.mark.encoder
 
 
 def _write_archive(path, n: int) -> None:
-    units = [u for u in load_units() if u.split == "train"]
-    path.write_text("".join(json.dumps({"id": f"art-{i}", "text": " ".join(u.text for u in units[3 * i:3 * i + 3])},
-                                       ensure_ascii=False) + "\n" for i in range(n)), encoding="utf-8")
+    path.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in authored_articles(n)), encoding="utf-8")
 
 
 def _wait_for(get, state: str, seconds: float = 300) -> dict:

@@ -13,23 +13,15 @@ import sys
 import time
 
 import pytest
+from conftest import authored_articles
 from sqlalchemy import create_engine, text
 
-from discourse.corpus import load_units
 from discourse.framing import FramingModel
 from discourse.prefilter import RelevancePrefilter
 from discourse.score_archive import score_archive
 from discourse.settings import DEFAULT_MODEL_DIR, REPO_ROOT
 
 pytestmark = pytest.mark.encoder
-
-
-def _articles(n: int, offset: int = 0) -> list[dict]:
-    """Distinct Dutch articles of three authored units each (relevant and irrelevant mixed)."""
-    units = [u for u in load_units() if u.split == "train"]
-    return [{"id": f"art-{i}", "title": f"Artikel {i}", "date": "5 maart 2024",
-             "text": " ".join(u.text for u in units[3 * (i + offset):3 * (i + offset) + 3]), "rubriek": "binnenland"}
-            for i in range(n)]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +39,7 @@ def _count(url: str, sql: str) -> int:
 
 
 def test_archive_with_bad_records_then_a_second_run_rescoring_nothing(model, store_url, tmp_path):
-    good = _articles(12)
+    good = authored_articles(12)
     lines = [json.dumps(a, ensure_ascii=False) for a in good[:6]]
     lines += ["{dit is geen json", json.dumps({"id": "leeg", "text": "   "}), json.dumps({"id": "geen-tekst"}),
               json.dumps({"id": "en", "text": "This is an English article about the weather in London and the "
@@ -78,7 +70,7 @@ def test_archive_with_bad_records_then_a_second_run_rescoring_nothing(model, sto
 def test_a_run_killed_mid_way_finishes_on_restart_without_duplicates(tmp_path):
     n = 60
     archive = tmp_path / "archief.jsonl"
-    archive.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in _articles(n)), encoding="utf-8")
+    archive.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in authored_articles(n)), encoding="utf-8")
     db = tmp_path / "store.sqlite"
     command = [sys.executable, "-m", "discourse.cli", "score-archive", str(archive), "--db", f"sqlite:///{db}",
                "--source", "test", "--batch-size", "2", "--no-prefilter"]

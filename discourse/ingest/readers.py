@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from ..records import DEFAULT_MAX_CHARS  # one limit for classify and archives
 from .dates import parse_date
 from .ids import content_id
 from .mapping import MISSING, FieldMapping, to_jsonable
 from .paths import file_format, is_gzip
 
-DEFAULT_MAX_CHARS = 100_000
 EXCERPT_CHARS = 300
 PARQUET_BATCH_ROWS = 1024
 
