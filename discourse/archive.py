@@ -8,6 +8,9 @@ exactly the row it would get without the filter, because the encoder scores each
 
 from __future__ import annotations
 
+import time
+from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .codebook import STANCES
@@ -37,6 +40,7 @@ class ScoredBatch:
     rejections: list[ArticleRejection] = field(default_factory=list)
     sentences_total: int = 0
     sentences_to_model: int = 0
+    stage_seconds: Counter = field(default_factory=Counter)  # language, segment, prefilter, model, aggregate
 
 
 def score_articles(model, articles: list[tuple[str, str]], prefilter: RelevancePrefilter | None = None
@@ -45,36 +49,51 @@ def score_articles(model, articles: list[tuple[str, str]], prefilter: RelevanceP
     batch = ScoredBatch()
     plans = []
     for record_id, text in articles:
-        language = detect_language(text)
+        with _timed(batch.stage_seconds, "language"):
+            language = detect_language(text)
         if not language.is_dutch:
             batch.rejections.append(ArticleRejection(
                 record_id, "not_dutch", f"text is not Dutch (detected '{language.code}', confidence "
                                         f"{language.confidence:.2f})"))
             continue
-        sentences = split_sentences(text)
+        with _timed(batch.stage_seconds, "segment"):
+            sentences = split_sentences(text)
         if not sentences:
             batch.rejections.append(ArticleRejection(record_id, "no_sentences", "no sentence found in the text"))
             continue
         plans.append((record_id, sentences))
     texts = [s.text for _, sentences in plans for s in sentences]
-    passed = prefilter.passes(texts) if prefilter is not None and texts else [True] * len(texts)
+    with _timed(batch.stage_seconds, "prefilter"):
+        passed = prefilter.passes(texts) if prefilter is not None and texts else [True] * len(texts)
     to_model = [t for t, p in zip(texts, passed) if p]
-    predictions = iter(model.predict(to_model) if to_model else [])
+    with _timed(batch.stage_seconds, "model"):
+        predictions = iter(model.predict(to_model) if to_model else [])
     skipped = _irrelevant_prediction(model.frames_head.labels)
     batch.sentences_total += len(texts)
     batch.sentences_to_model += len(to_model)
     flags = iter(passed)
-    for record_id, sentences in plans:
-        rows, sentence_rows = [], []
-        for position, sentence in enumerate(sentences):
-            went = bool(next(flags))
-            prediction = next(predictions) if went else skipped
-            rows.append(prediction)
-            sentence_rows.append({"position": position, "start": sentence.start, "end": sentence.end,
-                                  "text": sentence.text, "passed_prefilter": went, **prediction})
-        document = model.aggregate(sentences, rows)
-        batch.articles.append(ScoredArticle(record_id, "nl", document, sentence_rows))
+    with _timed(batch.stage_seconds, "aggregate"):
+        for record_id, sentences in plans:
+            rows, sentence_rows = [], []
+            for position, sentence in enumerate(sentences):
+                went = bool(next(flags))
+                prediction = next(predictions) if went else skipped
+                rows.append(prediction)
+                sentence_rows.append({"position": position, "start": sentence.start, "end": sentence.end,
+                                      "text": sentence.text, "passed_prefilter": went, **prediction})
+            document = model.aggregate(sentences, rows)
+            batch.articles.append(ScoredArticle(record_id, "nl", document, sentence_rows))
     return batch
+
+
+@contextmanager
+def _timed(seconds: Counter, stage: str):
+    """Adds the wall time of the `with` block to seconds[stage]."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[stage] += time.perf_counter() - started
 
 
 def _irrelevant_prediction(frame_names: list[str]) -> dict:

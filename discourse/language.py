@@ -18,6 +18,11 @@ _LANGUAGES = (
     Language.AFRIKAANS, Language.DANISH, Language.SWEDISH, Language.INDONESIAN,
 )
 
+#: Language is decided on the first this-many characters. lingua's cost grows with the length; on NOS articles
+#: 600 characters gave the same answer as 2,000 at a seventh of the time (1.8 vs 14 ms an article), and language
+#: detection had been the second-largest stage of archive scoring after the model.
+SAMPLE_CHARS = 600
+
 #: Below this many letters a text carries too little evidence; it is accepted as Dutch ("Ja.", "Oké!").
 MIN_LETTERS = 12
 
@@ -41,7 +46,7 @@ def detect_language(text: str) -> LanguageGuess:
     letters = sum(ch.isalpha() for ch in text)
     if letters < MIN_LETTERS:
         return LanguageGuess("nl", 0.0)
-    values = _detector().compute_language_confidence_values(text[:2000])
+    values = _detector().compute_language_confidence_values(text[:SAMPLE_CHARS])
     if not values:
         return LanguageGuess("und", 0.0)
     best = values[0]

@@ -35,6 +35,7 @@ class RunSummary:
     seconds: float = 0.0
     sentences_total: int = 0
     sentences_to_model: int = 0
+    stage_seconds: Counter = field(default_factory=Counter)  # read, resume_check, language, ..., model, write
 
     @property
     def docs_per_second(self) -> float:
@@ -43,10 +44,115 @@ class RunSummary:
     def as_dict(self) -> dict:
         return {"run_id": self.run_id, "scored": self.scored, "skipped": dict(self.skipped), "errors": self.errors,
                 "seconds": round(self.seconds, 1), "docs_per_second": round(self.docs_per_second, 2),
-                "sentences_total": self.sentences_total, "sentences_to_model": self.sentences_to_model}
+                "sentences_total": self.sentences_total, "sentences_to_model": self.sentences_to_model,
+                "stage_seconds": {k: round(v, 2) for k, v in sorted(self.stage_seconds.items())}}
 
 
 Progress = Callable[[RunSummary, int], None]  # (summary so far, records read so far)
+
+
+@dataclass
+class ScoredRecords:
+    """What scoring one batch of ingest records produced: plain rows for the store, so that a Ray worker can
+    return it to the process that writes. Documents name their source (`source_name`); the writer maps names to
+    ids."""
+    documents: list[dict] = field(default_factory=list)
+    document_scores: list[dict] = field(default_factory=list)
+    segment_scores: list[dict] = field(default_factory=list)
+    rejections: list[dict] = field(default_factory=list)  # keyword arguments of ScoreWriter.add_rejected
+    skipped: Counter = field(default_factory=Counter)  # already_scored, duplicate_in_batch
+    sentences_total: int = 0
+    sentences_to_model: int = 0
+    stage_seconds: Counter = field(default_factory=Counter)
+
+
+def rejection_row(code: str, reason: str, path: str, position: int, record_id: str | None, raw: str) -> dict:
+    return {"reason_code": code, "reason": reason, "source_path": path, "line_or_row": position,
+            "record_id": record_id, "raw": raw}
+
+
+def split_items(items: Iterable[IngestRecord | Rejection]) -> tuple[list[IngestRecord], list[dict]]:
+    """Reader output -> (records to score, rejection rows). NUL characters are refused here on every backend,
+    because PostgreSQL cannot store them."""
+    records, rejections = [], []
+    for item in items:
+        if isinstance(item, Rejection):
+            rejections.append(rejection_row(item.reason_code, item.reason, item.path, item.position,
+                                            item.record_id, item.excerpt))
+        elif "\x00" in item.text:
+            rejections.append(rejection_row("nul_character", "text contains a NUL character", item.path,
+                                            item.position, item.id, item.text[:300]))
+        else:
+            records.append(item)
+    return records, rejections
+
+
+def score_records(model, records: list[IngestRecord], prefilter: RelevancePrefilter | None = None,
+                  scored_ids: Callable[[list[str]], set[str]] | None = None, source: str | None = None,
+                  genre: str = "news") -> ScoredRecords:
+    """The per-batch scoring function, plain and engine-free: the local loop and Ray workers both run it.
+    `scored_ids(ids)` names the ids this model version has scored already (they are skipped: resuming);
+    `source` names the archive for records that carry no source of their own."""
+    out = ScoredRecords()
+    unique = list({r.id: r for r in records}.values())  # the same id twice in one batch is scored once
+    out.skipped["duplicate_in_batch"] += len(records) - len(unique)
+    started = time.perf_counter()
+    done = scored_ids([r.id for r in unique]) if scored_ids is not None and unique else set()
+    out.stage_seconds["resume_check"] += time.perf_counter() - started
+    todo = [r for r in unique if r.id not in done]
+    out.skipped["already_scored"] += len(unique) - len(todo)
+    if not todo:
+        return out
+    batch = score_articles(model, [(r.id, r.text) for r in todo], prefilter)
+    out.sentences_total, out.sentences_to_model = batch.sentences_total, batch.sentences_to_model
+    out.stage_seconds.update(batch.stage_seconds)
+    by_id = {r.id: r for r in todo}
+    for rejection in batch.rejections:
+        record = by_id[rejection.record_id]
+        out.rejections.append(rejection_row(rejection.reason_code, rejection.reason, record.path, record.position,
+                                            record.id, record.text[:300]))
+    for article in batch.articles:
+        record = by_id[article.record_id]
+        out.documents.append({"id": record.id, "source_name": record.source or source or Path(record.path).stem,
+                              "title": record.title, "text": record.text, "url": record.url,
+                              "published": record.published, "genre": genre, "language": "nl",
+                              "meta": record.meta or None})
+        out.document_scores.append(_document_row(article))
+        out.segment_scores.extend(_sentence_rows(article))
+    return out
+
+
+class StoreSink:
+    """Writes ScoredRecords and rejection rows into one run of the store and keeps the run's summary."""
+
+    def __init__(self, writer: ScoreWriter, summary: RunSummary, genre: str = "news"):
+        self.writer, self.summary, self.genre = writer, summary, genre
+        self._sources: dict[str, int] = {}
+
+    def reject(self, rows: Iterable[dict]) -> None:
+        for row in rows:
+            self.writer.add_rejected(self.summary.run_id, **row)
+            self.summary.skipped[row["reason_code"]] += 1
+
+    def write(self, scored: ScoredRecords) -> None:
+        started = time.perf_counter()
+        self.reject(scored.rejections)
+        documents = []
+        for document in scored.documents:
+            name = document["source_name"]
+            if name not in self._sources:
+                self._sources[name] = self.writer.ensure_source(name, self.genre)
+            documents.append({k: v for k, v in document.items() if k != "source_name"}
+                             | {"source_id": self._sources[name]})
+        if documents:
+            self.writer.write_batch(self.summary.run_id, documents, scored.document_scores, scored.segment_scores)
+        summary = self.summary
+        summary.scored += len(documents)
+        summary.skipped.update(scored.skipped)
+        summary.sentences_total += scored.sentences_total
+        summary.sentences_to_model += scored.sentences_to_model
+        summary.stage_seconds.update(scored.stage_seconds)
+        summary.stage_seconds["write"] += time.perf_counter() - started
 
 
 def score_archive(paths: Iterable[str], model, db_url: str | None = None, source: str | None = None,
@@ -61,30 +167,29 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
     upgrade(engine)
     writer = ScoreWriter(engine)
     meta = model.describe()
-    run_id = writer.start_run(model=meta["model"], model_version=meta["model_version"],
-                              codebook_version=meta["codebook_version"], command=command,
-                              parameters={"paths": [str(p) for p in files], "source": source,
-                                          "batch_size": batch_size, "prefilter": prefilter is not None})
+    run_id = start_run(writer, meta, files, source, batch_size, prefilter, command, engine_name="local")
     if on_run:
         on_run(run_id)
     summary = RunSummary(run_id)
-    sources: dict[str, int] = {}
+    sink = StoreSink(writer, summary, genre)
+
+    def scored_ids(ids: list[str]) -> set[str]:
+        return writer.scored_document_ids(ids, meta["model"], meta["model_version"])
+
     started, read = time.perf_counter(), 0
     state = "failed"
     try:
-        for items in _chunks(read_records(files, mapping), batch_size):
-            read += len(items)
-            records = []
-            for item in items:
-                if isinstance(item, Rejection):
-                    _reject(writer, run_id, summary, item.reason_code, item.reason, item.path, item.position,
-                            item.record_id, item.excerpt)
-                elif "\x00" in item.text:  # PostgreSQL cannot store it; refuse on every backend alike
-                    _reject(writer, run_id, summary, "nul_character", "text contains a NUL character", item.path,
-                            item.position, item.id, item.text[:300])
-                else:
-                    records.append(item)
-            _score_and_write(writer, run_id, model, prefilter, records, source, genre, sources, summary)
+        items = read_records(files, mapping)
+        while True:
+            reading = time.perf_counter()
+            chunk = list(islice(items, batch_size))
+            summary.stage_seconds["read"] += time.perf_counter() - reading
+            if not chunk:
+                break
+            read += len(chunk)
+            records, rejections = split_items(chunk)
+            sink.reject(rejections)
+            sink.write(score_records(model, records, prefilter, scored_ids, source, genre))
             summary.seconds = time.perf_counter() - started
             if progress:
                 progress(summary, read)
@@ -99,37 +204,14 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
     return summary
 
 
-def _score_and_write(writer: ScoreWriter, run_id: int, model, prefilter, records: list[IngestRecord],
-                     source: str | None, genre: str, sources: dict[str, int], summary: RunSummary) -> None:
-    meta = model.describe()
-    unique = list({r.id: r for r in records}.values())  # the same id twice in one batch is scored once
-    summary.skipped["duplicate_in_batch"] += len(records) - len(unique)
-    done = writer.scored_document_ids([r.id for r in unique], meta["model"], meta["model_version"])
-    todo = [r for r in unique if r.id not in done]
-    summary.skipped["already_scored"] += len(unique) - len(todo)
-    if not todo:
-        return
-    batch = score_articles(model, [(r.id, r.text) for r in todo], prefilter)
-    summary.sentences_total += batch.sentences_total
-    summary.sentences_to_model += batch.sentences_to_model
-    by_id = {r.id: r for r in todo}
-    for rejection in batch.rejections:
-        record = by_id[rejection.record_id]
-        _reject(writer, run_id, summary, rejection.reason_code, rejection.reason, record.path, record.position,
-                record.id, record.text[:300])
-    documents, doc_scores, segment_scores = [], [], []
-    for article in batch.articles:
-        record = by_id[article.record_id]
-        name = record.source or source or Path(record.path).stem
-        if name not in sources:
-            sources[name] = writer.ensure_source(name, genre)
-        documents.append({"id": record.id, "source_id": sources[name], "title": record.title, "text": record.text,
-                          "url": record.url, "published": record.published, "genre": genre, "language": "nl",
-                          "meta": record.meta or None})
-        doc_scores.append(_document_row(article))
-        segment_scores.extend(_sentence_rows(article))
-    writer.write_batch(run_id, documents, doc_scores, segment_scores)
-    summary.scored += len(batch.articles)
+def start_run(writer: ScoreWriter, meta: dict, files: list, source: str | None, batch_size: int,
+              prefilter: RelevancePrefilter | None, command: str | None, engine_name: str) -> int:
+    """Record the run; `meta` is the model's describe() (model, model_version, codebook_version)."""
+    return writer.start_run(model=meta["model"], model_version=meta["model_version"],
+                            codebook_version=meta["codebook_version"], command=command,
+                            parameters={"paths": [str(p) for p in files], "source": source,
+                                        "batch_size": batch_size, "prefilter": prefilter is not None,
+                                        "engine": engine_name})
 
 
 def _document_row(article: ScoredArticle) -> dict:
@@ -147,15 +229,3 @@ def _sentence_rows(article: ScoredArticle) -> Iterator[dict]:
                "text": s["text"], "label": s["label"], **{f"score_{k}": s["scores"][k] for k in STANCES},
                "relevance": s["relevance"], "frames": {f["frame"]: f["score"] for f in s["frames"]} or None,
                "passed_prefilter": s["passed_prefilter"]}
-
-
-def _reject(writer: ScoreWriter, run_id: int, summary: RunSummary, code: str, reason: str, path: str,
-            position: int, record_id: str | None, raw: str) -> None:
-    writer.add_rejected(run_id, code, reason, source_path=path, line_or_row=position, record_id=record_id, raw=raw)
-    summary.skipped[code] += 1
-
-
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
