@@ -144,11 +144,16 @@ class StoreSink:
                 self._sources[name] = self.writer.ensure_source(name, self.genre)
             documents.append({k: v for k, v in document.items() if k != "source_name"}
                              | {"source_id": self._sources[name]})
+        inserted = 0
         if documents:
-            self.writer.write_batch(self.summary.run_id, documents, scored.document_scores, scored.segment_scores)
+            inserted = self.writer.write_batch(self.summary.run_id, documents, scored.document_scores,
+                                               scored.segment_scores).doc_scores
         summary = self.summary
-        summary.scored += len(documents)
+        # Counted from what the store took: a document another batch of this run scored at the same time (the
+        # same id twice in an archive, on Ray) is stored once and counted once.
+        summary.scored += inserted
         summary.skipped.update(scored.skipped)
+        summary.skipped["already_scored"] += len(documents) - inserted
         summary.sentences_total += scored.sentences_total
         summary.sentences_to_model += scored.sentences_to_model
         summary.stage_seconds.update(scored.stage_seconds)

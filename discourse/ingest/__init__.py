@@ -12,7 +12,7 @@ done here (a later stage does it).
 from .dates import parse_date
 from .ids import content_id
 from .mapping import ALTERNATIVES, FieldMapping
-from .paths import SUPPORTED_SUFFIXES, expand_paths, file_format
+from .paths import SUPPORTED_SUFFIXES, estimate_records, expand_paths, file_format
 from .readers import DEFAULT_MAX_CHARS, REASON_CODES, IngestRecord, Rejection, build_record, read_records
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "build_record",
     "content_id",
+    "estimate_records",
     "expand_paths",
     "file_format",
     "parse_date",
