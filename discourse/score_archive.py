@@ -15,9 +15,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
-from .archive import ScoredArticle, score_articles
+from .archive import score_articles
 from .codebook import STANCES
 from .ingest import FieldMapping, IngestRecord, Rejection, expand_paths, read_records
 from .prefilter import RelevancePrefilter
@@ -117,8 +117,8 @@ def score_records(model, records: list[IngestRecord], prefilter: RelevancePrefil
                               "title": record.title, "text": record.text, "url": record.url,
                               "published": record.published, "genre": genre, "language": "nl",
                               "meta": record.meta or None})
-        out.document_scores.append(_document_row(article))
-        out.segment_scores.extend(_sentence_rows(article))
+        out.document_scores.append(document_score_row(article.record_id, article.document))
+        out.segment_scores.extend(segment_score_row(article.record_id, s) for s in article.sentences)
     return out
 
 
@@ -219,18 +219,18 @@ def start_run(writer: ScoreWriter, meta: dict, files: list, source: str | None, 
                                         "engine": engine_name})
 
 
-def _document_row(article: ScoredArticle) -> dict:
-    d = article.document
-    return {"document_id": article.record_id, "label": d["label"],
+def document_score_row(document_id: str, d: dict) -> dict:
+    """A document_scores row from a model's document result (FramingModel.aggregate)."""
+    return {"document_id": document_id, "label": d["label"],
             **{f"score_{s}": d["scores"][s] for s in STANCES}, "relevance": d["relevance"],
             "n_sentences": d["sentences"]["total"], "n_relevant": d["sentences"]["relevant"],
             "evidence": d["evidence"], "frames": {"frames": d["frames"],
                                                   "stance_given_relevant": d["stance_given_relevant"]}}
 
 
-def _sentence_rows(article: ScoredArticle) -> Iterator[dict]:
-    for s in article.sentences:
-        yield {"document_id": article.record_id, "position": s["position"], "start": s["start"], "end": s["end"],
-               "text": s["text"], "label": s["label"], **{f"score_{k}": s["scores"][k] for k in STANCES},
-               "relevance": s["relevance"], "frames": {f["frame"]: f["score"] for f in s["frames"]} or None,
-               "passed_prefilter": s["passed_prefilter"]}
+def segment_score_row(document_id: str, s: dict) -> dict:
+    """A segment_scores row from a sentence's position, offsets, text and prediction (FramingModel.predict)."""
+    return {"document_id": document_id, "position": s["position"], "start": s["start"], "end": s["end"],
+            "text": s["text"], "label": s["label"], **{f"score_{k}": s["scores"][k] for k in STANCES},
+            "relevance": s["relevance"], "frames": {f["frame"]: f["score"] for f in s["frames"]} or None,
+            "passed_prefilter": s.get("passed_prefilter", True)}

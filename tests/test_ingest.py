@@ -18,6 +18,7 @@ from discourse.ingest import (
     IngestRecord,
     Rejection,
     content_id,
+    estimate_records,
     expand_paths,
     parse_date,
     read_records,
@@ -418,3 +419,18 @@ def test_reading_a_large_jsonl_file_uses_constant_memory(tmp_path):
 ])
 def test_parse_date(value, expected):
     assert parse_date(value) == expected
+
+
+def test_estimate_records_counts_lines_rows_and_parquet_metadata(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "a.jsonl").write_text('{"text": "een"}\n{"text": "twee"}\n{"text": "drie"}', encoding="utf-8")
+    with gzip.open(tmp_path / "b.jsonl.gz", "wt", encoding="utf-8") as handle:
+        handle.write('{"text": "vier"}\n' * 5)
+    (tmp_path / "c.csv").write_text("id,text\n1,vijf\n2,zes\n", encoding="utf-8")
+    pq.write_table(pa.table({"text": ["zeven"] * 7}), tmp_path / "d.parquet")
+    (tmp_path / "e.jsonl.gz").write_bytes(b"not gzip at all")  # unreadable: counts 0, the run reports it
+    files = sorted(tmp_path.iterdir())
+    assert estimate_records(files) == 3 + 5 + 2 + 7
+    assert sum(1 for _ in read_records(files[:4])) == 3 + 5 + 2 + 7  # here the estimate is exact

@@ -99,6 +99,8 @@ def test_a_run_killed_mid_way_finishes_on_restart_without_duplicates(tmp_path):
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"already_scored {at_kill}" in result.stderr
+    assert f"run 2: {n - at_kill} scored" in result.stderr and "docs/s" in result.stderr  # the final summary
+    assert "time per stage: model" in result.stderr or "time per stage: language" in result.stderr
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT document_id) FROM document_scores").fetchone() == (n, n)
         ids = {row[0] for row in conn.execute("SELECT id FROM documents")}

@@ -21,8 +21,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 RUN_STATES = ("running", "finished", "failed", "interrupted")
 
 #: Short machine-readable reasons for rejected input records; `reason` holds the human message. Not enforced
-#: by the database (a new reader may need a new code), but the writer's callers should use these.
-REJECT_REASONS = ("invalid_json", "missing_text", "not_utf8", "too_long", "not_dutch", "duplicate", "other")
+#: by the database (a new reader may need a new code), but the writer's callers should use these: the readers'
+#: codes (discourse.ingest.REASON_CODES) and the scorer's (not Dutch, no sentence, a NUL character).
+REJECT_REASONS = ("invalid_json", "not_an_object", "invalid_csv", "not_utf8", "missing_text", "empty_text",
+                  "text_not_string", "too_long", "unreadable_file", "not_dutch", "no_sentences", "nul_character",
+                  "invalid_transcript")
+
+#: Who says a segment in an interview; news and policy segments have no speaker.
+SPEAKER_ROLES = ("interviewer", "respondent", "other")
 
 #: How many characters of a rejected record are kept: enough to find and fix it, not a copy of the archive.
 RAW_EXCERPT_CHARS = 500
@@ -177,8 +183,44 @@ class SegmentScore(Base):
     relevance: Mapped[float | None] = mapped_column(Float)
     frames: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     passed_prefilter: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Interviews: the speaker's label within the document ("R7", "I") and role; None for news and policy.
+    speaker: Mapped[str | None] = mapped_column(String(64))
+    speaker_role: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (UniqueConstraint("document_id", "model", "model_version", "position"),)
+
+
+class Speaker(Base):
+    """A speaker of an interview transcript and the attributes any query can group by (gender, age, role,
+    child's age, pregnancy week, region, extra CSV columns). Per document, because "R7" in one collection is
+    not "R7" in another."""
+
+    __tablename__ = "speakers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        UniqueConstraint("document_id", "label"),
+        CheckConstraint("role IN ('interviewer', 'respondent', 'other')", name="role"),
+    )
+
+
+class TopicAssignment(Base):
+    """The topic a segment has under one fitted topic model (`topic_model` names it, e.g. "interviews-2026").
+    A segment is (document, position): the same sentence whatever model version scored it."""
+
+    __tablename__ = "topic_assignments"
+
+    topic_model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_topic_assignments_topic_model_topic", "topic_model", "topic"),)
 
 
 class RejectedRecord(Base):

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from discourse.store.schema import (RAW_EXCERPT_CHARS, RUN_STATES, Document, DocumentScore, RejectedRecord, Run,
-                                    SegmentScore, Source, utcnow)
+                                    SegmentScore, Speaker, Source, utcnow)
 
 #: Ids per `IN (...)` query: well under SQLite's and PostgreSQL's bound-parameter limits.
 ID_CHUNK = 1000
@@ -146,11 +146,13 @@ class ScoreWriter:
 
     def write_batch(self, run_id: int, documents: Sequence[Mapping[str, Any]],
                     doc_scores: Sequence[Mapping[str, Any]] = (),
-                    segment_scores: Sequence[Mapping[str, Any]] = ()) -> BatchCounts:
+                    segment_scores: Sequence[Mapping[str, Any]] = (),
+                    speakers: Sequence[Mapping[str, Any]] = ()) -> BatchCounts:
         """Insert documents, their scores and their sentence scores in one transaction; rows that exist already
         are left as they are. Dicts use the column names of schema.py. Filled in when missing: a document's
         text_hash (and its id: the hash), a score's run_id, model, model_version and codebook_version (the run's),
-        timestamps. A score may refer to a document written by an earlier batch."""
+        timestamps. A score may refer to a document written by an earlier batch. `speakers` (interviews):
+        document_id, label, role, attributes."""
         now = utcnow()
         document_rows = []
         for record in documents:
@@ -175,6 +177,8 @@ class ScoreWriter:
             n_segments = self._insert_ignore(conn, SegmentScore.__table__,
                                              ["document_id", "model", "model_version", "position"], _rows(
                 SegmentScore.__table__, segment_scores, {**score_fill, "passed_prefilter": True}))
+            self._insert_ignore(conn, Speaker.__table__, ["document_id", "label"],
+                                _rows(Speaker.__table__, speakers, {}))
         return BatchCounts(n_documents, n_doc_scores, n_segments)
 
     def _insert_ignore(self, conn: Connection, table: Table, key: list[str], rows: list[dict[str, Any]]) -> int:
