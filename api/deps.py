@@ -6,6 +6,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
+from sqlalchemy.orm import Session
 
 from .batcher import MicroBatcher
 from .settings import Settings
@@ -19,7 +20,16 @@ def get_batcher(request: Request) -> MicroBatcher:
     return request.app.state.batcher
 
 
+def get_session(request: Request):
+    """A database session on the store, closed after the request. Sync: route handlers run queries in a thread."""
+    from discourse.store import session_factory
+
+    with session_factory(request.app.state.store)() as session:
+        yield session
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
 BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
 
 

@@ -158,6 +158,7 @@ def score_archive_command(
     paths: list[str] = typer.Argument(..., help="Files, directories or globs: JSONL, CSV/TSV, Parquet, gzip."),
     db: Optional[str] = typer.Option(None, "--db", help="Database URL (default: SQLite under $DISCOURSE_DATA or ~/.cache/discourse/data)."),
     source: Optional[str] = typer.Option(None, "--source", help="Source name for records without a source field (default: the file name)."),
+    genre: str = typer.Option("news", "--genre", help="Genre of these documents: news, policy, ... (filters and comparisons use it)."),
     engine: str = typer.Option("local", "--engine", help="'local' (this process) or 'ray' (Ray Data; needs the 'ray' extra)."),
     map_fields: Optional[str] = typer.Option(None, "--map", help="Field mapping, e.g. 'text=body,date=pub_date,id=uuid'."),
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="Framing model folder (default: the shipped one)."),
@@ -188,7 +189,7 @@ def score_archive_command(
 
             summary = score_archive_ray(paths, model_dir=str(model) if model else None, backend=backend, db_url=db,
                                         source=source, mapping=mapping, batch_size=batch_size,
-                                        use_prefilter=not no_prefilter, progress=report,
+                                        use_prefilter=not no_prefilter, genre=genre, progress=report,
                                         command=" ".join(sys.argv), address=ray_address, workers=workers)
         else:
             loaded = load_model(model, backend)
@@ -197,7 +198,7 @@ def score_archive_command(
                       "`discourse train` classifier")
             prefilter = None if no_prefilter else RelevancePrefilter.load()
             summary = score_archive(paths, loaded, db_url=db, source=source, mapping=mapping,
-                                    batch_size=batch_size, prefilter=prefilter, progress=report,
+                                    batch_size=batch_size, prefilter=prefilter, genre=genre, progress=report,
                                     command=" ".join(sys.argv))
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         _fail(str(exc))
@@ -249,6 +250,100 @@ class _ProgressReporter:
 def _duration(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+@app.command("ingest-interviews")
+def ingest_interviews_command(
+    directory: Path = typer.Argument(..., help="A folder of transcripts: .txt, .md or .docx, one interview each."),
+    respondents: Optional[Path] = typer.Option(None, "--respondents", help="CSV of respondent attributes (id, gender, age, role, child_age, pregnancy_week, region, any extra column)."),
+    db: Optional[str] = typer.Option(None, "--db", help="Database URL (default: the embedded SQLite store)."),
+    source: str = typer.Option("interviews", "--source", help="Name of this interview collection in the store."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Framing model folder (default: the shipped one)."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="'onnx' (default) or 'torch'."),
+) -> None:
+    """Parse interview transcripts, score every sentence, and store them with speakers and their attributes."""
+    from .framing import FramingModel
+    from .interviews.ingest import ingest_interviews
+    from .loading import load_model
+
+    try:
+        loaded = load_model(model, backend)
+        if not isinstance(loaded, FramingModel):
+            _fail("ingest-interviews needs a framing model, not a `discourse train` classifier")
+        summary = ingest_interviews(directory, loaded, respondents, db_url=db, source=source,
+                                    command=" ".join(sys.argv))
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(summary.skipped.items()) if n) or "none"
+    typer.echo(f"run {summary.run_id}: {summary.scored} of {summary.transcripts} transcripts scored "
+               f"({summary.respondent_segments} respondent sentences, {summary.segments} in all), skipped: "
+               f"{skipped}; {summary.seconds:.1f}s", err=True)
+    if summary.respondents_without_transcript:
+        typer.echo("respondents in the CSV without a transcript: "
+                   + ", ".join(summary.respondents_without_transcript), err=True)
+
+
+@app.command("compare")
+def compare_command(
+    a: str = typer.Option(..., "--a", help="Filter of side A, e.g. 'genre=interview,parent=mother'."),
+    b: str = typer.Option(..., "--b", help="Filter of side B, e.g. 'genre=policy'."),
+    label_a: str = typer.Option("A", "--label-a", help="Name of side A in the report."),
+    label_b: str = typer.Option("B", "--label-b", help="Name of side B in the report."),
+    db: Optional[str] = typer.Option(None, "--db", help="Database URL (default: the embedded SQLite store)."),
+    topic_model: Optional[str] = typer.Option(None, "--topic-model", help="A fitted topic model whose assignments give topic prevalence."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Write the self-contained HTML report here."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full result as JSON here ('-': stdout)."),
+    echo: bool = typer.Option(True, "--echo/--no-echo", help="Echo: nearest B sentence of every A sentence (encodes both sides; cached)."),
+    resamples: int = typer.Option(2000, "--resamples", min=100, help="Bootstrap resamples."),
+    min_freq: int = typer.Option(5, "--min-freq", min=1, help="Keyness: minimum frequency of a term in A and B together."),
+    lemmas: bool = typer.Option(False, "--lemmas", help="Keyness on lemmas (simplemma) instead of word forms."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Compare two sets of scored segments: stance and frames with bootstrap intervals, topics, keyness,
+    discourse-term adoption and echo. Filters: genre, source, date, relevance, stance, frame, role, topic and
+    any speaker attribute (gender, parent, age, region...)."""
+    from .compare import build_report, report_json
+    from .compare.run import compare
+    from .store import make_engine, session_factory, upgrade
+    from .store.selection import SegmentFilter
+
+    try:
+        filter_a, filter_b = SegmentFilter.parse(a), SegmentFilter.parse(b)
+        engine = make_engine(db)
+        upgrade(engine)
+        encoder = _cached_encoder() if echo else None
+        with session_factory(engine)() as session:
+            result = compare(session, filter_a, filter_b, encoder=encoder, topic_model=topic_model,
+                             n_resamples=resamples, seed=seed, min_freq=min_freq, lemmas=lemmas,
+                             labels=(label_a, label_b))
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    if html:
+        html.write_text(build_report(result), encoding="utf-8")
+        typer.echo(f"report: {html}", err=True)
+    if json_out:
+        if str(json_out) == "-":
+            typer.echo(report_json(result))
+        else:
+            json_out.write_text(report_json(result), encoding="utf-8")
+    for side in ("a", "b"):
+        info = result[side]
+        typer.echo(f"{info['label']}: {info['filter']} — {info['units']} sentences, {info['clusters']} speakers/documents",
+                   err=True)
+    for stance, interval in result["stance"].items():
+        typer.echo(f"  {stance:<11} {interval.a:6.1%} vs {interval.b:6.1%}  difference {interval.diff:+.1%} "
+                   f"[{interval.diff_low:+.1%}, {interval.diff_high:+.1%}]  p={interval.p_value:.3g}", err=True)
+
+
+def _cached_encoder():
+    """The framing model's encoder with the on-disk embedding cache, for echo and topics."""
+    from .encoder.cache import EmbeddingCache
+    from .loading import load_model
+    from .settings import embedding_cache_path
+
+    encoder = load_model().encoder
+    encoder.cache = EmbeddingCache(embedding_cache_path())
+    return encoder
 
 
 @app.command("train-framing")

@@ -19,6 +19,11 @@ def discourse_home() -> Path:
     return Path(os.environ.get("DISCOURSE_HOME") or Path.home() / ".cache" / "discourse").expanduser()
 
 
+def embedding_cache_path() -> Path:
+    """The on-disk embedding cache (version + text hash -> vector) that topics and echo share across runs."""
+    return discourse_home() / "cache" / "embeddings.sqlite"
+
+
 def model_dir() -> Path:
     """The framing model the CLI and the service load by default (`DISCOURSE_MODEL`)."""
     return Path(os.environ.get("DISCOURSE_MODEL") or DEFAULT_MODEL_DIR).expanduser()

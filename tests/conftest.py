@@ -170,3 +170,23 @@ def store_url(request, tmp_path):
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory) -> str:
+    """A SQLite store holding the demo data as `make run` loads it: the 12 invented institutional texts (genre
+    policy) and the 8 invented interviews with their respondents' attributes, scored by the shipped model."""
+    from discourse.framing import FramingModel
+    from discourse.interviews.ingest import ingest_interviews
+    from discourse.prefilter import RelevancePrefilter
+    from discourse.score_archive import score_archive
+    from discourse.settings import DEFAULT_MODEL_DIR, REPO_ROOT
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo-store') / 'store.sqlite'}"
+    model = FramingModel.load(DEFAULT_MODEL_DIR)
+    demo = REPO_ROOT / "corpora" / "demo"
+    score_archive([str(demo / "institutional.jsonl")], model, db_url=url, genre="policy",
+                  prefilter=RelevancePrefilter.load())
+    ingest_interviews(demo / "interviews", model, demo / "interviews" / "respondents.csv", db_url=url,
+                      source="demo-interviews")
+    return url

@@ -25,7 +25,7 @@ RUN_STATES = ("running", "finished", "failed", "interrupted")
 #: codes (discourse.ingest.REASON_CODES) and the scorer's (not Dutch, no sentence, a NUL character).
 REJECT_REASONS = ("invalid_json", "not_an_object", "invalid_csv", "not_utf8", "missing_text", "empty_text",
                   "text_not_string", "too_long", "unreadable_file", "not_dutch", "no_sentences", "nul_character",
-                  "invalid_transcript")
+                  "invalid_transcript", "no_respondent_speech")
 
 #: Who says a segment in an interview; news and policy segments have no speaker.
 SPEAKER_ROLES = ("interviewer", "respondent", "other")

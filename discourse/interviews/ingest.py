@@ -1,0 +1,173 @@
+"""Interview transcripts into the store, scored by the same model as news: `discourse ingest-interviews DIR`.
+
+    DIR/*.txt|*.md|*.docx → read_transcript → every sentence of every turn → the framing model → the document
+    aggregate over the respondents' sentences only → one transaction per transcript (document, its score, its
+    sentences with speaker and role, its speakers with their attributes)
+
+Interviewer turns are stored and scored too (a researcher may want to look at the questions), but the document
+aggregate leaves them out and segment queries skip them unless asked (discourse.store.selection): the questions
+are the researcher's words, not the parents'. No relevance pre-filter: an interview about early parenthood is
+relevant throughout, and the filter was tuned on news. Attributes come from the transcript's own notation
+("R7 (V, 26, 37w)") and from the respondents CSV, which wins on conflicts; `parent` (mother/father) is derived
+from them, so a comparison can say `parent=mother`. Re-running skips transcripts this model version has scored.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..language import detect_language
+from ..score_archive import document_score_row, segment_score_row
+from ..store import ScoreWriter, make_engine, upgrade
+from .respondents import merge_attributes, normalise_label, read_respondents, role_of_parent
+from .transcripts import Transcript, read_transcript
+
+TRANSCRIPT_SUFFIXES = (".txt", ".md", ".docx")
+
+
+@dataclass
+class InterviewSummary:
+    run_id: int
+    transcripts: int = 0
+    scored: int = 0
+    segments: int = 0
+    respondent_segments: int = 0
+    skipped: Counter = field(default_factory=Counter)  # already_scored, invalid_transcript, ...
+    respondents_without_transcript: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"run_id": self.run_id, "transcripts": self.transcripts, "scored": self.scored,
+                "segments": self.segments, "respondent_segments": self.respondent_segments,
+                "skipped": dict(self.skipped), "respondents_without_transcript": self.respondents_without_transcript,
+                "seconds": round(self.seconds, 1)}
+
+
+def transcript_files(directory: str | Path) -> list[Path]:
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not a folder of transcripts")
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in TRANSCRIPT_SUFFIXES
+                   and not p.name.startswith((".", "~$")))  # "~$R1.docx": Word's lock file
+    if not files:
+        raise FileNotFoundError(f"{folder} holds no transcript ({', '.join(TRANSCRIPT_SUFFIXES)})")
+    return files
+
+
+def ingest_interviews(directory: str | Path, model, respondents: str | Path | None = None,
+                      db_url: str | None = None, source: str = "interviews", command: str | None = None
+                      ) -> InterviewSummary:
+    """Score every transcript under `directory` with `model` (a FramingModel) into the store at `db_url`."""
+    files = transcript_files(directory)
+    register = read_respondents(respondents) if respondents else {}
+    engine = make_engine(db_url)
+    upgrade(engine)
+    writer = ScoreWriter(engine)
+    meta = model.describe()
+    run_id = writer.start_run(model=meta["model"], model_version=meta["model_version"],
+                              codebook_version=meta["codebook_version"], command=command,
+                              parameters={"directory": str(directory), "respondents": str(respondents or ""),
+                                          "source": source, "kind": "interviews"})
+    summary = InterviewSummary(run_id)
+    source_id = writer.ensure_source(source, "interview")
+    started, state, seen = time.perf_counter(), "failed", set()
+    try:
+        for path in files:
+            summary.transcripts += 1
+            doc_id = f"{source}:{path.relative_to(directory).with_suffix('').as_posix()}"
+            if writer.scored_document_ids([doc_id], meta["model"], meta["model_version"]):
+                summary.skipped["already_scored"] += 1
+                seen.update(_labels_in_register(path, register))
+                continue
+            try:
+                transcript = read_transcript(path)
+            except (ValueError, OSError, UnicodeError) as exc:
+                _reject(writer, summary, path, doc_id, "invalid_transcript", f"cannot read the transcript: {exc}")
+                continue
+            problem = _problem(transcript)
+            if problem:
+                _reject(writer, summary, path, doc_id, *problem)
+                continue
+            speakers = _speakers(transcript, path, register)
+            seen.update(s["label"] for s in speakers)
+            _score_and_write(writer, summary, model, transcript, path, doc_id, source_id, speakers)
+        summary.respondents_without_transcript = sorted(set(register) - seen)
+        state = "finished"
+    except KeyboardInterrupt:
+        state = "interrupted"
+        raise
+    finally:
+        summary.seconds = time.perf_counter() - started
+        writer.finish_run(run_id, state, summary.as_dict())
+        engine.dispose()
+    return summary
+
+
+def _problem(transcript: Transcript) -> tuple[str, str] | None:
+    if not any(turn.role != "interviewer" for turn in transcript.turns):
+        return "no_respondent_speech", "no respondent turn found (speaker labels such as 'R7:' or 'Respondent 7:')"
+    language = detect_language(" ".join(t.text for t in transcript.turns if t.role != "interviewer"))
+    if not language.is_dutch:
+        return "not_dutch", f"the respondents' speech is not Dutch (detected '{language.code}')"
+    return None
+
+
+def _speakers(transcript: Transcript, path: Path, register: dict[str, dict]) -> list[dict]:
+    """One row per speaker label: role and attributes (transcript notation merged with the CSV, CSV first)."""
+    roles: dict[str, str] = {}
+    for turn in transcript.turns:
+        roles.setdefault(turn.speaker, turn.role)
+    rows = []
+    for label, role in roles.items():
+        attributes: dict = {}
+        if role != "interviewer":
+            attributes = merge_attributes(transcript.respondents.get(label, {}), _register_entry(label, path, register))
+            parent = role_of_parent(attributes)
+            if parent:
+                attributes["parent"] = parent
+        rows.append({"label": label, "role": role, "attributes": attributes})
+    return rows
+
+
+def _register_entry(label: str, path: Path, register: dict[str, dict]) -> dict:
+    """The CSV row of a speaker; a transcript that says just "R:" is matched by its file name ("R7.txt")."""
+    if label in register:
+        return register[label]
+    if label == "R":
+        return register.get(normalise_label(path.stem), {})
+    return {}
+
+
+def _labels_in_register(path: Path, register: dict[str, dict]) -> set[str]:
+    label = normalise_label(path.stem)
+    return {label} if label in register else set()
+
+
+def _score_and_write(writer: ScoreWriter, summary: InterviewSummary, model, transcript: Transcript, path: Path,
+                     doc_id: str, source_id: int, speakers: list[dict]) -> None:
+    pairs = transcript.sentences(include_interviewer=True)
+    predictions = model.predict([sentence.text for _, sentence in pairs])
+    speech = [(sentence, p) for (turn, sentence), p in zip(pairs, predictions) if turn.role != "interviewer"]
+    document = model.aggregate([s for s, _ in speech], [p for _, p in speech])
+    segments = []
+    for position, ((turn, sentence), prediction) in enumerate(zip(pairs, predictions)):
+        row = segment_score_row(doc_id, {"position": position, "start": sentence.start, "end": sentence.end,
+                                         "text": sentence.text, **prediction})
+        segments.append({**row, "speaker": turn.speaker, "speaker_role": turn.role})
+    writer.write_batch(summary.run_id, [{
+        "id": doc_id, "source_id": source_id, "title": path.stem, "text": transcript.text, "genre": "interview",
+        "language": "nl", "meta": {"file": path.name, "header": transcript.header or None,
+                                   "speakers": [s["label"] for s in speakers]}}],
+        [document_score_row(doc_id, document)], segments,
+        [{**s, "document_id": doc_id} for s in speakers])
+    summary.scored += 1
+    summary.segments += len(segments)
+    summary.respondent_segments += len(speech)
+
+
+def _reject(writer: ScoreWriter, summary: InterviewSummary, path: Path, doc_id: str, code: str, reason: str) -> None:
+    writer.add_rejected(summary.run_id, code, reason, source_path=str(path), record_id=doc_id)
+    summary.skipped[code] += 1
