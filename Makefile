@@ -27,6 +27,13 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(DISCOURSE) classify --input corpora/demo/texts.jsonl --level document --output demo-output.jsonl
 	$(DISCOURSE) classify "Ge moet u niet schuldig voelen als het niet perfect loopt, een goed genoeg mama is meer dan genoeg."
+	# The invented demo (corpora/demo/): institutional texts and parent interviews into the embedded store
+	# (a second `make run` skips what is scored), topics on both, and parents compared with institutions.
+	$(DISCOURSE) score-archive corpora/demo/institutional.jsonl --genre policy
+	$(DISCOURSE) ingest-interviews corpora/demo/interviews --respondents corpora/demo/interviews/respondents.csv --source demo-interviews
+	$(DISCOURSE) topics fit --name demo --filter 'genre=interview|policy' --min-topic-size 8
+	$(DISCOURSE) compare --a genre=interview --b genre=policy --label-a Ouders --label-b Instellingen --html demo-compare.html
+	$(DISCOURSE) compare --a parent=mother --b parent=father --label-a Moeders --label-b Vaders --min-freq 3 --no-echo
 	$(PY) -m uvicorn api.main:app --host 127.0.0.1 --port 8000
 
 serve: install

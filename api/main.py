@@ -25,7 +25,7 @@ from discourse.settings import model_dir
 from discourse.store import make_engine, upgrade
 
 from .batcher import MicroBatcher, warm_up
-from .routes import classify, compare, jobs, meta
+from .routes import classify, compare, jobs, meta, topics
 from .settings import Settings
 
 log = logging.getLogger("discourse.api")
@@ -123,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(meta.router, prefix="/v1")
     app.include_router(jobs.router, prefix="/v1")
     app.include_router(compare.router, prefix="/v1")
+    app.include_router(topics.router, prefix="/v1")
     return app
 
 

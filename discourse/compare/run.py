@@ -13,12 +13,10 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from ..codebook import load_codebook
-from ..store.schema import TopicAssignment
-from ..store.selection import SegmentFilter, SegmentRow, select_segments
+from ..store.selection import SegmentFilter, SegmentRow, assigned_topics, select_segments
 from . import Unit
 from .adoption import adoption
 from .bootstrap import cluster_bootstrap, frame_distribution, stance_distribution, topic_prevalence
@@ -79,14 +77,7 @@ def _frames_statistic():
 
 
 def _topics(session: Session, topic_model: str, rows: list[SegmentRow]) -> dict[tuple[str, int], int]:
-    keys = list({(r.document_id, r.position) for r in rows})
-    found: dict[tuple[str, int], int] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        query = select(TopicAssignment.document_id, TopicAssignment.position, TopicAssignment.topic).where(
-            TopicAssignment.topic_model == topic_model,
-            tuple_(TopicAssignment.document_id, TopicAssignment.position).in_(chunk))
-        found.update({(d, p): t for d, p, t in session.execute(query)})
+    found = assigned_topics(session, topic_model, rows)
     if not found:
         raise ValueError(f"topic model {topic_model!r} has assigned no topic to these segments "
                          f"(run `discourse topics assign --name {topic_model}` first)")

@@ -7,8 +7,9 @@ A filter is a comma-separated list of conditions, as typed on the command line o
     date>=2020-01-01,date<2021-01-01,relevance>=0.5
 
 Keys: genre, source (or corpus), date, relevance, stance (or label), frame, role (speaker role), document, topic
-(with topic_model), model_version; any other key is a speaker attribute (gender, age, region, child_age_months,
-a CSV column...), so interviews can be grouped by whatever the respondents file holds. Operators: = and != for
+(with topic_model; topic_model alone keeps the segments that model assigned), model_version; any other key is a
+speaker attribute (gender, age, region, child_age_months, a CSV column...), so interviews can be grouped by
+whatever the respondents file holds. Operators: = and != for
 everything, >= > <= < for date, relevance, topic and numeric attributes; `a|b` after = means either.
 
 Everything becomes SQLAlchemy expressions with bound parameters: a filter is data, never SQL. Interviewer turns
@@ -21,7 +22,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import Float, and_, cast, not_, or_, select
+from sqlalchemy import Float, and_, cast, not_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from discourse.store.queries import latest_model_version
@@ -64,9 +65,9 @@ class SegmentFilter:
             if key in ("relevance", "topic"):
                 _number(key, value)
             conditions.append(Condition(key, op, value))
-        topic_keys = {c.key for c in conditions} & {"topic", "topic_model"}
-        if topic_keys and topic_keys != {"topic", "topic_model"}:
-            raise ValueError("a topic filter needs both topic=N and topic_model=NAME")
+        keys = {c.key for c in conditions}
+        if "topic" in keys and "topic_model" not in keys:
+            raise ValueError("a topic filter needs both topic=N and topic_model=NAME (topic ids belong to a model)")
         return cls(tuple(conditions))
 
     def __str__(self) -> str:
@@ -195,3 +196,15 @@ def _is_number(value: str) -> bool:
         return False
     return True
 
+
+
+def assigned_topics(session: Session, topic_model: str, rows: list[SegmentRow]) -> dict[tuple[str, int], int]:
+    """(document_id, position) -> topic under `topic_model`, for those of `rows` that have one."""
+    keys = list({(r.document_id, r.position) for r in rows})
+    found: dict[tuple[str, int], int] = {}
+    for start in range(0, len(keys), 500):  # row-value IN lists stay small on both backends
+        query = select(TopicAssignment.document_id, TopicAssignment.position, TopicAssignment.topic).where(
+            TopicAssignment.topic_model == topic_model,
+            tuple_(TopicAssignment.document_id, TopicAssignment.position).in_(keys[start:start + 500]))
+        found.update({(d, p): t for d, p, t in session.execute(query)})
+    return found

@@ -1,0 +1,378 @@
+"""Topics in a collection of sentences: which themes there are, how they are worded, and who talks about which.
+
+BERTopic does the work (UMAP → HDBSCAN → c-TF-IDF); this wrapper fixes what the project needs around it:
+
+- embeddings always come from the caller (the project's encoder, cached), so nothing is ever downloaded, and the
+  encoder is identified by `encoder_version` in our own metadata, not by a model id BERTopic would fetch;
+- Dutch terms (discourse.topics.vocabulary) and readable labels ("term · term · term" + three example sentences);
+- the same input gives the same topics (seeded, single-threaded UMAP; HDBSCAN is deterministic given its input);
+- at most `max_outlier_share` of the texts left in the outlier topic -1;
+- `assign` works the same before and after save/load. BERTopic's safetensors format keeps only topic embeddings
+  and c-TF-IDF, not UMAP/HDBSCAN, and a loaded BERTopic predicts by cosine similarity to the topic embeddings.
+  `assign` therefore always does that (also right after `fit`), so a saved model and the one that was fitted agree.
+- data that cannot carry topics raise a ValueError that says why, instead of a stack trace from UMAP or HDBSCAN.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .vocabulary import dutch_vectorizer, min_df_for
+
+META_FILE = "topic_model.json"
+BERTOPIC_DIR = "bertopic"
+FORMAT = 1
+MIN_TEXTS = 20  # below this UMAP's neighbourhood graph and HDBSCAN's densities are mostly noise
+EXAMPLES_PER_TOPIC = 3
+LABEL_TERMS = 3
+OUTLIER = -1
+# A text stays an outlier in the first reduction step unless it is at least as similar to a topic's centroid as
+# the least typical 5 % of that topic's own members are: a scale-free bar (E5 cosine similarities all sit
+# between ~0.7 and 1, so a fixed number would mean something else for another encoder).
+MEMBER_PERCENTILE = 5.0
+# Cosine between an outlier's c-TF-IDF vector and a topic's. Measured on the five-theme test corpus: an outlier's
+# best match spans 0.05-0.36, median 0.10; the top of that range is a sentence with one of the topic's own
+# distinctive words, the bottom one that shares only common words. 0.1 admits the upper half on words alone and
+# leaves the rest to the cap step, which decides by embeddings.
+CTFIDF_THRESHOLD = 0.1
+
+
+@dataclass
+class TopicConfig:
+    min_topic_size: int = 10  # HDBSCAN's min_cluster_size: fewer texts than this are never a topic
+    n_neighbors: int = 15  # UMAP: local (small) versus global (large) structure; lowered for tiny corpora
+    n_components: int = 5  # UMAP output dimensions that HDBSCAN clusters in
+    seed: int = 42
+    max_outlier_share: float = 0.15
+    top_terms: int = 10  # c-TF-IDF terms kept per topic
+    language: str = "nl"  # stop words (stopwordsiso code)
+
+
+class TopicModel:
+    def __init__(self, bertopic, meta: dict):
+        self._bertopic = bertopic
+        self.meta = meta
+        self.config = TopicConfig(**meta["config"])
+
+    # ------------------------------------------------------------------ fitting
+
+    @classmethod
+    def fit(cls, texts: list[str], embeddings: np.ndarray, config: TopicConfig = TopicConfig(),
+            encoder_version: str = "") -> "TopicModel":
+        """Find the topics of `texts`; `embeddings` are their L2-normalised encoder rows, in the same order."""
+        texts = list(texts)
+        embeddings = _as_embeddings(texts, embeddings)
+        needed = max(MIN_TEXTS, 2 * config.min_topic_size)
+        distinct = len(set(texts))  # repeated boilerplate is one point to UMAP, however often it occurs
+        if distinct < needed:
+            raise ValueError(f"topic modelling needs at least {needed} distinct texts (two topics of "
+                             f"min_topic_size={config.min_topic_size}, and never fewer than {MIN_TEXTS}); "
+                             f"{len(texts)} given, {distinct} distinct")
+        bertopic, topics, n_neighbors = _fit_bertopic(texts, embeddings, config)
+        vectorizer = bertopic.vectorizer_model
+        found = len(set(topics) - {OUTLIER})
+        if found < 2:
+            raise ValueError(f"{len(texts)} texts gave {found} topic(s) (min_topic_size={config.min_topic_size}); "
+                             f"at least 2 are needed: give more texts, more varied texts, or a smaller "
+                             f"min_topic_size")
+
+        ids, centroids = _centroids(topics, embeddings)
+        member_floor = _member_similarity_floor(topics, embeddings, dict(zip(ids, centroids)))
+        before = topics.count(OUTLIER) / len(topics)
+        topics, steps = _reduce_outliers(bertopic, texts, topics, embeddings, config.max_outlier_share, member_floor)
+        if steps:
+            with _quiet_bertopic():  # it warns that custom assignments must be the last step: they are
+                bertopic.update_topics(texts, topics=topics, top_n_words=config.top_terms,
+                                       vectorizer_model=vectorizer)
+        # Topic embeddings from the final assignment. update_topics (0.17.4) never refreshes them: it compares the
+        # new topics with topics_ after already overwriting topics_, so once -1 is emptied the rows would shift
+        # by one against the topic ids.
+        ids, centroids = _centroids(topics, embeddings)
+        bertopic.topic_embeddings_ = centroids
+        examples = _examples(texts, topics, embeddings, dict(zip(ids, centroids)))
+        bertopic.representative_docs_ = {topic: docs for topic, docs in examples.items()}
+
+        # New texts become outliers below the most lenient bar any embedding step used to admit a fitted text.
+        thresholds = [s["threshold"] for s in steps if s["strategy"] == "embeddings"]
+        meta = {
+            "type": "topics",
+            "format": FORMAT,
+            "encoder_version": encoder_version,
+            "config": asdict(config),
+            "n_texts": len(texts),
+            "n_neighbors": n_neighbors,
+            "min_df": min_df_for(len(texts)),
+            "n_topics": found,
+            "sizes": {str(t): n for t, n in sorted(Counter(topics).items())},
+            "outlier_share_before": round(before, 4),
+            "outlier_share_after": round(topics.count(OUTLIER) / len(topics), 4),
+            "outlier_reduction": steps,
+            "assign_threshold": float(min([member_floor, *thresholds])),
+            "examples": {str(t): docs for t, docs in examples.items()},
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "bertopic_version": _bertopic_version(),
+        }
+        return cls(bertopic, meta)
+
+    # ------------------------------------------------------------------ using
+
+    def assign(self, texts: list[str], embeddings: np.ndarray) -> list[int]:
+        """The topic of each new text: the most similar topic centroid (cosine), or -1 when even that one is less
+        similar than `meta["assign_threshold"]`."""
+        embeddings = _as_embeddings(list(texts), embeddings)
+        if len(embeddings) == 0:
+            return []
+        ids = self._topic_rows()
+        real = [i for i, t in enumerate(ids) if t != OUTLIER]
+        similarity = _cosine(embeddings, np.asarray(self._bertopic.topic_embeddings_)[real])
+        best = similarity.argmax(axis=1)
+        best_similarity = similarity[np.arange(len(best)), best]
+        threshold = self.meta["assign_threshold"]
+        return [int(ids[real[b]]) if s >= threshold else OUTLIER for b, s in zip(best, best_similarity)]
+
+    @property
+    def document_topics(self) -> list[int]:
+        """The topic of each text the model was fitted on, in input order, after outlier reduction."""
+        return [int(t) for t in self._bertopic.topics_]
+
+    def topic_ids(self) -> list[int]:
+        """-1 first (even when empty: `assign` can still produce it), then the topics in id order."""
+        return [OUTLIER] + [t for t in self._topic_rows() if t != OUTLIER]
+
+    def topics(self) -> list[dict]:
+        return [self.topic(t) for t in self.topic_ids()]
+
+    def topic(self, topic_id: int) -> dict:
+        if topic_id not in self.topic_ids():
+            raise KeyError(f"no topic {topic_id}: the model has {', '.join(map(str, self.topic_ids()))}")
+        terms = [(str(term), round(float(weight), 4)) for term, weight in (self._bertopic.get_topic(topic_id) or [])
+                 if term]  # BERTopic pads a topic with fewer non-zero terms with ("", 1e-05)
+        return {"id": topic_id,
+                "label": "outliers" if topic_id == OUTLIER else _label(terms),
+                "terms": terms,
+                "size": int(self._bertopic.topic_sizes_.get(topic_id, 0)),
+                "examples": list(self.meta["examples"].get(str(topic_id), []))}
+
+    def shares(self, topics: list[int], groups: list[str]) -> dict[str, dict[int, float]]:
+        """Per group (mothers/fathers, a source, a month): the share of its texts in each topic, -1 included, so
+        each group's shares sum to 1 and groups can be compared topic by topic."""
+        topics, groups = list(topics), list(groups)
+        if len(topics) != len(groups):
+            raise ValueError(f"{len(topics)} topics but {len(groups)} groups: one group per text")
+        known = self.topic_ids()
+        unknown = sorted(set(topics) - set(known))
+        if unknown:
+            raise ValueError(f"topic ids {unknown} are not in this model ({known})")
+        counts: dict[str, Counter] = {}
+        for topic, group in zip(topics, groups):
+            counts.setdefault(group, Counter())[topic] += 1
+        return {group: {t: counter[t] / sum(counter.values()) for t in known}
+                for group, counter in sorted(counts.items())}
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, directory: str | Path) -> None:
+        """BERTopic's safetensors files (topic embeddings, c-TF-IDF and its vectorizer) in `bertopic/`, and our
+        metadata (encoder version, config, sizes, outlier shares, examples) in topic_model.json."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        with _quiet_bertopic():  # it warns that no embedding model is saved: on purpose, see encoder_version
+            self._bertopic.save(directory / BERTOPIC_DIR, serialization="safetensors", save_ctfidf=True,
+                                save_embedding_model=False)
+        (directory / META_FILE).write_text(json.dumps(self.meta, ensure_ascii=False, indent=2) + "\n",
+                                           encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "TopicModel":
+        from bertopic import BERTopic
+
+        directory = Path(directory)
+        meta_path = directory / META_FILE
+        if not meta_path.is_file():
+            raise FileNotFoundError(f"{directory} is not a topic model folder: it has no {META_FILE}")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("type") != "topics" or meta.get("format") != FORMAT:
+            raise ValueError(f"{meta_path}: not a topic model of format {FORMAT} "
+                             f"(type={meta.get('type')!r}, format={meta.get('format')!r})")
+        # No embedding_model: the saved config.json names none, so BERTopic falls back to an empty BaseEmbedder
+        # instead of fetching one; `assign` is always given embeddings.
+        with _quiet_bertopic():
+            bertopic = BERTopic.load(str(directory / BERTOPIC_DIR))
+        bertopic.representative_docs_ = {int(t): docs for t, docs in meta["examples"].items()}
+        return cls(bertopic, meta)
+
+    def _topic_rows(self) -> list[int]:
+        """Topic ids in the order of the rows of topic_embeddings_ (sorted, -1 first when it has texts)."""
+        return sorted(int(t) for t in self._bertopic.topic_sizes_)
+
+    def __repr__(self) -> str:
+        return (f"TopicModel(topics={self.meta['n_topics']}, texts={self.meta['n_texts']}, "
+                f"outliers={self.meta['outlier_share_after']}, encoder_version={self.meta['encoder_version']!r})")
+
+
+def topic_encoder(backend: str | None = None, cache=None):
+    """The encoder to find topics with: the project's base sentence encoder ($DISCOURSE_ENCODER, default the
+    rebuilt multilingual-e5-small), deliberately without the shipped framing model's LoRA adapter. The adapter was
+    trained to tell stances and frames apart, and it pulls sentences on different subjects together when they carry
+    the same frame: on the five-theme test corpus it merges borstvoeding, slapen and kinderopvang (all "the burden
+    of care") into one topic, where the base encoder finds five topics that match the five themes exactly."""
+    from ..encoder import load_inference_encoder
+
+    return load_inference_encoder(None, None, backend, cache)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _as_embeddings(texts: list[str], embeddings) -> np.ndarray:
+    embeddings = np.asarray(embeddings, dtype=np.float32)
+    if embeddings.ndim != 2 or len(embeddings) != len(texts):
+        raise ValueError(f"{len(texts)} texts need a ({len(texts)}, dim) embedding matrix; got shape "
+                         f"{embeddings.shape}")
+    if not np.isfinite(embeddings).all():
+        raise ValueError("embeddings contain NaN or infinite values")
+    return embeddings
+
+
+def _fit_bertopic(texts: list[str], embeddings: np.ndarray, config: TopicConfig) -> tuple[object, list[int], int]:
+    """BERTopic fitted on `texts`: (model, topic per text, the n_neighbors UMAP used)."""
+    from bertopic import BERTopic
+    from hdbscan import HDBSCAN
+    from umap import UMAP
+
+    vectorizer = dutch_vectorizer(texts, config.language)
+    n_neighbors = min(config.n_neighbors, len(texts) - 1)  # UMAP cannot have more neighbours than points
+    # random_state makes UMAP reproducible and single-threaded (n_jobs=1 said explicitly: no warning).
+    umap_model = UMAP(n_neighbors=n_neighbors, n_components=config.n_components, min_dist=0.0, metric="cosine",
+                      random_state=config.seed, n_jobs=1)
+    # prediction_data is not kept: `assign` predicts from topic embeddings (see the module docstring).
+    hdbscan_model = HDBSCAN(min_cluster_size=config.min_topic_size, metric="euclidean",
+                            cluster_selection_method="eom", prediction_data=False)
+    # language only matters to BERTopic when it must pick an embedding model (never: embeddings are given) and for
+    # "english", which strips every non-ASCII letter before c-TF-IDF ("crèche" → "crche"): so not that.
+    bertopic = BERTopic(language="dutch", top_n_words=config.top_terms, n_gram_range=(1, 2),
+                        min_topic_size=config.min_topic_size, embedding_model=None, umap_model=umap_model,
+                        hdbscan_model=hdbscan_model, vectorizer_model=vectorizer, calculate_probabilities=False)
+    with _quiet_bertopic():
+        topics, _ = bertopic.fit_transform(texts, embeddings)
+    return bertopic, [int(t) for t in topics], n_neighbors
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    return cosine_similarity(a, b)
+
+
+def _centroids(topics: list[int], embeddings: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """Mean embedding per topic id in sorted order (-1 first when present): what BERTopic computes at fit time,
+    float32 like the rows it saves, so `assign` gives the same before and after save/load."""
+    labels = np.asarray(topics)
+    ids = sorted(set(topics))
+    return ids, np.stack([embeddings[labels == t].mean(axis=0) for t in ids]).astype(np.float32)
+
+
+def _member_similarity_floor(topics: list[int], embeddings: np.ndarray, centroids: dict[int, np.ndarray]) -> float:
+    labels = np.asarray(topics)
+    similarities = [_cosine(embeddings[labels == t], centroids[t][None, :])[:, 0]
+                    for t in centroids if t != OUTLIER]
+    return float(np.percentile(np.concatenate(similarities), MEMBER_PERCENTILE))
+
+
+def _reduce_outliers(bertopic, texts: list[str], topics: list[int], embeddings: np.ndarray, max_share: float,
+                     member_floor: float) -> tuple[list[int], list[dict]]:
+    """Move outliers into topics until at most `max_share` of the texts are left in -1, most convincing first:
+    1. embeddings: similar to a topic centroid as its own members are (`member_floor`);
+    2. c-TF-IDF: the text shares a topic's distinctive words (CTFIDF_THRESHOLD);
+    3. the cap: of those still left, the ones closest to a centroid join until exactly the cap remains (the bar
+       is the similarity of the last one admitted), so -1 keeps the texts that fit no topic at all.
+    Between steps BERTopic's topic embeddings and c-TF-IDF stay those of the fit, as reduce_outliers expects."""
+    allowed = math.floor(max_share * len(topics))
+    steps: list[dict] = []
+
+    def run(strategy: str, threshold: float) -> None:
+        nonlocal topics
+        kwargs = {"embeddings": embeddings} if strategy == "embeddings" else {}
+        with _quiet_bertopic():
+            topics = [int(t) for t in bertopic.reduce_outliers(texts, topics, strategy=strategy,
+                                                               threshold=threshold, **kwargs)]
+        steps.append({"strategy": strategy, "threshold": float(threshold),  # exact: assign_threshold reuses it
+                      "outlier_share": round(topics.count(OUTLIER) / len(topics), 4)})
+
+    if topics.count(OUTLIER) > allowed:
+        run("embeddings", member_floor)
+    if topics.count(OUTLIER) > allowed:
+        run("c-tf-idf", CTFIDF_THRESHOLD)
+    if topics.count(OUTLIER) > allowed:
+        outliers = [i for i, t in enumerate(topics) if t == OUTLIER]
+        # Same similarities as reduce_outliers computes: against the non-outlier rows of the fit's embeddings.
+        best = _cosine(embeddings[outliers], np.asarray(bertopic.topic_embeddings_)[1:]).max(axis=1)
+        admit = len(outliers) - allowed
+        run("embeddings", float(np.sort(best)[::-1][admit - 1]))
+    return topics, steps
+
+
+def _examples(texts: list[str], topics: list[int], embeddings: np.ndarray,
+              centroids: dict[int, np.ndarray]) -> dict[int, list[str]]:
+    """Per topic the texts closest to its centroid, distinct (news repeats boilerplate sentences). Chosen by
+    embedding rather than BERTopic's c-TF-IDF sampling so that they follow the final, outlier-reduced topics."""
+    labels = np.asarray(topics)
+    out = {}
+    for topic, centroid in centroids.items():
+        members = np.flatnonzero(labels == topic)
+        order = members[np.argsort(-_cosine(embeddings[members], centroid[None, :])[:, 0], kind="stable")]
+        chosen: list[str] = []
+        for i in order:
+            if texts[i] not in chosen:
+                chosen.append(texts[i])
+            if len(chosen) == EXAMPLES_PER_TOPIC:
+                break
+        out[topic] = chosen
+    return out
+
+
+def _label(terms: list[tuple[str, float]]) -> str:
+    """The first LABEL_TERMS terms by weight that repeat no word: "borstvoeding · borstvoeding geven · geven"
+    would say one thing three times, so a term sharing a word with the label so far is skipped."""
+    chosen: list[str] = []
+    seen: set[str] = set()
+    for term, _ in terms:
+        words = set(term.split())
+        if words & seen:
+            continue
+        chosen.append(term)
+        seen |= words
+        if len(chosen) == LABEL_TERMS:
+            break
+    return " · ".join(chosen)
+
+
+def _bertopic_version() -> str:
+    from importlib.metadata import version
+
+    return version("bertopic")
+
+
+@contextmanager
+def _quiet_bertopic():
+    """Silence BERTopic's warnings about what this wrapper does on purpose (no embedding model saved or loaded,
+    custom topic assignments). A filter, not a level: BERTopic resets its logger's level on every construction."""
+    logger = logging.getLogger("BERTopic")
+
+    def errors_only(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR
+
+    logger.addFilter(errors_only)
+    try:
+        yield
+    finally:
+        logger.removeFilter(errors_only)

@@ -1,0 +1,135 @@
+"""Topic models over the store: fit on a filtered set of segments, assign segments, and topic shares per group.
+
+    discourse topics fit --name ouders --filter genre=interview      select → embed (cached) → TopicModel.fit
+                                                                      → save under $DISCOURSE_HOME/topics/NAME
+                                                                      → topic_assignments for every segment fitted
+    discourse topics assign --name ouders --filter genre=policy      new segments → nearest topic → assignments
+    discourse topics show --name ouders --group-by parent            terms, sizes, examples, share per group
+
+Assignments live in the store (topic_assignments: topic model × document × position), so comparisons and
+dashboards can filter and group by topic with plain SQL. Group keys are the filter keys of a segment (source,
+genre, role, any speaker attribute such as parent or gender) or `month`/`year` of publication.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..encoder.cache import EmbeddingCache
+from ..settings import discourse_home, embedding_cache_path
+from ..store.schema import TopicAssignment
+from ..store.selection import Condition, SegmentFilter, SegmentRow, assigned_topics, select_segments
+from .model import TopicConfig, TopicModel, topic_encoder
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def topics_dir() -> Path:
+    return discourse_home() / "topics"
+
+
+def model_path(name: str) -> Path:
+    if not _NAME.match(name):
+        raise ValueError(f"topic model name {name!r}: use letters, digits, '.', '_' and '-' (at most 100)")
+    return topics_dir() / name
+
+
+def list_models() -> list[str]:
+    folder = topics_dir()
+    return sorted(p.name for p in folder.iterdir() if (p / "topic_model.json").is_file()) if folder.is_dir() else []
+
+
+def load_topic_model(name: str) -> TopicModel:
+    path = model_path(name)
+    if not (path / "topic_model.json").is_file():
+        known = ", ".join(list_models()) or "none yet"
+        raise FileNotFoundError(f"no topic model {name!r} (fitted: {known}); run `discourse topics fit --name {name}`")
+    return TopicModel.load(path)
+
+
+def cached_topic_encoder(backend: str | None = None):
+    return topic_encoder(backend, EmbeddingCache(embedding_cache_path()))
+
+
+def fit_from_store(session: Session, name: str, segment_filter: SegmentFilter, config: TopicConfig = TopicConfig(),
+                   encoder=None) -> TopicModel:
+    """Fit topic model `name` on the segments `segment_filter` selects, save it, and store their topics
+    (replacing what an earlier model of that name assigned)."""
+    path = model_path(name)
+    rows = _distinct_rows(select_segments(session, segment_filter))
+    if not rows:
+        raise ValueError(f"filter {segment_filter} selects no scored segments to fit topics on")
+    encoder = encoder or cached_topic_encoder()
+    texts = [r.text for r in rows]
+    model = TopicModel.fit(texts, encoder.encode(texts), config, encoder_version=encoder.version)
+    model.meta["filter"] = str(segment_filter)
+    model.save(path)
+    session.execute(delete(TopicAssignment).where(TopicAssignment.topic_model == name))
+    _store(session, name, rows, model.document_topics)
+    return model
+
+
+def assign_from_store(session: Session, name: str, segment_filter: SegmentFilter, encoder=None) -> int:
+    """Give every segment the filter selects its nearest topic of model `name`; returns how many were stored
+    (segments assigned before keep their topic)."""
+    model = load_topic_model(name)
+    rows = _distinct_rows(select_segments(session, segment_filter))
+    if not rows:
+        return 0
+    encoder = encoder or cached_topic_encoder()
+    if model.meta.get("encoder_version") and encoder.version != model.meta["encoder_version"]:
+        raise ValueError(f"topic model {name!r} was fitted with encoder {model.meta['encoder_version']}, "
+                         f"not {encoder.version}: fit it again")
+    texts = [r.text for r in rows]
+    return _store(session, name, rows, model.assign(texts, encoder.encode(texts)))
+
+
+def topic_shares(session: Session, name: str, group_by: str, segment_filter: SegmentFilter | None = None
+                 ) -> dict[str, dict[int, float]]:
+    """Per group: the share of each topic among the assigned segments the filter selects."""
+    conditions = (segment_filter.conditions if segment_filter else ()) + (Condition("topic_model", "=", name),)
+    rows = select_segments(session, SegmentFilter(conditions))
+    if not rows:
+        return {}
+    topics = assigned_topics(session, name, rows)
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for row in rows:
+        counts[group_value(row, group_by)][topics[(row.document_id, row.position)]] += 1
+    return {group: {topic: n / sum(c.values()) for topic, n in sorted(c.items())}
+            for group, c in sorted(counts.items())}
+
+
+def group_value(row: SegmentRow, key: str) -> str:
+    """The value of `key` for a segment: a column (source, genre, role, speaker), a publication period (month,
+    year) or a speaker attribute; "(none)" when it has none."""
+    if key in ("month", "year"):
+        if row.published is None:
+            return "(no date)"
+        return row.published.strftime("%Y-%m" if key == "month" else "%Y")
+    value = {"source": row.source, "corpus": row.source, "genre": row.genre, "role": row.speaker_role,
+             "speaker": row.cluster, "stance": row.label}.get(key, row.attributes.get(key))
+    return "(none)" if value is None else str(value)
+
+
+def _distinct_rows(rows: list[SegmentRow]) -> list[SegmentRow]:
+    return list({(r.document_id, r.position): r for r in rows}.values())
+
+
+def _store(session: Session, name: str, rows: list[SegmentRow], topics: list[int]) -> int:
+    values = [{"topic_model": name, "document_id": r.document_id, "position": r.position, "topic": int(t)}
+              for r, t in zip(rows, topics)]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stored = 0
+    for start in range(0, len(values), 1000):
+        statement = insert(TopicAssignment).on_conflict_do_nothing(
+            index_elements=["topic_model", "document_id", "position"]).returning(TopicAssignment.position)
+        stored += len(session.execute(statement, values[start:start + 1000]).all())
+    session.commit()
+    return stored
