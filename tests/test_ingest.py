@@ -434,3 +434,12 @@ def test_estimate_records_counts_lines_rows_and_parquet_metadata(tmp_path):
     files = sorted(tmp_path.iterdir())
     assert estimate_records(files) == 3 + 5 + 2 + 7
     assert sum(1 for _ in read_records(files[:4])) == 3 + 5 + 2 + 7  # here the estimate is exact
+
+
+def test_the_length_limit_follows_discourse_max_chars(tmp_path, monkeypatch):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"id": "lang", "text": "Een zin over de kinderopvang. " * 10}) + "\n", encoding="utf-8")
+    assert isinstance(next(read_records([path])), IngestRecord)  # 300 characters: under the default
+    monkeypatch.setenv("DISCOURSE_MAX_CHARS", "200")
+    rejected = next(read_records([path]))
+    assert isinstance(rejected, Rejection) and rejected.reason_code == "too_long" and "200" in rejected.reason

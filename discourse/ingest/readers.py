@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..records import DEFAULT_MAX_CHARS  # one limit for classify and archives
+from ..records import max_chars as configured_max_chars
 from .dates import parse_date
 from .ids import content_id
 from .mapping import MISSING, FieldMapping, to_jsonable
@@ -324,13 +325,15 @@ def _read_file(path: Path, mapping: FieldMapping, max_chars: int) -> Iterator[In
 
 
 def read_records(paths: Iterable[str | Path], mapping: FieldMapping | None = None,
-                 max_chars: int = DEFAULT_MAX_CHARS) -> Iterator[IngestRecord | Rejection]:
+                 max_chars: int | None = None) -> Iterator[IngestRecord | Rejection]:
     """Yield an IngestRecord or a Rejection for every record in `paths` (files, in the order given), streaming.
+    `max_chars`: the longest accepted text (default: $DISCOURSE_MAX_CHARS, as for classify, else 100,000).
 
     Never raises for bad input: a bad record becomes a Rejection and reading continues; a file that cannot be read
     becomes one `unreadable_file` Rejection (after any records already read from it) and the next file is read.
     """
     mapping = mapping or FieldMapping()
+    max_chars = max_chars if max_chars is not None else configured_max_chars()
     for path in paths:
         path = Path(path)
         last_position = 0
