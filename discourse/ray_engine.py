@@ -32,8 +32,8 @@ import numpy as np
 from .framing import CONFIG_FILE, FramingConfig
 from .ingest import FieldMapping, expand_paths, read_records
 from .prefilter import RelevancePrefilter
-from .score_archive import (DEFAULT_BATCH, Progress, RunSummary, StoreSink, score_records, split_items,
-                            start_run)
+from .score_archive import (DEFAULT_BATCH, Progress, RunSummary, StoreSink, recorded_run, score_records,
+                            split_items, start_run)
 from .settings import model_dir as default_model_dir
 from .store import ScoreWriter, default_database_url, make_engine, upgrade
 
@@ -86,8 +86,8 @@ def score_archive_ray(paths, model_dir: str | None = None, backend: str | None =
         run_id = start_run(writer, meta, files, source, batch_size, prefilter, command, engine_name="ray")
         summary = RunSummary(run_id)
         sink = StoreSink(writer, summary, genre)
-        started, read, state = time.perf_counter(), 0, "failed"
-        try:
+        started, read = time.perf_counter(), 0
+        with recorded_run(writer, summary, engine, started):
             ds = ray.data.from_items([{"path": str(Path(f).resolve()), "spelled": str(f)} for f in files],
                                      override_num_blocks=len(files))
             ds.context.enable_progress_bars = False  # the caller's `progress` reports; no bars on stderr
@@ -108,14 +108,6 @@ def score_archive_ray(paths, model_dir: str | None = None, backend: str | None =
                 summary.seconds = time.perf_counter() - started
                 if progress:
                     progress(summary, read)
-            state = "finished"
-        except KeyboardInterrupt:
-            state = "interrupted"
-            raise
-        finally:
-            summary.seconds = time.perf_counter() - started
-            writer.finish_run(run_id, state, summary.as_dict())
-            engine.dispose()
         return summary
     finally:
         data_logger.setLevel(level)

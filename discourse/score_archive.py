@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -182,8 +183,7 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
         return writer.scored_document_ids(ids, meta["model"], meta["model_version"])
 
     started, read = time.perf_counter(), 0
-    state = "failed"
-    try:
+    with recorded_run(writer, summary, engine, started):
         items = read_records(files, mapping)
         while True:
             reading = time.perf_counter()
@@ -198,15 +198,25 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
             summary.seconds = time.perf_counter() - started
             if progress:
                 progress(summary, read)
+    return summary
+
+
+@contextmanager
+def recorded_run(writer: ScoreWriter, summary, engine, started: float):
+    """Closes the run whatever happens: state "finished", "interrupted" (Ctrl-C) or "failed" (an exception),
+    with the summary's counts (`summary`: anything with run_id, seconds and as_dict()); then disposes of the
+    engine. A run killed outright (SIGKILL) stays "running": nothing in the process can record it."""
+    state = "failed"
+    try:
+        yield
         state = "finished"
     except KeyboardInterrupt:
         state = "interrupted"
         raise
     finally:
         summary.seconds = time.perf_counter() - started
-        writer.finish_run(run_id, state, summary.as_dict())
+        writer.finish_run(summary.run_id, state, summary.as_dict())
         engine.dispose()
-    return summary
 
 
 def start_run(writer: ScoreWriter, meta: dict, files: list, source: str | None, batch_size: int,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..language import detect_language
-from ..score_archive import document_score_row, segment_score_row
+from ..score_archive import document_score_row, recorded_run, segment_score_row
 from ..store import ScoreWriter, make_engine, upgrade
 from .respondents import merge_attributes, normalise_label, read_respondents, role_of_parent
 from .transcripts import Transcript, read_transcript
@@ -73,8 +73,8 @@ def ingest_interviews(directory: str | Path, model, respondents: str | Path | No
                                           "source": source, "kind": "interviews"})
     summary = InterviewSummary(run_id)
     source_id = writer.ensure_source(source, "interview")
-    started, state, seen = time.perf_counter(), "failed", set()
-    try:
+    started, seen = time.perf_counter(), set()
+    with recorded_run(writer, summary, engine, started):
         for path in files:
             summary.transcripts += 1
             doc_id = f"{source}:{path.relative_to(directory).with_suffix('').as_posix()}"
@@ -95,14 +95,6 @@ def ingest_interviews(directory: str | Path, model, respondents: str | Path | No
             seen.update(s["label"] for s in speakers)
             _score_and_write(writer, summary, model, transcript, path, doc_id, source_id, speakers)
         summary.respondents_without_transcript = sorted(set(register) - seen)
-        state = "finished"
-    except KeyboardInterrupt:
-        state = "interrupted"
-        raise
-    finally:
-        summary.seconds = time.perf_counter() - started
-        writer.finish_run(run_id, state, summary.as_dict())
-        engine.dispose()
     return summary
 
 
