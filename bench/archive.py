@@ -3,6 +3,7 @@
     .venv/bin/python bench/archive.py nos --write        # 3,481 NOS articles: docs/s, time per stage, pass share, RSS
     .venv/bin/python bench/archive.py identity --write   # rows with and without the pre-filter, 300 articles
     .venv/bin/python bench/archive.py big --write        # 100,000 articles (NOS repeated with new ids), killed and resumed
+    .venv/bin/python bench/archive.py progress DB [--pid PID]   # the same figures from a big run still going
 
 Every run is the real CLI in a child process (`discourse score-archive`, default settings: onnx int8 backend,
 pre-filter on, batches of 64) writing into a fresh SQLite store under a temporary folder; peak RSS is that process's
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -173,14 +175,42 @@ def bench_big(tmp: Path, docs: int, kill_after: float) -> dict:
     }
 
 
+def store_progress(db: Path, pid: int | None) -> dict:
+    """Figures of a big run read from its store while (or after) it runs: documents per run, the gap between the
+    resumed run's start and its first new batch (the resume cost), throughput per 5-minute window, and the live
+    process's peak RSS (VmHWM) when its pid is given."""
+    with sqlite3.connect(db) as conn:
+        runs = conn.execute("SELECT id, state, started_at FROM runs ORDER BY id").fetchall()
+        per_run = {run: (n, first, last) for run, n, first, last in conn.execute(
+            "SELECT run_id, COUNT(*), MIN(scored_at), MAX(scored_at) FROM document_scores GROUP BY run_id")}
+        windows = [round(n / 300, 1) for (n,) in conn.execute(
+            "SELECT COUNT(*) FROM document_scores GROUP BY CAST(strftime('%s', scored_at) AS INTEGER) / 300 "
+            "ORDER BY MIN(scored_at)")]
+    out = {"command": f"bench/archive.py progress {db}" + (f" --pid {pid}" if pid else ""), "runs": []}
+    for run_id, state, started in runs:
+        n, first, last = per_run.get(run_id, (0, None, None))
+        out["runs"].append({"run": run_id, "state": state, "started": started, "documents": n,
+                            "first_written": first, "last_written": last})
+    out["docs_per_second_by_5_min_window"] = windows
+    if pid:
+        status = Path(f"/proc/{pid}/status").read_text()
+        out["peak_rss_mb_live"] = round(int(re.search(r"VmHWM:\s+(\d+)", status)[1]) / 1024)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["nos", "identity", "big"])
+    parser.add_argument("what", choices=["nos", "identity", "big", "progress"])
+    parser.add_argument("db", nargs="?", type=Path, help="progress: the big run's SQLite file")
+    parser.add_argument("--pid", type=int, help="progress: the running score-archive process")
     parser.add_argument("--n", type=int, default=300, help="identity: articles")
     parser.add_argument("--docs", type=int, default=100_000, help="big: articles")
     parser.add_argument("--kill-after", type=float, default=600, help="big: seconds before the SIGKILL")
     parser.add_argument("--write", action="store_true", help=f"merge the figures into {RESULTS}")
     args = parser.parse_args()
+    if args.what == "progress":
+        print(json.dumps(store_progress(args.db, args.pid), indent=2))
+        return
     with tempfile.TemporaryDirectory(prefix="discourse-bench-") as folder:
         tmp = Path(folder)
         if args.what == "nos":
