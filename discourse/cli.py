@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -306,15 +307,12 @@ def compare_command(
     any speaker attribute (gender, parent, age, region...)."""
     from .compare import build_report, report_json
     from .compare.run import compare
-    from .store import make_engine, session_factory, upgrade
     from .store.selection import SegmentFilter
 
     try:
         filter_a, filter_b = SegmentFilter.parse(a), SegmentFilter.parse(b)
-        engine = make_engine(db)
-        upgrade(engine)
         encoder = _cached_encoder() if echo else None
-        with session_factory(engine)() as session:
+        with _store_session(db) as session:
             result = compare(session, filter_a, filter_b, encoder=encoder, topic_model=topic_model,
                              n_resamples=resamples, seed=seed, min_freq=min_freq, lemmas=lemmas,
                              labels=(label_a, label_b))
@@ -338,7 +336,8 @@ def compare_command(
 
 
 def _cached_encoder():
-    """The framing model's encoder with the on-disk embedding cache, for echo and topics."""
+    """The framing model's encoder with the on-disk embedding cache, for echo (topics use the base encoder:
+    discourse.topics.service.cached_topic_encoder)."""
     from .encoder.cache import EmbeddingCache
     from .loading import load_model
     from .settings import embedding_cache_path
@@ -348,12 +347,18 @@ def _cached_encoder():
     return encoder
 
 
+@contextmanager
 def _store_session(db: Optional[str]):
+    """A session on the store at `db` (migrated first); the engine is disposed afterwards."""
     from .store import make_engine, session_factory, upgrade
 
     engine = make_engine(db)
-    upgrade(engine)
-    return session_factory(engine)()
+    try:
+        upgrade(engine)
+        with session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 @topics_app.command("fit")

@@ -20,7 +20,6 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import pickle
@@ -29,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .framing import CONFIG_FILE, FramingConfig
+from .framing import FramingConfig
 from .ingest import FieldMapping, expand_paths, read_records
+from .loading import model_type
 from .prefilter import RelevancePrefilter
 from .score_archive import (DEFAULT_BATCH, Progress, RunSummary, StoreSink, recorded_run, score_records,
                             split_items, start_run)
@@ -171,10 +171,7 @@ def _model_meta(model_dir: str | None) -> dict:
     """model, model_version and codebook_version from the model folder's config.json alone: the driver never
     loads the encoder (15 s and a GB of memory on a machine that only writes). Workers check they load the same."""
     directory = Path(model_dir) if model_dir else default_model_dir()
-    config_path = directory / CONFIG_FILE
-    if not config_path.is_file():
-        raise FileNotFoundError(f"{directory} is not a model folder: it has no {CONFIG_FILE}")
-    if json.loads(config_path.read_text(encoding="utf-8")).get("type") != "framing":
+    if model_type(directory) != "framing":
         raise ValueError("score-archive needs a framing model (relevance, stance and sub-frames), not a "
                          "`discourse train` classifier")
     config = FramingConfig.read(directory)

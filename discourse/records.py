@@ -6,11 +6,18 @@ both keep their line number, so the output can keep the input's order, one line 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+
+def text_hash(text: str) -> str:
+    """sha256 hex of the UTF-8 text: the embedding cache's key, a stored document's text_hash, and the id of a
+    document that has none."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
 
 #: Longest text accepted (characters). A 1 MB "article" is almost always a scraping error; refuse it clearly.
 DEFAULT_MAX_CHARS = 100_000

@@ -7,18 +7,15 @@ shared by threads.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from ..records import text_hash
+
 SQL_CHUNK = 500  # keys per SELECT … IN (…); stays under SQLite's bound-parameter limit
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class EmbeddingCache:

@@ -46,6 +46,11 @@ def is_gzip(path: str | Path) -> bool:
     return str(path).lower().endswith(".gz")
 
 
+def open_binary(path: str | Path):
+    """The file's bytes, decompressed when it is gzip."""
+    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
+
+
 def _is_supported(path: Path) -> bool:
     # Hidden files (".DS_Store", editor swap files, "._x.jsonl" from macOS archives) are never articles.
     return path.is_file() and not path.name.startswith(".") and file_format(path) is not None
@@ -122,9 +127,8 @@ def estimate_records(files: list[Path]) -> int:
 
                 total += pq.ParquetFile(path).metadata.num_rows
                 continue
-            opener = gzip.open if is_gzip(path) else open
             lines, last = 0, b"\n"
-            with opener(path, "rb") as handle:
+            with open_binary(path) as handle:
                 while chunk := handle.read(1 << 20):
                     lines += chunk.count(b"\n")
                     last = chunk[-1:]

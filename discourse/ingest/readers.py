@@ -26,7 +26,7 @@ from ..records import max_chars as configured_max_chars
 from .dates import parse_date
 from .ids import content_id
 from .mapping import MISSING, FieldMapping, to_jsonable
-from .paths import file_format, is_gzip
+from .paths import file_format, is_gzip, open_binary
 
 EXCERPT_CHARS = 300
 PARQUET_BATCH_ROWS = 1024
@@ -162,16 +162,12 @@ def build_record(obj: Any, mapping: FieldMapping, path: str, position: int, raw:
 # JSONL
 
 
-def _open_binary(path: Path):
-    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
-
-
 def _read_jsonl(path: Path, mapping: FieldMapping, max_chars: int) -> Iterator[IngestRecord | Rejection]:
     name = str(path)
     # Binary + per-line decoding: a bad byte costs one line, where a text-mode reader would fail the whole file.
     limit = max(MAX_LINE_BYTES, max_chars * 8)
     number = 0
-    with _open_binary(path) as handle:
+    with open_binary(path) as handle:
         while True:
             # readline with a size: an overlong line (or a file with no newlines) is cut off, never read whole.
             line = handle.readline(limit + 1)

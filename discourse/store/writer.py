@@ -9,12 +9,12 @@ sentences. On SQLite the transaction takes the write lock at BEGIN (IMMEDIATE), 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, Table, insert, select, update
 
+from discourse.records import text_hash
 from discourse.store.schema import (RAW_EXCERPT_CHARS, RUN_STATES, Document, DocumentScore, RejectedRecord, Run,
                                     SegmentScore, Speaker, Source, utcnow)
 
@@ -38,12 +38,7 @@ class _RunInfo:
     codebook_version: str | None
 
 
-def text_hash(text: str) -> str:
-    """sha256 hex of the UTF-8 text: documents.text_hash, and the id of a document that has none."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _insert_for(engine: Engine):
+def dialect_insert(engine: Engine | Connection):
     """The dialect's own insert(), which has on_conflict_do_nothing (plain sqlalchemy.insert has not)."""
     name = engine.dialect.name
     if name == "sqlite":
@@ -92,7 +87,7 @@ class ScoreWriter:
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        self._insert = _insert_for(engine)
+        self._insert = dialect_insert(engine)
         # Writers take SQLite's write lock at BEGIN (see engine.py); PostgreSQL ignores the option.
         self._write_engine = engine.execution_options(sqlite_begin="IMMEDIATE")
         self._runs: dict[int, _RunInfo] = {}

@@ -18,12 +18,12 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..encoder.cache import EmbeddingCache
 from ..settings import discourse_home, embedding_cache_path
 from ..store.schema import TopicAssignment
+from ..store.writer import dialect_insert
 from ..store.selection import Condition, SegmentFilter, SegmentRow, assigned_topics, select_segments
 from .model import TopicConfig, TopicModel, topic_encoder
 
@@ -124,8 +124,7 @@ def _distinct_rows(rows: list[SegmentRow]) -> list[SegmentRow]:
 def _store(session: Session, name: str, rows: list[SegmentRow], topics: list[int]) -> int:
     values = [{"topic_model": name, "document_id": r.document_id, "position": r.position, "topic": int(t)}
               for r, t in zip(rows, topics)]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(session.get_bind())
     stored = 0
     for start in range(0, len(values), 1000):
         statement = insert(TopicAssignment).on_conflict_do_nothing(
