@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     api_keys: list[str] = Field(default_factory=list, description="Keys accepted in X-API-Key (JSON list).")
     classify_requires_key: bool = Field(False, description="Close /v1/classify to callers without a key.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list).")
+    dashboard_cache_size: int = Field(256, ge=0, description="Dashboard answers kept per query (0: no cache).")
     json_logs: bool = Field(False, description="Log one JSON object per line.")
 
 

@@ -190,3 +190,25 @@ def demo_store(tmp_path_factory) -> str:
     ingest_interviews(demo / "interviews", model, demo / "interviews" / "respondents.csv", db_url=url,
                       source="demo-interviews")
     return url
+
+
+@pytest.fixture(scope="session")
+def demo_topic_model(demo_store) -> str:
+    """The name of a topic model fitted on the demo store's parent sentences (genre=interview), its
+    assignments in the store; shared by the topic, dashboard and browser tests (a fit takes about half a
+    minute) and removed at the end of the session."""
+    import shutil
+    import uuid
+
+    from discourse.store import make_engine, session_factory
+    from discourse.store.selection import SegmentFilter
+    from discourse.topics import TopicConfig
+    from discourse.topics.service import fit_from_store, model_path
+
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    engine = make_engine(demo_store)
+    with session_factory(engine)() as session:
+        fit_from_store(session, name, SegmentFilter.parse("genre=interview"), TopicConfig(min_topic_size=8))
+    engine.dispose()
+    yield name
+    shutil.rmtree(model_path(name), ignore_errors=True)

@@ -4,10 +4,8 @@ reduction, save/load) is tested in test_topics.py."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-import uuid
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,23 +18,19 @@ from discourse.settings import REPO_ROOT
 from discourse.store import make_engine, session_factory
 from discourse.store.schema import TopicAssignment
 from discourse.store.selection import SegmentFilter, select_segments
-from discourse.topics import TopicConfig
-from discourse.topics.service import assign_from_store, fit_from_store, model_path, topic_shares
+from discourse.topics.service import assign_from_store, load_topic_model, topic_shares
 
 pytestmark = pytest.mark.encoder
 
 
 @pytest.fixture(scope="module")
-def fitted(demo_store):
-    """A topic model fitted on the parents' sentences only; removed afterwards."""
-    name = f"test-{uuid.uuid4().hex[:8]}"
+def fitted(demo_store, demo_topic_model):
+    """The session's topic model fitted on the parents' sentences only (conftest.demo_topic_model)."""
     engine = make_engine(demo_store)
     session = session_factory(engine)()
-    model = fit_from_store(session, name, SegmentFilter.parse("genre=interview"), TopicConfig(min_topic_size=8))
-    yield name, model, session
+    yield demo_topic_model, load_topic_model(demo_topic_model), session
     session.close()
     engine.dispose()
-    shutil.rmtree(model_path(name), ignore_errors=True)
 
 
 def test_fit_stores_a_topic_for_every_sentence(fitted):

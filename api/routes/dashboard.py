@@ -1,0 +1,93 @@
+"""GET /v1/dashboard/*: the read-only query API behind the dashboard page (issue E).
+
+A thin face over discourse.dashboard: the query string is validated into that package's parameter models
+(unknown parameters and bad values are a 422 naming the field), the answer is computed from the in-memory
+snapshot in a worker thread, and `format=csv` turns any table into a CSV download. `X-Cache: hit|miss` says
+whether the answer came from the per-query cache, which new scores invalidate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse, Response
+
+from discourse.dashboard import DashboardService, QueryError
+from discourse.dashboard.export import to_csv
+from discourse.dashboard.params import (DocumentListParams, GroupParams, MatrixParams, SummaryParams,
+                                        TimeseriesParams, TopicParams)
+
+router = APIRouter(prefix="/dashboard", tags=["dashboard"])
+
+
+def _service(request: Request) -> DashboardService:
+    return request.app.state.dashboard
+
+
+async def _answer(request: Request, question: str, params) -> Response:
+    try:
+        answer, hit = await asyncio.to_thread(_service(request).answer, question, params)
+    except QueryError as exc:
+        raise HTTPException(exc.status, [{"field": exc.field, "message": str(exc)}]) from None
+    headers = {"X-Cache": "hit" if hit else "miss"}
+    if getattr(params, "format", "json") == "csv":
+        return Response(to_csv(question, answer), media_type="text/csv; charset=utf-8",
+                        headers={**headers, "Content-Disposition": f'attachment; filename="{question}.csv"'})
+    return JSONResponse(answer, headers=headers)
+
+
+@router.get("/options")
+async def options(request: Request) -> dict:
+    """What the filter bar can offer: model versions, sources, genres, corpora, stances and frames (with Dutch
+    and English labels), topic models, speaker attributes and their values, the date range."""
+    return await asyncio.to_thread(_service(request).options)
+
+
+@router.get("/summary", response_model=None)
+async def summary(request: Request, params: Annotated[SummaryParams, Query()]) -> Response:
+    """Sentences, documents, counts and shares per stance, and mean scores of the selection."""
+    return await _answer(request, "summary", params)
+
+
+@router.get("/timeseries", response_model=None)
+async def timeseries(request: Request, params: Annotated[TimeseriesParams, Query()]) -> Response:
+    """Stance counts, shares and mean scores per day, ISO week, month or year of publication."""
+    return await _answer(request, "timeseries", params)
+
+
+@router.get("/groups", response_model=None)
+async def groups(request: Request, params: Annotated[GroupParams, Query()]) -> Response:
+    """Stance figures per source, genre, corpus, stance, frame, topic, role or speaker attribute, sorted
+    (e.g. the sources that pressure most: by=source&sort=share_pressuring)."""
+    return await _answer(request, "groups", params)
+
+
+@router.get("/matrix", response_model=None)
+async def matrix(request: Request, params: Annotated[MatrixParams, Query()]) -> Response:
+    """Two dimensions crossed, e.g. frame × source: sentences per cell, their share of the column, stance shares."""
+    return await _answer(request, "matrix", params)
+
+
+@router.get("/documents", response_model=None)
+async def documents(request: Request, params: Annotated[DocumentListParams, Query()]) -> Response:
+    """The documents with selected sentences, with their figures; sorted and paged."""
+    return await _answer(request, "documents", params)
+
+
+@router.get("/topics", response_model=None)
+async def topics(request: Request, params: Annotated[TopicParams, Query()]) -> Response:
+    """The topics of a fitted topic model within the selection: size, share, terms, stance shares."""
+    return await _answer(request, "topics", params)
+
+
+@router.get("/documents/{document_id:path}")
+async def document(request: Request, document_id: str = PathParam(max_length=255),
+                   model_version: str | None = Query(None, max_length=64)) -> dict:
+    """One document: text, document scores with evidence, and every sentence's scores, evidence marked."""
+    try:
+        return await asyncio.to_thread(_service(request).document, document_id, model_version)
+    except QueryError as exc:
+        raise HTTPException(exc.status, [{"field": exc.field, "message": str(exc)}]) from None

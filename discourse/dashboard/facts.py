@@ -1,0 +1,283 @@
+"""The scored sentences as columns in memory: what the dashboard aggregates.
+
+Why not SQL: the dashboard's questions (stance per month, sources ranked, frame × source) scan every relevant
+sentence of a model version and join each to its document and source. On SQLite with 1,000,000 sentences
+such a GROUP BY takes about a second on two cores; the same count over numpy columns takes milliseconds. The
+store stays the truth: this is a read-only copy of the columns a filter or a grouping needs (no texts), about
+40 bytes a sentence.
+
+Fresh by construction: the store only ever inserts scores (ON CONFLICT DO NOTHING, no updates), so `refresh`
+asks for the highest segment id and the row count, reads only the rows above the last id it has, and reloads
+everything when the count says rows appeared below it (another writer's transaction committed late) or
+disappeared (a document deleted). Callers refresh before answering, so new scores show up in the next query.
+Topic assignments are replaced when a topic model is refitted; they are read per topic model, keyed by their
+count and the model file's time (`topic_column`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import Engine, String, func, select, type_coerce
+
+from discourse.codebook import STANCES, load_codebook
+from discourse.store.schema import Document, DocumentScore, SegmentScore, Source, Speaker, TopicAssignment
+
+#: Role codes; 0 is a sentence without a speaker (news, policy), shown as "none".
+ROLE_CODES = {None: 0, "respondent": 1, "interviewer": 2, "other": 3}
+ROLE_NAMES = ("none", "respondent", "interviewer", "other")
+UNDATED = np.iinfo(np.int32).min
+NO_TOPIC = -2  # the segment has no assignment under the topic model (-1 is BERTopic's outlier topic)
+_CHUNK = 20_000
+
+
+@dataclass
+class Documents:
+    """Per-document columns; a segment's `doc` indexes them."""
+
+    ids: list[str] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)
+    source: list[int] = field(default_factory=list)  # index into Facts.sources
+    genre: list[int] = field(default_factory=list)  # index into Facts.genres, -1 when None
+    day: list[int] = field(default_factory=list)  # days since 1970-01-01, UNDATED when None
+    title: list[str | None] = field(default_factory=list)
+
+    def add(self, doc_id: str, source: int, genre: int, published: dt.date | None, title: str | None) -> int:
+        self.index[doc_id] = len(self.ids)
+        self.ids.append(doc_id)
+        self.source.append(source)
+        self.genre.append(genre)
+        self.day.append(UNDATED if published is None else (published - dt.date(1970, 1, 1)).days)
+        self.title.append(title)
+        return self.index[doc_id]
+
+
+class Facts:
+    """The snapshot. Segment columns are numpy arrays of equal length; categorical values are small integer
+    codes into the lists next to them (sources, genres, versions, speakers). Use `refresh(engine)` to bring it
+    up to date and the attributes read-only in between (a refresh swaps whole arrays, never edits in place)."""
+
+    def __init__(self) -> None:
+        self.frames: tuple[str, ...] = load_codebook().frames  # bit i of `frame_bits` is frames[i]
+        self._lock = threading.Lock()
+        self._clear()
+
+    def _clear(self) -> None:
+        self.last_id = 0
+        self.row_count = 0
+        self.generation = 0  # bumped whenever the rows change: part of every cache key
+        self.documents = Documents()
+        self.sources: list[str] = []
+        self.source_kinds: list[str] = []
+        self.source_index: dict[str, int] = {}
+        self.genres: list[str] = []
+        self.versions: list[str] = []
+        self.version_models: list[str] = []
+        self.speakers: list[dict] = []  # attributes per speaker code
+        self.speaker_index: dict[tuple[str, str], int] = {}
+        self.last_speaker_id = 0
+        self.segment_id = np.zeros(0, np.int64)
+        self.doc = np.zeros(0, np.int32)
+        self.position = np.zeros(0, np.int32)
+        self.version = np.zeros(0, np.int16)
+        self.label = np.zeros(0, np.int8)  # index into STANCES, -1 when unlabelled
+        self.scores = np.zeros((0, 3), np.float32)  # supportive, pressuring, neutral
+        self.relevance = np.zeros(0, np.float32)  # NaN when unknown
+        self.frame_bits = np.zeros(0, np.int64)
+        self.role = np.zeros(0, np.int8)
+        self.speaker = np.zeros(0, np.int32)  # index into speakers, -1 when none
+        self._doc_arrays: dict[str, np.ndarray] | None = None
+        self._topics: dict[str, tuple[tuple, np.ndarray]] = {}
+
+    # ------------------------------------------------------------------ reading the store
+
+    def refresh(self, engine: Engine) -> bool:
+        """Read what the store has that the snapshot lacks. True if anything changed."""
+        with self._lock, engine.connect() as conn:
+            max_id, count = conn.execute(select(func.max(SegmentScore.id), func.count())
+                                         .select_from(SegmentScore)).one()
+            max_id, count = max_id or 0, count or 0
+            if max_id == self.last_id and count == self.row_count:
+                return False
+            if count < self.row_count or (max_id == self.last_id and count != self.row_count):
+                self._clear()  # rows vanished, or arrived below last_id: start again
+            self._read_sources(conn)
+            self._read_speakers(conn)
+            self._read_segments(conn, max_id)
+            if self.row_count != count:
+                # A transaction committed rows below last_id after the count (a second writer): read it all.
+                self._clear()
+                self._read_sources(conn)
+                self._read_speakers(conn)
+                self._read_segments(conn, None)
+            self.generation += 1
+            self._doc_arrays = None
+            self._topics.clear()
+            return True
+
+    def _read_sources(self, conn) -> None:
+        for source_id, name, kind in conn.execute(select(Source.id, Source.name, Source.kind).order_by(Source.id)):
+            if name not in self.source_index:
+                self.source_index[name] = len(self.sources)
+                self.sources.append(name)
+                self.source_kinds.append(kind)
+        self._source_by_id = {source_id: self.source_index[name] for source_id, name in
+                              conn.execute(select(Source.id, Source.name))}
+
+    def _read_speakers(self, conn) -> None:
+        query = (select(Speaker.id, Speaker.document_id, Speaker.label, Speaker.attributes)
+                 .where(Speaker.id > self.last_speaker_id).order_by(Speaker.id))
+        for speaker_id, document_id, label, attributes in conn.execute(query):
+            self.speaker_index[(document_id, label)] = len(self.speakers)
+            self.speakers.append({k: _text(v) for k, v in (attributes or {}).items()})
+            self.last_speaker_id = speaker_id
+
+    def _read_documents(self, conn, ids: set[str]) -> None:
+        """Documents the new segments refer to: all of them on a first read, the missing ones after."""
+        columns = (Document.id, Document.source_id, Document.genre, Document.published, Document.title)
+        if not self.documents.ids:
+            rows = conn.execute(select(*columns))
+        else:
+            missing = sorted(ids - self.documents.index.keys())
+            rows = (row for start in range(0, len(missing), 500)
+                    for row in conn.execute(select(*columns).where(Document.id.in_(missing[start:start + 500]))))
+        genre_index = {g: i for i, g in enumerate(self.genres)}
+        for doc_id, source_id, genre, published, title in rows:
+            if doc_id in self.documents.index:
+                continue
+            if genre is not None and genre not in genre_index:
+                genre_index[genre] = len(self.genres)
+                self.genres.append(genre)
+            self.documents.add(doc_id, self._source_by_id[source_id],
+                               -1 if genre is None else genre_index[genre], published, title)
+
+    def _read_segments(self, conn, max_id: int | None) -> None:
+        query = (select(SegmentScore.id, SegmentScore.document_id, SegmentScore.position, SegmentScore.model,
+                        SegmentScore.model_version, SegmentScore.label, SegmentScore.score_supportive,
+                        SegmentScore.score_pressuring, SegmentScore.score_neutral, SegmentScore.relevance,
+                        # as text: the JSON is parsed only where there is one (most sentences carry no frame)
+                        type_coerce(SegmentScore.frames, String), SegmentScore.speaker, SegmentScore.speaker_role)
+                 .where(SegmentScore.id > self.last_id).order_by(SegmentScore.id))
+        if max_id is not None:
+            query = query.where(SegmentScore.id <= max_id)
+        result = conn.execution_options(stream_results=True, yield_per=_CHUNK).execute(query)
+        parts = []
+        for chunk in result.partitions(_CHUNK):
+            parts.append(self._columns(conn, chunk))
+        if not parts:
+            return
+        for name in ("segment_id", "doc", "position", "version", "label", "scores", "relevance", "frame_bits",
+                     "role", "speaker"):
+            setattr(self, name, np.concatenate([getattr(self, name)] + [p[name] for p in parts]))
+        self.last_id = int(self.segment_id[-1])
+        self.row_count = len(self.segment_id)
+
+    def _columns(self, conn, rows) -> dict[str, np.ndarray]:
+        self._read_documents(conn, {row[1] for row in rows})
+        version_index = {v: i for i, v in enumerate(self.versions)}
+        frame_bit = {f: 1 << i for i, f in enumerate(self.frames)}
+        doc_index, speaker_index = self.documents.index, self.speaker_index
+        n = len(rows)
+        out = {"segment_id": np.empty(n, np.int64), "doc": np.empty(n, np.int32), "position": np.empty(n, np.int32),
+               "version": np.empty(n, np.int16), "label": np.empty(n, np.int8),
+               "scores": np.empty((n, 3), np.float32), "relevance": np.empty(n, np.float32),
+               "frame_bits": np.zeros(n, np.int64), "role": np.empty(n, np.int8), "speaker": np.empty(n, np.int32)}
+        label_code = {s: i for i, s in enumerate(STANCES)}
+        nan = float("nan")
+        for i, (seg_id, doc_id, position, model, version, label, sup, pres, neut, relevance, frames, speaker,
+                role) in enumerate(rows):
+            if version not in version_index:
+                version_index[version] = len(self.versions)
+                self.versions.append(version)
+                self.version_models.append(model)
+            out["segment_id"][i] = seg_id
+            out["doc"][i] = doc_index[doc_id]
+            out["position"][i] = position
+            out["version"][i] = version_index[version]
+            out["label"][i] = label_code.get(label, -1)
+            out["scores"][i] = (sup if sup is not None else nan, pres if pres is not None else nan,
+                                neut if neut is not None else nan)
+            out["relevance"][i] = relevance if relevance is not None else nan
+            if frames and frames != "null":
+                bits = 0
+                # SQLite hands the JSON over as text; psycopg decodes PostgreSQL's json type itself.
+                for name in (json.loads(frames) if isinstance(frames, str) else frames) or ():
+                    bits |= frame_bit.get(name, 0)
+                out["frame_bits"][i] = bits
+            out["role"][i] = ROLE_CODES.get(role, 3)
+            out["speaker"][i] = speaker_index.get((doc_id, speaker), -1) if speaker is not None else -1
+        return out
+
+    # ------------------------------------------------------------------ derived columns
+
+    def doc_arrays(self) -> dict[str, np.ndarray]:
+        """The per-document lists as arrays (built once per refresh)."""
+        if self._doc_arrays is None:
+            docs = self.documents
+            kinds = sorted(set(self.source_kinds))
+            kind_of_source = np.array([kinds.index(k) for k in self.source_kinds] or [0], np.int32)
+            source = np.array(docs.source, np.int32)
+            self._doc_arrays = {"source": source, "genre": np.array(docs.genre, np.int32),
+                                "day": np.array(docs.day, np.int32),
+                                "corpus": kind_of_source[source] if len(source) else np.zeros(0, np.int32),
+                                "corpus_names": np.array(kinds, dtype=object)}
+        return self._doc_arrays
+
+    def topic_column(self, engine: Engine, topic_model: str, stamp: object) -> np.ndarray | None:
+        """Each segment's topic under `topic_model` (NO_TOPIC where it has none); None when the store has no
+        assignment for that model. Cached until the rows or `stamp` (the model file's time) change."""
+        with engine.connect() as conn:
+            count = conn.execute(select(func.count()).select_from(TopicAssignment)
+                                 .where(TopicAssignment.topic_model == topic_model)).scalar_one()
+        key = (self.generation, count, stamp)
+        cached = self._topics.get(topic_model)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        if count == 0:
+            return None
+        with engine.connect() as conn:
+            rows = conn.execute(select(TopicAssignment.document_id, TopicAssignment.position, TopicAssignment.topic)
+                                .where(TopicAssignment.topic_model == topic_model)).all()
+        index = self.documents.index
+        known = [(index[d], p, t) for d, p, t in rows if d in index]
+        column = np.full(len(self.segment_id), NO_TOPIC, np.int32)
+        if known:
+            docs, positions, topics = (np.array(c, np.int64) for c in zip(*known))
+            keys = (docs << 24) | positions  # (document, position): the same sentence under every model version
+            order = np.argsort(keys)
+            keys, topics = keys[order], topics[order]
+            wanted = (self.doc.astype(np.int64) << 24) | self.position
+            at = np.clip(np.searchsorted(keys, wanted), 0, len(keys) - 1)
+            hit = keys[at] == wanted
+            column[hit] = topics[at[hit]]
+        self._topics[topic_model] = (key, column)
+        return column
+
+    def segments_of_version(self, version: str) -> int:
+        return int(np.count_nonzero(self.version == self.versions.index(version))) if version in self.versions else 0
+
+
+def _text(value) -> str:
+    """Speaker attributes compared as text, whatever JSON type they were stored with (33 and "33" match)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def latest_version(engine: Engine) -> str | None:
+    """As discourse.store.queries.latest_model_version: the version first used most recently."""
+    from discourse.store import session_factory
+    from discourse.store.queries import latest_model_version
+
+    with session_factory(engine)() as session:
+        return latest_model_version(session)
+
+
+def document_labels(engine: Engine, ids: list[str], version: str) -> dict[str, str]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(DocumentScore.document_id, DocumentScore.label).where(
+            DocumentScore.document_id.in_(ids), DocumentScore.model_version == version)).all())
