@@ -227,40 +227,46 @@ def test_csv_export(client):
         assert response.status_code == 200 and len(table) >= 2 and table[0], path
 
 
-def test_cache_hits_and_new_scores_invalidate_it(demo_store, tmp_path):
-    """A copy of the demo store: the same question twice is a cache hit; a batch of new scores written by
-    the store's writer is seen by the next question."""
+def test_cache_hits_over_http(client):
+    params = {"genre": "policy", "min_relevance": 0.123}  # a question no other test asks
+    first = client.get("/v1/dashboard/summary", params=params)
+    again = client.get("/v1/dashboard/summary", params=list(reversed(params.items())))  # order does not matter
+    assert first.headers["x-cache"] == "miss" and again.headers["x-cache"] == "hit"
+    assert first.json() == again.json()
+
+
+def test_new_scores_invalidate_the_cache(demo_store, tmp_path):
+    """On a copy of the demo store: a batch of new scores written by the store's writer is seen by the next
+    question, which is computed again; without a cache every answer is computed and equal."""
+    from discourse.dashboard import DashboardService
+    from discourse.dashboard.params import DocumentListParams, SummaryParams
+
     copy = tmp_path / "store.sqlite"
     with sqlite3.connect(demo_store.removeprefix("sqlite:///")) as source, sqlite3.connect(copy) as target:
         source.backup(target)
-    url = f"sqlite:///{copy}"
-    with TestClient(create_app(Settings(database_url=url))) as client:
-        first = client.get("/v1/dashboard/summary", params={"genre": "policy"})
-        again = client.get("/v1/dashboard/summary", params={"genre": "policy"})
-        assert first.headers["x-cache"] == "miss" and again.headers["x-cache"] == "hit"
-        assert first.json() == again.json()
-        writer = ScoreWriter(make_engine(url))
-        version = first.json()["model_version"]
-        run = writer.start_run(model="framing-e5-small", model_version=version, command="test")
-        writer.write_batch(run, [{"id": "nieuw-1", "source_id": 1, "text": "Ouders voelen druk.", "genre": "policy"}],
-                           [{"document_id": "nieuw-1", "label": "pressuring", "score_supportive": 0.1,
-                             "score_pressuring": 0.8, "score_neutral": 0.1, "relevance": 0.9}],
-                           [{"document_id": "nieuw-1", "position": 0, "text": "Ouders voelen druk.", "label": "pressuring",
-                             "score_supportive": 0.1, "score_pressuring": 0.8, "score_neutral": 0.1,
-                             "relevance": 0.9, "frames": {"perfect_parent": 0.9}}])
-        after = client.get("/v1/dashboard/summary", params={"genre": "policy"})
-        assert after.headers["x-cache"] == "miss"
-        assert after.json()["n"] == first.json()["n"] + 1
-        assert after.json()["counts"]["pressuring"] == first.json()["counts"]["pressuring"] + 1
-        doc = client.get("/v1/dashboard/documents", params={"frame": "perfect_parent", "sort": "-published"}).json()
-        assert "nieuw-1" in {r["id"] for r in doc["rows"]}
+    engine = make_engine(f"sqlite:///{copy}")
+    service = DashboardService(engine)
+    policy = SummaryParams(genre=["policy"])
+    first, hit = service.answer("summary", policy)
+    assert not hit and service.answer("summary", policy) == (first, True)
+    writer = ScoreWriter(engine)
+    run = writer.start_run(model="framing-e5-small", model_version=first["model_version"], command="test")
+    writer.write_batch(run, [{"id": "nieuw-1", "source_id": 1, "text": "Ouders voelen druk.", "genre": "policy"}],
+                       [{"document_id": "nieuw-1", "label": "pressuring", "score_supportive": 0.1,
+                         "score_pressuring": 0.8, "score_neutral": 0.1, "relevance": 0.9}],
+                       [{"document_id": "nieuw-1", "position": 0, "text": "Ouders voelen druk.", "label": "pressuring",
+                         "score_supportive": 0.1, "score_pressuring": 0.8, "score_neutral": 0.1,
+                         "relevance": 0.9, "frames": {"perfect_parent": 0.9}}])
+    after, hit = service.answer("summary", policy)
+    assert not hit and after["n"] == first["n"] + 1
+    assert after["counts"]["pressuring"] == first["counts"]["pressuring"] + 1
+    documents, _ = service.answer("documents", DocumentListParams(frame=["perfect_parent"]))
+    assert "nieuw-1" in {r["id"] for r in documents["rows"]}
 
-
-def test_uncached_service_answers_the_same(demo_store):
-    with TestClient(create_app(Settings(database_url=demo_store, dashboard_cache_size=0))) as client:
-        one = client.get("/v1/dashboard/groups", params={"by": "genre"})
-        two = client.get("/v1/dashboard/groups", params={"by": "genre"})
-        assert one.headers["x-cache"] == two.headers["x-cache"] == "miss" and one.json() == two.json()
+    uncached = DashboardService(engine, cache_size=0)
+    assert uncached.answer("summary", policy) == (after, False)
+    assert uncached.answer("summary", policy) == (after, False)
+    engine.dispose()
 
 
 def test_topics_with_terms_and_grouping(client, demo_topic_model):

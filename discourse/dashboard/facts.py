@@ -7,9 +7,10 @@ store stays the truth: this is a read-only copy of the columns a filter or a gro
 40 bytes a sentence.
 
 Fresh by construction: the store only ever inserts scores (ON CONFLICT DO NOTHING, no updates), so `refresh`
-asks for the highest segment id and the row count, reads only the rows above the last id it has, and reloads
-everything when the count says rows appeared below it (another writer's transaction committed late) or
-disappeared (a document deleted). Callers refresh before answering, so new scores show up in the next query.
+asks for the highest segment id (an index lookup), reads only the rows above the last id it has, and reloads
+everything when the row count says rows appeared below it (another writer's transaction committed late) or
+disappeared (a document deleted). Callers refresh before answering, so new scores show up in the next query;
+late commits and deletions, which only the count reveals, within RECOUNT_SECONDS.
 Topic assignments are replaced when a topic model is refitted; they are read per topic model, keyed by their
 count and the model file's time (`topic_column`).
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +35,8 @@ ROLE_NAMES = ("none", "respondent", "interviewer", "other")
 UNDATED = np.iinfo(np.int32).min
 NO_TOPIC = -2  # the segment has no assignment under the topic model (-1 is BERTopic's outlier topic)
 _CHUNK = 20_000
+#: How often (s) an unchanged snapshot still counts the rows, to notice rows deleted or committed late.
+RECOUNT_SECONDS = 10.0
 
 
 @dataclass
@@ -64,12 +68,14 @@ class Facts:
     def __init__(self) -> None:
         self.frames: tuple[str, ...] = load_codebook().frames  # bit i of `frame_bits` is frames[i]
         self._lock = threading.Lock()
+        # Bumped whenever the rows change, never reset (a reload must not reuse an old cache key).
+        self.generation = 0
         self._clear()
 
     def _clear(self) -> None:
+        self._counted_at = float("-inf")
         self.last_id = 0
         self.row_count = 0
-        self.generation = 0  # bumped whenever the rows change: part of every cache key
         self.documents = Documents()
         self.sources: list[str] = []
         self.source_kinds: list[str] = []
@@ -98,9 +104,15 @@ class Facts:
     def refresh(self, engine: Engine) -> bool:
         """Read what the store has that the snapshot lacks. True if anything changed."""
         with self._lock, engine.connect() as conn:
-            max_id, count = conn.execute(select(func.max(SegmentScore.id), func.count())
-                                         .select_from(SegmentScore)).one()
-            max_id, count = max_id or 0, count or 0
+            max_id = conn.execute(select(func.max(SegmentScore.id))).scalar_one() or 0
+            now = time.monotonic()
+            if max_id == self.last_id and now - self._counted_at < RECOUNT_SECONDS:
+                return False
+            # Counting is a scan (tens of ms at a million rows), the max an index lookup: count when the max
+            # moved, and otherwise at most every RECOUNT_SECONDS to notice deletions and late commits.
+            count = conn.execute(select(func.count()).select_from(SegmentScore)
+                                 .where(SegmentScore.id <= max_id)).scalar_one()
+            self._counted_at = now
             if max_id == self.last_id and count == self.row_count:
                 return False
             if count < self.row_count or (max_id == self.last_id and count != self.row_count):
