@@ -19,13 +19,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from discourse.dashboard import DashboardService
 from discourse.jobs import JobRunner
 from discourse.loading import load_model
 from discourse.settings import model_dir
 from discourse.store import make_engine, upgrade
 
 from .batcher import MicroBatcher, warm_up
-from .routes import classify, compare, jobs, meta, topics
+from .routes import classify, compare, dashboard, jobs, meta, pages, topics
 from .settings import Settings
 
 log = logging.getLogger("discourse.api")
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The store of scored archives: migrated at start-up so /v1/ready can check it (and jobs can use it).
         app.state.store = make_engine(settings.database_url)
         upgrade(app.state.store)
+        app.state.dashboard = DashboardService(app.state.store, settings.dashboard_cache_size)
         app.state.jobs = JobRunner(app.state.store, lambda: app.state.model)
         app.state.jobs.start()  # takes up jobs a previous server left unfinished
         app.state.batcher = MicroBatcher(app.state.model, settings.batch_max_items, settings.batch_wait_ms)
@@ -109,7 +111,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if e.get("type") == "json_invalid":  # loc holds a character position, not a field
                 errors.append({"field": "body", "message": f"body is not valid JSON: {e['ctx']['error']}"})
             else:
-                errors.append({"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body",
+                # loc is ("query", "date_from") or ("body", "texts", 0): the field is what the caller sent.
+                where = [str(p) for p in e["loc"][1:]] if e["loc"] and e["loc"][0] in ("query", "path", "header") \
+                    else [str(p) for p in e["loc"] if p != "body"]
+                errors.append({"field": ".".join(where) or "body",
                                "message": e["msg"]})
         return JSONResponse({"detail": errors, "request_id": _request_id(request)}, status_code=422)
 
@@ -124,6 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs.router, prefix="/v1")
     app.include_router(compare.router, prefix="/v1")
     app.include_router(topics.router, prefix="/v1")
+    app.include_router(dashboard.router, prefix="/v1")
+    pages.mount(app)  # the dashboard page at / and /dashboard
     return app
 
 
