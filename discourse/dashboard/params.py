@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -59,7 +59,8 @@ class Filters(BaseModel):
     frame: list[str] = Field([], max_length=50, description="Codebook frame ids; any of them.")
     topic_model: str | None = Field(None, max_length=200, description="A fitted topic model (topic filter, "
                                                                        "grouping by topic).")
-    topic: list[int] = Field([], max_length=500, description="Topic ids of topic_model.")
+    topic: list[Annotated[int, Field(ge=-1, le=1_000_000)]] = Field([], max_length=500,
+                                                                    description="Topic ids of topic_model.")
     min_relevance: float = Field(0.5, ge=0.0, le=1.0, description="Sentences at least this relevant.")
     role: list[Literal["respondent", "interviewer", "other", "none"]] = Field(
         [], description="Speaker role; default: everyone but the interviewer.")
