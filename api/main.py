@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -62,6 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = make_engine(settings.database_url)
         upgrade(app.state.store)
         app.state.dashboard = DashboardService(app.state.store, settings.dashboard_cache_size)
+        # The dashboard's columns load in the background: a large store takes seconds, and classification
+        # does not need them. A dashboard question asked meanwhile waits for the load.
+        threading.Thread(target=app.state.dashboard.warm, name="dashboard-warm", daemon=True).start()
         app.state.jobs = JobRunner(app.state.store, lambda: app.state.model)
         app.state.jobs.start()  # takes up jobs a previous server left unfinished
         app.state.batcher = MicroBatcher(app.state.model, settings.batch_max_items, settings.batch_wait_ms)

@@ -7,10 +7,11 @@ store stays the truth: this is a read-only copy of the columns a filter or a gro
 40 bytes a sentence.
 
 Fresh by construction: the store only ever inserts scores (ON CONFLICT DO NOTHING, no updates), so `refresh`
-asks for the highest segment id (an index lookup), reads only the rows above the last id it has, and reloads
-everything when the row count says rows appeared below it (another writer's transaction committed late) or
-disappeared (a document deleted). Callers refresh before answering, so new scores show up in the next query;
-late commits and deletions, which only the count reveals, within RECOUNT_SECONDS.
+asks for the highest segment id (an index lookup) and reads only the rows above the last id it has. Callers
+refresh before answering, so new scores show up in the next question. On PostgreSQL, where two writers can
+commit out of id order, the row count is compared too (when the max moved, else every RECOUNT_SECONDS) and a
+mismatch reloads everything. Scores are never deleted by this project; a store edited by hand (rows deleted
+below the newest) needs a server restart on SQLite.
 Topic assignments are replaced when a topic model is refitted; they are read per topic model, keyed by their
 count and the model file's time (`topic_column`).
 """
@@ -97,7 +98,12 @@ class Facts:
         self.role = np.zeros(0, np.int8)
         self.speaker = np.zeros(0, np.int32)  # index into speakers, -1 when none
         self._doc_arrays: dict[str, np.ndarray] | None = None
-        self._topics: dict[str, tuple[tuple, np.ndarray]] = {}
+        # Topic assignments per topic model: (count, stamp, epoch) -> sorted keys and topics; and the column
+        # built from them, extended as segments arrive. Both belong to one epoch (document indices change when
+        # the snapshot is read again from scratch).
+        self._epoch = getattr(self, "_epoch", 0) + 1
+        self._assignments: dict[str, tuple[tuple, np.ndarray, np.ndarray]] = {}
+        self._topic_columns: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ reading the store
 
@@ -105,22 +111,32 @@ class Facts:
         """Read what the store has that the snapshot lacks. True if anything changed."""
         with self._lock, engine.connect() as conn:
             max_id = conn.execute(select(func.max(SegmentScore.id))).scalar_one() or 0
-            now = time.monotonic()
-            if max_id == self.last_id and now - self._counted_at < RECOUNT_SECONDS:
-                return False
-            # Counting is a scan (tens of ms at a million rows), the max an index lookup: count when the max
-            # moved, and otherwise at most every RECOUNT_SECONDS to notice deletions and late commits.
-            count = conn.execute(select(func.count()).select_from(SegmentScore)
-                                 .where(SegmentScore.id <= max_id)).scalar_one()
-            self._counted_at = now
-            if max_id == self.last_id and count == self.row_count:
-                return False
-            if count < self.row_count or (max_id == self.last_id and count != self.row_count):
-                self._clear()  # rows vanished, or arrived below last_id: start again
+            if engine.dialect.name == "sqlite":
+                # SQLite serialises writers, so ids are committed in order: nothing can appear below last_id.
+                if max_id == self.last_id:
+                    return False
+                count = None
+            else:
+                # PostgreSQL writers commit in any order. Counting is a scan (a million rows: a noticeable part
+                # of a question's time), the max an index lookup: count when the max moved, and otherwise at
+                # most every RECOUNT_SECONDS.
+                now = time.monotonic()
+                if max_id == self.last_id and now - self._counted_at < RECOUNT_SECONDS:
+                    return False
+                count = conn.execute(select(func.count()).select_from(SegmentScore)
+                                     .where(SegmentScore.id <= max_id)).scalar_one()
+                self._counted_at = now
+            if count is not None:
+                if max_id == self.last_id and count == self.row_count:
+                    return False
+                if count < self.row_count or (max_id == self.last_id and count != self.row_count):
+                    self._clear()  # rows vanished, or arrived below last_id: start again
+            elif max_id < self.last_id:
+                self._clear()  # the newest rows were deleted
             self._read_sources(conn)
             self._read_speakers(conn)
             self._read_segments(conn, max_id)
-            if self.row_count != count:
+            if count is not None and self.row_count != count:
                 # A transaction committed rows below last_id after the count (a second writer): read it all.
                 self._clear()
                 self._read_sources(conn)
@@ -128,7 +144,6 @@ class Facts:
                 self._read_segments(conn, None)
             self.generation += 1
             self._doc_arrays = None
-            self._topics.clear()
             return True
 
     def _read_sources(self, conn) -> None:
@@ -241,32 +256,42 @@ class Facts:
 
     def topic_column(self, engine: Engine, topic_model: str, stamp: object) -> np.ndarray | None:
         """Each segment's topic under `topic_model` (NO_TOPIC where it has none); None when the store has no
-        assignment for that model. Cached until the rows or `stamp` (the model file's time) change."""
+        assignment for that model. The assignments are read from the store only when their count or `stamp`
+        (the model file's time) changes; new segments are looked up in them, so a scoring run writing batches
+        does not make every topic question read them all again."""
         with engine.connect() as conn:
             count = conn.execute(select(func.count()).select_from(TopicAssignment)
                                  .where(TopicAssignment.topic_model == topic_model)).scalar_one()
-        key = (self.generation, count, stamp)
-        cached = self._topics.get(topic_model)
-        if cached is not None and cached[0] == key:
-            return cached[1]
         if count == 0:
             return None
-        with engine.connect() as conn:
-            rows = conn.execute(select(TopicAssignment.document_id, TopicAssignment.position, TopicAssignment.topic)
-                                .where(TopicAssignment.topic_model == topic_model)).all()
-        index = self.documents.index
-        known = [(index[d], p, t) for d, p, t in rows if d in index]
-        column = np.full(len(self.segment_id), NO_TOPIC, np.int32)
-        if known:
-            docs, positions, topics = (np.array(c, np.int64) for c in zip(*known))
+        key = (count, stamp, self._epoch)
+        cached = self._assignments.get(topic_model)
+        if cached is None or cached[0] != key:
+            with engine.connect() as conn:
+                rows = conn.execute(select(TopicAssignment.document_id, TopicAssignment.position,
+                                           TopicAssignment.topic)
+                                    .where(TopicAssignment.topic_model == topic_model)).all()
+            index = self.documents.index
+            known = [(index[d], p, t) for d, p, t in rows if d in index]
+            docs, positions, topics = (np.array(c, np.int64) for c in zip(*known)) if known else \
+                (np.zeros(0, np.int64),) * 3
             keys = (docs << 24) | positions  # (document, position): the same sentence under every model version
             order = np.argsort(keys)
-            keys, topics = keys[order], topics[order]
-            wanted = (self.doc.astype(np.int64) << 24) | self.position
-            at = np.clip(np.searchsorted(keys, wanted), 0, len(keys) - 1)
-            hit = keys[at] == wanted
-            column[hit] = topics[at[hit]]
-        self._topics[topic_model] = (key, column)
+            cached = (key, keys[order], topics[order].astype(np.int32))
+            self._assignments[topic_model] = cached
+            self._topic_columns.pop(topic_model, None)
+        _, keys, topics = cached
+        column = self._topic_columns.get(topic_model)
+        done = 0 if column is None else len(column)
+        if done < len(self.segment_id):  # look up only the segments added since
+            wanted = (self.doc[done:].astype(np.int64) << 24) | self.position[done:]
+            new = np.full(len(wanted), NO_TOPIC, np.int32)
+            if len(keys):
+                at = np.clip(np.searchsorted(keys, wanted), 0, len(keys) - 1)
+                hit = keys[at] == wanted
+                new[hit] = topics[at[hit]]
+            column = new if column is None else np.concatenate([column, new])
+            self._topic_columns[topic_model] = column
         return column
 
     def segments_of_version(self, version: str) -> int:

@@ -38,6 +38,12 @@ class DashboardService:
         self._latest: tuple[int, str | None] = (-1, None)
         self._topic_info: dict[str, tuple[float, dict[int, dict]]] = {}
 
+    def warm(self) -> None:
+        """Read the store into memory now (the API starts this in a thread at start-up): on a million
+        sentences it takes seconds, which the first page view should not wait for."""
+        with self._lock:
+            self.facts.refresh(self.engine)
+
     # ------------------------------------------------------------------ aggregations
 
     def answer(self, question: str, params: Filters) -> tuple[dict, bool]:
