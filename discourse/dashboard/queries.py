@@ -171,15 +171,29 @@ def timeseries(sel: Selection, params: TimeseriesParams) -> dict:
     day = facts.doc_arrays()["day"][sel.docs]
     dated = day != UNDATED
     rows = sel.rows[dated]
-    days = (EPOCH + day[dated].astype("timedelta64[D]"))
+    day = day[dated].astype(np.int64)
+    # Each row's period as an integer (no sort): days, weeks since the Monday 1969-12-29 (ISO weeks start on
+    # Monday; 1970-01-01 was a Thursday), months or years since 1970.
     if params.period == "day":
-        starts = days
-    elif params.period == "week":  # ISO weeks start on Monday; 1970-01-01 was a Thursday
-        starts = days - ((day[dated].astype(np.int64) + 3) % 7).astype("timedelta64[D]")
+        codes = day
+    elif params.period == "week":
+        codes = (day + 3) // 7
     else:
-        starts = days.astype("datetime64[M]" if params.period == "month" else "datetime64[Y]").astype("datetime64[D]")
-    unique, groups = np.unique(starts, return_inverse=True)
-    stats = _stats(facts.label[rows], facts.scores[rows], groups, facts.doc[rows], len(unique))
+        unit = "datetime64[M]" if params.period == "month" else "datetime64[Y]"
+        codes = (EPOCH + day.astype("timedelta64[D]")).astype(unit).astype(np.int64)
+    low = int(codes.min(initial=0))
+    shifted = codes - low
+    present = np.flatnonzero(np.bincount(shifted)) if len(shifted) else np.zeros(0, np.int64)
+    lookup = np.full(len(present) and present[-1] + 1, -1, np.int64)
+    lookup[present] = np.arange(len(present))
+    stats = _stats(facts.label[rows], facts.scores[rows], lookup[shifted], facts.doc[rows], len(present))
+    if params.period == "day":
+        unique = EPOCH + (present + low).astype("timedelta64[D]")
+    elif params.period == "week":
+        unique = EPOCH + ((present + low) * 7 - 3).astype("timedelta64[D]")
+    else:
+        unique = (present + low).astype("datetime64[M]" if params.period == "month" else "datetime64[Y]")
+        unique = unique.astype("datetime64[D]")
     out_rows = []
     for start, row in zip(unique, stats):
         date = start.astype(dt.date)
