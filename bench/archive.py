@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from sentences import NOS, ROOT  # noqa: E402  (puts the repo on sys.path)
+from sentences import NOS, ROOT, merge_result  # noqa: E402  (puts the repo on sys.path)
 
 from discourse.score_archive import DEFAULT_BATCH
 
@@ -222,10 +222,7 @@ def main() -> None:
     result["date"] = time.strftime("%Y-%m-%d")
     print(json.dumps(result, indent=2))
     if args.write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-        results[args.what] = result
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        merge_result(RESULTS, args.what, result)
 
 
 if __name__ == "__main__":

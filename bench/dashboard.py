@@ -46,7 +46,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from sentences import NOS, ROOT  # noqa: E402  (puts the repo on sys.path)
+from sentences import NOS, ROOT, merge_result  # noqa: E402  (puts the repo on sys.path)
 
 from discourse.codebook import STANCES, load_codebook
 from discourse.segment import split_sentences
@@ -809,10 +809,7 @@ def main() -> None:
     result["machine"] = f"{os.cpu_count()} cores"
     print(json.dumps(result, indent=2))
     if args.write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-        results[args.what] = result
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        merge_result(RESULTS, args.what, result)
 
 
 if __name__ == "__main__":

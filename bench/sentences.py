@@ -15,6 +15,15 @@ from discourse.settings import SHARED_CORPORA  # noqa: E402
 NOS = SHARED_CORPORA / "nos-wedemeyer"
 
 
+def merge_result(path: Path, key: str, result: dict) -> None:
+    """Store `result` under `key` in the JSON file `path`, keeping the other keys (one file per benchmark, one
+    key per measurement)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results[key] = result
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
 def nos_sentences(n: int, min_words: int = 5, max_words: int = 60) -> list[str]:
     """The first `n` sentences of 5-60 words from the NOS articles, in file order (deterministic)."""
     if not NOS.is_dir():
