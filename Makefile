@@ -22,8 +22,8 @@ $(VENV)/.installed: pyproject.toml
 	$(DISCOURSE) setup
 	touch $@
 
-# Classify the demo texts (demo-output.jsonl), then serve the API on http://127.0.0.1:8000 (docs at /docs)
-# until Ctrl-C.
+# Classify the demo texts (demo-output.jsonl), score the demo corpus into the store, then serve the dashboard
+# on http://127.0.0.1:8000/ and the API (docs at /docs) until Ctrl-C.
 run: install
 	$(DISCOURSE) classify --input corpora/demo/texts.jsonl --level document --output demo-output.jsonl
 	$(DISCOURSE) classify "Ge moet u niet schuldig voelen als het niet perfect loopt, een goed genoeg mama is meer dan genoeg."
@@ -34,6 +34,7 @@ run: install
 	$(DISCOURSE) topics fit --name demo --filter 'genre=interview|policy' --min-topic-size 8
 	$(DISCOURSE) compare --a genre=interview --b genre=policy --label-a Ouders --label-b Instellingen --html demo-compare.html
 	$(DISCOURSE) compare --a parent=mother --b parent=father --label-a Moeders --label-b Vaders --min-freq 3 --no-echo
+	@echo "Dashboard on the demo data: http://127.0.0.1:8000/  (API docs: http://127.0.0.1:8000/docs)"
 	$(PY) -m uvicorn api.main:app --host 127.0.0.1 --port 8000
 
 serve: install
