@@ -176,6 +176,8 @@ def test_document_list_and_drill_down(client, oracle):
     assert all(doc["text"][s["start"]:s["end"]] == s["text"] for s in doc["segments"])
     interview = client.get("/v1/dashboard/documents/demo-interviews:R1").json()
     assert {s["speaker_role"] for s in interview["segments"]} == {"interviewer", "respondent"}
+    typo = client.get(f"/v1/dashboard/documents/{top['id']}", params={"modelversion": "1"})
+    assert typo.status_code == 422 and typo.json()["detail"][0]["field"] == "modelversion"
     missing = client.get("/v1/dashboard/documents/bestaat-niet")
     assert missing.status_code == 404 and "bestaat-niet" in missing.json()["detail"][0]["message"]
 

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 
 from discourse.dashboard import DashboardService, QueryError
 from discourse.dashboard.export import to_csv
-from discourse.dashboard.params import (DocumentListParams, GroupParams, MatrixParams, SummaryParams,
+from discourse.dashboard.params import (DocumentListParams, DocumentParams, GroupParams, MatrixParams, SummaryParams,
                                         TimeseriesParams, TopicParams)
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
@@ -84,10 +84,10 @@ async def topics(request: Request, params: Annotated[TopicParams, Query()]) -> R
 
 
 @router.get("/documents/{document_id:path}")
-async def document(request: Request, document_id: str = PathParam(max_length=255),
-                   model_version: str | None = Query(None, max_length=64)) -> dict:
+async def document(request: Request, params: Annotated[DocumentParams, Query()],
+                   document_id: str = PathParam(max_length=255)) -> dict:
     """One document: text, document scores with evidence, and every sentence's scores, evidence marked."""
     try:
-        return await asyncio.to_thread(_service(request).document, document_id, model_version)
+        return await asyncio.to_thread(_service(request).document, document_id, params.model_version)
     except QueryError as exc:
         raise HTTPException(exc.status, [{"field": exc.field, "message": str(exc)}]) from None

@@ -157,6 +157,14 @@ class DocumentListParams(Filters):
     format: Literal["json", "csv"] = "json"
 
 
+class DocumentParams(BaseModel):
+    """One document's page: which model version's scores (default: the latest that scored it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model_version: str | None = Field(None, max_length=64)
+
+
 class SummaryParams(Filters):
     format: Literal["json", "csv"] = "json"
 
