@@ -122,16 +122,26 @@ def _stats(labels: np.ndarray, scores: np.ndarray, groups: np.ndarray, docs: np.
     sums = np.stack([np.bincount(groups, weights=np.nan_to_num(scores[:, i]), minlength=n_groups)
                      for i in range(2)], axis=1)  # supportive, pressuring
     n_docs = _distinct_documents(groups, docs, n_groups)
+    # Whole columns at once, then plain Python numbers: a time series by day has thousands of groups, and
+    # per-value round() calls would cost more than the counting.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = np.round(counts / n[:, None], 4)
+        means = np.round(sums / n[:, None], 4)
+    columns = {"n": n.tolist(), "documents": n_docs.tolist()}
+    for i, stance in enumerate(STANCES):
+        columns[stance] = counts[:, i].tolist()
+    for i, stance in enumerate(STANCES):
+        columns[f"share_{stance}"] = shares[:, i].tolist()
+    columns["mean_pressuring"] = means[:, 1].tolist()
+    columns["mean_supportive"] = means[:, 0].tolist()
+    empty = n == 0
     out = []
     for g in range(n_groups):
-        total = int(n[g])
-        row = {"n": total, "documents": int(n_docs[g])}
-        for i, stance in enumerate(STANCES):
-            row[stance] = int(counts[g, i])
-        for i, stance in enumerate(STANCES):
-            row[f"share_{stance}"] = round(counts[g, i] / total, 4) if total else None
-        row["mean_pressuring"] = round(sums[g, 1] / total, 4) if total else None
-        row["mean_supportive"] = round(sums[g, 0] / total, 4) if total else None
+        row = {name: values[g] for name, values in columns.items()}
+        if empty[g]:  # no sentence: shares and means are undefined, not 0
+            for name in ("share_supportive", "share_pressuring", "share_neutral", "mean_pressuring",
+                         "mean_supportive"):
+                row[name] = None
         out.append(row)
     return out
 
@@ -194,21 +204,25 @@ def timeseries(sel: Selection, params: TimeseriesParams) -> dict:
     else:
         unique = (present + low).astype("datetime64[M]" if params.period == "month" else "datetime64[Y]")
         unique = unique.astype("datetime64[D]")
-    out_rows = []
-    for start, row in zip(unique, stats):
-        date = start.astype(dt.date)
-        out_rows.append({"period": _period_label(date, params.period), "start": date.isoformat(), **row})
+    starts = np.datetime_as_string(unique, unit="D").tolist()
+    labels = _period_labels(unique, starts, params.period)
+    out_rows = [{"period": label, "start": start, **row} for label, start, row in zip(labels, starts, stats)]
     return {"period": params.period, "model_version": sel.version, "undated": int(np.count_nonzero(~dated)),
             "rows": out_rows}
 
 
-def _period_label(date: dt.date, period: str) -> str:
+def _period_labels(unique: np.ndarray, starts: list[str], period: str) -> list[str]:
+    """"2024-03-05", "2024-W10" (ISO week: the year and week of its Thursday), "2024-03", "2024"."""
     if period == "day":
-        return date.isoformat()
-    if period == "week":
-        year, week, _ = date.isocalendar()
-        return f"{year}-W{week:02d}"
-    return date.strftime("%Y-%m") if period == "month" else str(date.year)
+        return starts
+    if period == "month":
+        return [s[:7] for s in starts]
+    if period == "year":
+        return [s[:4] for s in starts]
+    thursday = unique + np.timedelta64(3, "D")
+    year = thursday.astype("datetime64[Y]")
+    week = (thursday - year.astype("datetime64[D]")).astype(np.int64) // 7 + 1
+    return [f"{y}-W{w:02d}" for y, w in zip(year.astype(np.int64) + 1970, week.tolist())]
 
 
 # ---------------------------------------------------------------------- dimensions
