@@ -81,6 +81,7 @@ class Facts:
         self.sources: list[str] = []
         self.source_kinds: list[str] = []
         self.source_index: dict[str, int] = {}
+        self._source_by_id: dict[int, int] = {}  # store id -> index into sources
         self.genres: list[str] = []
         self.versions: list[str] = []
         self.version_models: list[str] = []
@@ -133,18 +134,20 @@ class Facts:
                     self._clear()  # rows vanished, or arrived below last_id: start again
             elif max_id < self.last_id:
                 self._clear()  # the newest rows were deleted
-            self._read_sources(conn)
-            self._read_speakers(conn)
-            self._read_segments(conn, max_id)
+            self._read(conn, max_id)
             if count is not None and self.row_count != count:
                 # A transaction committed rows below last_id after the count (a second writer): read it all.
                 self._clear()
-                self._read_sources(conn)
-                self._read_speakers(conn)
-                self._read_segments(conn, None)
+                self._read(conn, None)
             self.generation += 1
             self._doc_arrays = None
             return True
+
+    def _read(self, conn, max_id: int | None) -> None:
+        """Sources and speakers first: the new segments refer to them."""
+        self._read_sources(conn)
+        self._read_speakers(conn)
+        self._read_segments(conn, max_id)
 
     def _read_sources(self, conn) -> None:
         for source_id, name, kind in conn.execute(select(Source.id, Source.name, Source.kind).order_by(Source.id)):
@@ -152,8 +155,7 @@ class Facts:
                 self.source_index[name] = len(self.sources)
                 self.sources.append(name)
                 self.source_kinds.append(kind)
-        self._source_by_id = {source_id: self.source_index[name] for source_id, name in
-                              conn.execute(select(Source.id, Source.name))}
+            self._source_by_id[source_id] = self.source_index[name]
 
     def _read_speakers(self, conn) -> None:
         query = (select(Speaker.id, Speaker.document_id, Speaker.label, Speaker.attributes)

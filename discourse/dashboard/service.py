@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, select
 
 from discourse.codebook import STANCES, load_codebook
@@ -136,9 +137,7 @@ class DashboardService:
     def _options(self) -> dict:
         facts = self.facts
         codebook = load_codebook()
-        documents_per_source = {}
-        for source in facts.documents.source:
-            documents_per_source[source] = documents_per_source.get(source, 0) + 1
+        documents_per_source = np.bincount(facts.doc_arrays()["source"], minlength=len(facts.sources))
         attributes: dict[str, set[str]] = {}
         for speaker in facts.speakers:
             for key, value in speaker.items():
@@ -150,7 +149,7 @@ class DashboardService:
             "latest": self.latest_version(),
             "model_versions": [{"version": v, "model": m, "segments": facts.segments_of_version(v)}
                                for v, m in zip(facts.versions, facts.version_models)],
-            "sources": [{"name": name, "kind": kind, "documents": documents_per_source.get(i, 0)}
+            "sources": [{"name": name, "kind": kind, "documents": int(documents_per_source[i])}
                         for i, (name, kind) in enumerate(zip(facts.sources, facts.source_kinds))],
             "genres": sorted(facts.genres), "corpora": sorted(set(facts.source_kinds)),
             "stances": [{"id": s, "nl": queries.stance_label(s, "nl"), "en": queries.stance_label(s, "en")}
