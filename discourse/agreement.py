@@ -43,15 +43,20 @@ def agreement_report(directory: Path = ANNOTATED_DIR) -> dict:
     first = first_labels(directory)
     second = {row["id"]: row for row in _read_jsonl(directory / SECOND_PASS)}
     ids = sorted(set(second) & set(first))
+    adjudicated = _read_jsonl(directory / ADJUDICATION) if (directory / ADJUDICATION).exists() else []
+    return {**pairwise_agreement(first, second, ids), "adjudicated_changes": len(adjudicated)}
+
+
+def pairwise_agreement(first: dict[str, dict], second: dict[str, dict], ids: list[str]) -> dict:
+    """Cohen's kappa and raw agreement of two coders on `ids`, per layer: relevance, stance (4-way with irrelevant,
+    and 3-way where both coded the unit relevant) and each frame (where both coded it relevant)."""
     both_relevant = [i for i in ids if first[i]["relevant"] and second[i]["relevant"]]
-    frames = load_codebook().frames
     per_frame = {}
-    for frame in frames:
+    for frame in load_codebook().frames:
         a = [frame in first[i]["frames"] for i in both_relevant]
         b = [frame in (second[i].get("frames") or []) for i in both_relevant]
         per_frame[frame] = kappa(a, b) if (any(a) or any(b)) else None
     scored = [k for k in per_frame.values() if k is not None]
-    adjudicated = _read_jsonl(directory / ADJUDICATION) if (directory / ADJUDICATION).exists() else []
     return {
         "units_double_coded": len(ids),
         "relevance_kappa": kappa([first[i]["relevant"] for i in ids], [second[i]["relevant"] for i in ids]),
@@ -64,7 +69,6 @@ def agreement_report(directory: Path = ANNOTATED_DIR) -> dict:
             "relevance": round(sum(first[i]["relevant"] == second[i]["relevant"] for i in ids) / len(ids), 4),
             "stance_4way": round(sum(stance4(first[i]) == stance4(second[i]) for i in ids) / len(ids), 4),
         },
-        "adjudicated_changes": len(adjudicated),
     }
 
 

@@ -1,0 +1,507 @@
+"""Build the real annotated corpus (corpora/real_annotated/): select units, hand them to coders, read labels back.
+
+    .venv/bin/python bench/real_corpus.py pool --round 0            # select round 0 (prevalence, targeted, hard negatives)
+    .venv/bin/python bench/real_corpus.py pool --round 1 --active   # a round of active learning from the shipped model
+    .venv/bin/python bench/real_corpus.py export --round 0 --out /tmp/coding --size 250
+    .venv/bin/python bench/real_corpus.py collect --round 0 --coding /tmp/coding   # coder files -> codings.jsonl
+    .venv/bin/python bench/real_corpus.py counts                    # the searches: term hits per corpus
+
+Only references and hashes are written into the repository (see discourse/realcorpus.py); the texts for coders go to
+a folder outside it. Selection is seeded and reproducible from the shared corpora. Coders see the text, its register
+and the codebook; never the stratum, another coder's labels or a model's output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from discourse import realcorpus  # noqa: E402
+from discourse.prefilter import PARENTHOOD, RelevancePrefilter  # noqa: E402
+from discourse.segment import split_sentences  # noqa: E402
+from discourse.settings import REPO_ROOT  # noqa: E402
+
+OUT_DIR = REPO_ROOT / "corpora" / "real_annotated"
+POOL = OUT_DIR / "pool.jsonl"
+CODINGS = OUT_DIR / "codings.jsonl"
+OLD_VALIDATION = REPO_ROOT / "corpora" / "real_validation" / "labels.jsonl"
+SEED = 20261207
+
+#: Where a stance is likely: cues for a norm, risk, burden or felt pressure, and for an offer, relief or a resource.
+#: They only steer which sentences coders see; every label is decided by reading the unit.
+PRESSURE_CUES = re.compile(
+    r"\b(moet\w*|verplicht\w*|druk|schuld\w*|risico\w*|gevaar\w*|schade\w*|schadelijk\w*|achterstand\w*|"
+    r"tekort\w*|wachtlijst\w*|onbetaalbaar|te duur|angst\w*|bang|stress\w*|faal\w*|falen|oordeel\w*|veroordeel\w*|"
+    r"uitgeput|uitputting|burn-?out|perfect\w*|verantwoordelijk\w*|zorgen|twijfel\w*|schaam\w*|eenzaam\w*|"
+    r"overbelast\w*|zwaar|nooit|altijd|het beste voor|controle\w*|sanctie\w*|boete\w*)\b", re.IGNORECASE)
+SUPPORT_CUES = re.compile(
+    r"\b(steun\w*|ondersteun\w*|gratis|hulp|helpen|recht op|verleng\w*|uitbreid\w*|uitbreiding|extra|"
+    r"geruststel\w*|hoeft niet|hoef je niet|mag|begeleid\w*|toegankelijk\w*|betaalbaar\w*|investeer\w*|"
+    r"investering\w*|premie\w*|tegemoetkoming\w*|terugbetaal\w*|kraamzorg|vroedvrouw\w*|huis van het kind|"
+    r"opvoedingsondersteuning|ontlast\w*|flexibel\w*)\b", re.IGNORECASE)
+
+#: Relevance hard negatives: parenthood words in another sense or topic.
+HARD_NEGATIVES: dict[str, re.Pattern] = {
+    "benefit_affair": re.compile(r"toeslagen\w*|kinderopvangtoeslag|belastingdienst|gedupeerde", re.IGNORECASE),
+    "childcare_sector": re.compile(r"\b(sector|werknemers?|personeel\w*|vakbond\w*|cao|loon\w*|staking\w*|"
+                                   r"ondernem\w*|arbeidsmarkt\w*)\b", re.IGNORECASE),
+    "animals": re.compile(r"\b(dierentuin\w*|panda\w*|olifant\w*|giraf\w*|kalf\w*|kalveren|veulen\w*|lam\w*|"
+                          r"welp\w*|pups?|ijsbeer\w*|neushoorn\w*|gorilla\w*|aap|apen|zeehond\w*|dier\w*)\b",
+                          re.IGNORECASE),
+    "celebrity": re.compile(r"\b(prins\w*|koning\w*|hertogin\w*|zangeres\w*|zanger|actrice|acteur|"
+                            r"atlete?\w*|wielrenster|schaatsster|tennisster|voetballer|sterren?|influencer\w*)\b",
+                            re.IGNORECASE),
+    "school_age_youth": re.compile(r"\b(leerling\w*|school\w*|middelbare|jongeren|tieners?|puber\w*|"
+                                   r"studenten|jeugdhulp|jeugdzorg|minderjarig\w*)\b", re.IGNORECASE),
+    "kinderen_other_sense": re.compile(r"\b(kinderen van|kinder(?:arbeid|rechten|pornografie|misbruik)\w*|"
+                                       r"kinderziekte\w*|geesteskind\w*|moedermaatschappij\w*|vaderland\w*|"
+                                       r"moederbedrijf\w*|kind aan huis|ouderen)\b", re.IGNORECASE),
+}
+#: Early parenthood in the narrow sense (pregnancy, birth, babies and toddlers, their services and leave): in these
+#: corpora so rare (about 1,200 eligible sentences in all) that round 0 takes every one of them.
+CORE = re.compile(
+    r"\b(baby\w*|zwanger\w*|bevall\w*|geboorte\w*|kraam\w*|ouderschap\w*|kinderopvang\w*|opvang(?:plaats|aanbod)\w*|"
+    r"cr[eè]che\w*|kinderdagverblijf\w*|onthaalouder\w*|peuter\w*|zuigeling\w*|borstvoeding|flesvoeding|luier\w*|"
+    r"consultatiebureau\w*|jeugdgezondheid\w*|vroedvrouw\w*|verlosk\w*|prenata\w*|postnata\w*|perinata\w*|"
+    r"miskraam\w*|ivf|pasgeboren\w*|moederschap\w*|vaderschap\w*|jonge (?:ouders|gezinnen|kinderen|moeders|vaders)|"
+    r"kind en gezin|opgroeien|groeipakket|huis van het kind|eerste (?:1000|duizend) dagen|kleine kinderen|"
+    r"jonge kind\w*|kinderwens|vruchtbaarheid\w*|opvoedingsondersteuning)\b", re.IGNORECASE)
+CHILDCARE = re.compile(r"kinderopvang\w*|opvang|cr[eè]che\w*|kinderdagverblijf\w*", re.IGNORECASE)
+BIRTH = re.compile(r"geboren|geboorte\w*|zwanger\w*|bevall\w*|baby\w*|jong(?:en|e)?\b", re.IGNORECASE)
+
+
+def _register_key(corpus: str, file: str) -> str:
+    source = realcorpus.source_of(corpus, file)
+    return f"{corpus}:{source.register}"
+
+
+def _eligible(text: str, register: str) -> bool:
+    words = len(text.split())
+    return 5 <= words <= (80 if register == "radio_speech" else 60)
+
+
+def candidates() -> list[dict]:
+    """Every eligible real sentence, once per text (the first occurrence), with its reference."""
+    seen: set[str] = set()
+    rows = []
+    for corpus, file, row, doc in realcorpus.iter_documents():
+        source = realcorpus.source_of(corpus, file)
+        for sentence in split_sentences(doc):
+            text = sentence.text
+            if not _eligible(text, source.register):
+                continue
+            digest = realcorpus.sha256(text)
+            if digest in seen:
+                continue
+            seen.add(digest)
+            rows.append({"corpus": corpus, "file": file, "row": row, "start": sentence.start, "end": sentence.end,
+                         "sha256": digest, "register": source.register, "genre": source.genre,
+                         "text": text})
+    return rows
+
+
+def _uid(ref: dict) -> str:
+    return "r" + realcorpus.sha256(f"{ref['corpus']}/{ref['file']}/{ref['row']}/{ref['start']}/{ref['end']}")[:10]
+
+
+def _capped_sample(rng: random.Random, rows: list[dict], n: int, per_doc: int, taken: set[str],
+                   doc_count: Counter) -> list[dict]:
+    """Up to n random rows not yet taken, at most per_doc from one document (across all strata)."""
+    out = []
+    for row in rng.sample(rows, len(rows)):
+        key = (row["corpus"], row["file"], row["row"])
+        if row["sha256"] in taken or doc_count[key] >= per_doc:
+            continue
+        out.append(row)
+        taken.add(row["sha256"])
+        doc_count[key] += 1
+        if len(out) == n:
+            break
+    return out
+
+
+def _old_validation_refs() -> list[dict]:
+    refs = [json.loads(line) for line in OLD_VALIDATION.read_text(encoding="utf-8").splitlines() if line.strip()]
+    out = []
+    for ref in refs:
+        text = realcorpus.resolve(ref)
+        doc = realcorpus.document_text(ref["corpus"], ref["file"], ref["line"])
+        start = doc.find(text)
+        source = realcorpus.source_of(ref["corpus"], ref["file"])
+        out.append({"corpus": ref["corpus"], "file": ref["file"], "row": ref["line"], "start": start,
+                    "end": start + len(text), "sha256": ref["sha256"], "register": source.register,
+                    "genre": source.genre, "text": text})
+    return out
+
+
+def select_round0(rows: list[dict], plan: dict) -> list[dict]:
+    """Census of early-parenthood sentences, prevalence sample, targeted rare-class search, relevance hard
+    negatives and the older validation set (no model involved)."""
+    rng = random.Random(SEED)
+    taken: set[str] = set()
+    doc_count: Counter = Counter()
+    chosen = []
+
+    def take(stratum: str, pool: list[dict], n: int, per_doc: int = 2):
+        for row in _capped_sample(rng, pool, n, per_doc, taken, doc_count):
+            chosen.append({**row, "stratum": stratum})
+
+    for row in _old_validation_refs():  # coded again, blind, so that they may join the test split
+        taken.add(row["sha256"])
+        chosen.append({**row, "stratum": "prior_validation"})
+    prefilter = RelevancePrefilter.load()
+    by_register: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_register[_register_key(row["corpus"], row["file"])].append(row)
+    for key, group in sorted(by_register.items()):
+        core = [r for r in group if CORE.search(r["text"])]
+        take("core_census", [r for r in core if not _negative_kind(r["text"])], len(core), per_doc=10 ** 6)
+        take("core_hard_negative", [r for r in core if _negative_kind(r["text"])], plan["core_negative"])
+        broad = [r for r in group if PARENTHOOD.search(r["text"]) and not CORE.search(r["text"])]
+        cued = [r for r in broad if (PRESSURE_CUES.search(r["text"]) or SUPPORT_CUES.search(r["text"]))
+                and not _negative_kind(r["text"])]
+        take("targeted_broad", cued, plan["targeted"])
+        for kind in HARD_NEGATIVES:
+            take(f"hard_negative:{kind}", [r for r in broad if _negative_kind(r["text"]) == kind],
+                 plan["hard_negative"])
+        passed = [r for r, ok in zip(group, prefilter.passes([r["text"] for r in group])) if ok]
+        take("prevalence", passed, plan["prevalence"])
+    return chosen
+
+
+def _negative_kind(text: str) -> str | None:
+    if HARD_NEGATIVES["benefit_affair"].search(text):
+        return "benefit_affair"
+    if CHILDCARE.search(text) and HARD_NEGATIVES["childcare_sector"].search(text):
+        return "childcare_sector"
+    if BIRTH.search(text) and HARD_NEGATIVES["animals"].search(text):
+        return "animals"
+    if BIRTH.search(text) and HARD_NEGATIVES["celebrity"].search(text):
+        return "celebrity"
+    for kind in ("school_age_youth", "kinderen_other_sense"):
+        if HARD_NEGATIVES[kind].search(text):
+            return kind
+    return None
+
+
+def select_active(rows: list[dict], n: int, model_dir: Path, sample: int, round_no: int) -> list[dict]:
+    """Units the model is least sure of: stance entropy among likely-relevant ones, and relevance near 0.5."""
+    import numpy as np
+
+    from discourse.framing import FramingModel
+
+    known = {json.loads(line)["sha256"] for line in POOL.read_text(encoding="utf-8").splitlines() if line.strip()}
+    rng = random.Random(SEED + round_no)
+    pool = [r for r in rows if PARENTHOOD.search(r["text"]) and r["sha256"] not in known]
+    pool = rng.sample(pool, min(sample, len(pool)))
+    model = FramingModel.load(model_dir)
+    preds = model.predict([r["text"] for r in pool])
+    relevance = np.array([p["relevance"] for p in preds])
+    stance = np.array([[p["stance_given_relevant"][k] for k in ("supportive", "pressuring", "neutral")]
+                       for p in preds])
+    entropy = -(stance * np.log(np.clip(stance, 1e-9, 1))).sum(axis=1)
+    score = np.where(relevance >= 0.5, entropy, 0.0) + (1 - np.abs(relevance - 0.5) * 2) * 0.5
+    order = np.argsort(-score)
+    doc_count: Counter = Counter()
+    chosen = []
+    for i in order:
+        row = pool[i]
+        key = (row["corpus"], row["file"], row["row"])
+        if doc_count[key] >= 2:
+            continue
+        doc_count[key] += 1
+        chosen.append({**row, "stratum": f"active_round{round_no}"})
+        if len(chosen) == n:
+            break
+    return chosen
+
+
+PLAN0 = {"core_negative": 30, "targeted": 35, "hard_negative": 4, "prevalence": 55}
+#: The share of every (stratum, register) cell that goes to the frozen test split, decided before any label.
+TEST_SHARE = 0.55
+
+
+def write_pool(chosen: list[dict], round_no: int) -> None:
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    existing = []
+    if POOL.exists():
+        existing = [json.loads(line) for line in POOL.read_text(encoding="utf-8").splitlines() if line.strip()]
+    existing = [r for r in existing if r["round"] != round_no]
+    fields = ("uid", "round", "stratum", "split", "corpus", "file", "row", "start", "end", "sha256", "register",
+              "genre")
+    splits = _test_assignment(chosen, round_no)
+    rows = existing + [{**{k: r.get(k) for k in fields[4:]}, "uid": _uid(r), "round": round_no,
+                        "stratum": r["stratum"], "split": splits[r["sha256"]]} for r in chosen]
+    with open(POOL, "w", encoding="utf-8") as handle:
+        for r in rows:
+            handle.write(json.dumps({k: r[k] for k in fields}, ensure_ascii=False) + "\n")
+
+
+def _test_assignment(chosen: list[dict], round_no: int) -> dict[str, str]:
+    """Round 0: TEST_SHARE of each (stratum, register) cell to "test", the rest to "pool" (train and dev later).
+    Units that a model chose (active learning) never enter the test split."""
+    rng = random.Random(SEED + 7 + round_no)
+    cells: dict[tuple, list[str]] = defaultdict(list)
+    for r in chosen:
+        cells[(r["stratum"], r["register"])].append(r["sha256"])
+    out = {}
+    for (stratum, _), digests in sorted(cells.items()):
+        digests = sorted(digests)
+        rng.shuffle(digests)
+        n_test = 0 if stratum.startswith("active") else round(len(digests) * TEST_SHARE)
+        out.update({d: ("test" if i < n_test else "pool") for i, d in enumerate(digests)})
+    return out
+
+
+def load_pool(round_no: int | None = None) -> list[dict]:
+    rows = [json.loads(line) for line in POOL.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in rows if round_no is None or r["round"] == round_no]
+
+
+def export(round_no: int, out: Path, size: int) -> None:
+    """Texts for coders, one file per batch (r<round>_<split>_b<nn>.jsonl), shuffled across strata; a coder writes
+    labels_<batch>_<coder>.jsonl beside it. Test batches are coded by two blind coders, the others by one."""
+    rows = load_pool(round_no)
+    rng = random.Random(SEED + 100 + round_no)
+    rng.shuffle(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    for split in ("test", "pool"):
+        part = [r for r in rows if r["split"] == split]
+        if not part:
+            continue
+        n_batches = max(1, -(-len(part) // size))
+        for b in range(n_batches):
+            with open(out / f"r{round_no}_{split}_b{b:02d}.jsonl", "w", encoding="utf-8") as handle:
+                for r in part[b::n_batches]:
+                    handle.write(json.dumps({"uid": r["uid"], "register": r["register"],
+                                             "text": realcorpus.resolve(r)}, ensure_ascii=False) + "\n")
+        print(f"{split}: {len(part)} units in {n_batches} batches in {out}")
+
+
+def collect(round_no: int, coding: Path) -> None:
+    """Read coder label files (labels_<batch>_<coder>.jsonl) into corpora/real_annotated/codings.jsonl."""
+    uids = {r["uid"] for r in load_pool(round_no)}
+    existing = []
+    if CODINGS.exists():
+        existing = [json.loads(line) for line in CODINGS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    have = {(c["uid"], c["coder"]) for c in existing}
+    new = []
+    for path in sorted(coding.glob(f"labels_r{round_no}_*_b*_*.jsonl")):
+        coder = path.stem.rsplit("_", 1)[1]
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            label = json.loads(line)
+            if label["uid"] not in uids or (label["uid"], coder) in have:
+                continue
+            have.add((label["uid"], coder))
+            new.append(_coding(label, coder))
+    with open(CODINGS, "a", encoding="utf-8") as handle:
+        for c in new:
+            handle.write(json.dumps(c, ensure_ascii=False) + "\n")
+    print(f"{len(new)} new codings ({Counter(c['coder'] for c in new)})")
+
+
+def _coding(label: dict, coder: str) -> dict:
+    relevant = bool(label["relevant"])
+    stance = label.get("stance") if relevant else None
+    if relevant and stance not in ("supportive", "pressuring", "neutral"):
+        raise ValueError(f"{label['uid']}: coder {coder} gave stance {stance!r}")
+    return {"uid": label["uid"], "coder": coder, "relevant": relevant, "stance": stance,
+            "frames": sorted(label.get("frames") or []) if relevant else []}
+
+
+def _codings() -> dict[str, dict[str, dict]]:
+    """uid -> coder -> coding."""
+    out: dict[str, dict[str, dict]] = defaultdict(dict)
+    if CODINGS.exists():
+        for line in CODINGS.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                c = json.loads(line)
+                out[c["uid"]][c["coder"]] = c
+    return out
+
+
+def _differs(a: dict, b: dict) -> bool:
+    return (a["relevant"], a["stance"], sorted(a["frames"])) != (b["relevant"], b["stance"], sorted(b["frames"]))
+
+
+def agreement(round_no: int) -> dict:
+    """Kappa of coders A and B on the double-coded units, overall and per corpus register."""
+    from discourse.agreement import pairwise_agreement
+
+    pool = {r["uid"]: r for r in load_pool(round_no)}
+    codings = _codings()
+    ids = sorted(u for u in pool if {"A", "B"} <= set(codings.get(u, {})))
+    first = {u: codings[u]["A"] for u in ids}
+    second = {u: codings[u]["B"] for u in ids}
+    report = {"all": pairwise_agreement(first, second, ids), "per_register": {}}
+    for register in sorted({pool[u]["register"] for u in ids}):
+        sub = [u for u in ids if pool[u]["register"] == register]
+        report["per_register"][register] = pairwise_agreement(first, second, sub)
+    confusion = Counter((stance_or_irrelevant(first[u]), stance_or_irrelevant(second[u])) for u in ids)
+    report["stance_confusion_A_by_B"] = {f"{a}|{b}": n for (a, b), n in sorted(confusion.items())}
+    report["disagreements"] = sum(_differs(first[u], second[u]) for u in ids)
+    return report
+
+
+def stance_or_irrelevant(coding: dict) -> str:
+    return coding["stance"] if coding["relevant"] else "irrelevant"
+
+
+def export_disagreements(round_no: int, out: Path) -> None:
+    """Units where A and B differ, with both codings (unnamed, in random order) for a blind adjudicator."""
+    pool = {r["uid"]: r for r in load_pool(round_no)}
+    codings = _codings()
+    rng = random.Random(SEED + 200 + round_no)
+    out.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with open(out / f"r{round_no}_disagreements.jsonl", "w", encoding="utf-8") as handle:
+        for uid in sorted(pool):
+            pair = codings.get(uid, {})
+            if not {"A", "B"} <= set(pair) or not _differs(pair["A"], pair["B"]):
+                continue
+            options = [pair["A"], pair["B"]]
+            rng.shuffle(options)
+            handle.write(json.dumps({"uid": uid, "register": pool[uid]["register"], "text": realcorpus.resolve(
+                pool[uid]), "coding_1": _public(options[0]), "coding_2": _public(options[1])},
+                ensure_ascii=False) + "\n")
+            n += 1
+    print(f"{n} disagreements in {out}")
+
+
+def _public(coding: dict) -> dict:
+    return {k: coding[k] for k in ("relevant", "stance", "frames")}
+
+
+def finalize() -> None:
+    """Final labels into corpora/real_annotated/labels.jsonl: agreed, adjudicated or single-coded; the pool units
+    split into train and dev by a hash of their uid (fixed before any label); the test split's checksum frozen."""
+    codings = _codings()
+    adjudicated = {}
+    if ADJUDICATION.exists():
+        for line in ADJUDICATION.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                adjudicated[row["uid"]] = row
+    rows, pending = [], []
+    for ref in load_pool():
+        pair = codings.get(ref["uid"], {})
+        if {"A", "B"} <= set(pair):
+            if not _differs(pair["A"], pair["B"]):
+                label, decided = pair["A"], "agreed"
+            elif ref["uid"] in adjudicated:
+                label, decided = _coding(adjudicated[ref["uid"]], "adjudicator"), "adjudicated"
+            else:
+                pending.append(ref["uid"])
+                continue
+        elif pair:
+            label, decided = next(iter(pair.values())), "single"
+        else:
+            pending.append(ref["uid"])
+            continue
+        split = ref["split"] if ref["split"] == "test" else _train_or_dev(ref["uid"])
+        rows.append({**{k: ref[k] for k in REF_FIELDS}, "split": split, "relevant": label["relevant"],
+                     "stance": label["stance"], "frames": label["frames"], "decided": decided})
+    with open(realcorpus.REAL_LABELS, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(f"{len(rows)} labelled units, {len(pending)} pending; " + json.dumps(Counter(r["split"] for r in rows)))
+
+
+REF_FIELDS = ("uid", "round", "stratum", "corpus", "file", "row", "start", "end", "sha256", "register", "genre")
+ADJUDICATION = OUT_DIR / "adjudication.jsonl"
+DEV_SHARE = 0.3
+
+
+def _train_or_dev(uid: str) -> str:
+    return "dev" if int(realcorpus.sha256("dev:" + uid)[:8], 16) / 16 ** 8 < DEV_SHARE else "train"
+
+
+def freeze_test() -> None:
+    """Write the test split's checksum; tests/test_real_corpus.py fails if the test labels ever change."""
+    digest = realcorpus.test_split_digest()
+    realcorpus.FROZEN_TEST.write_text(json.dumps(digest, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(digest))
+
+
+def counts() -> None:
+    """How often the selection terms occur per corpus: the record of the searches for the rare classes."""
+    rows = candidates()
+    table: dict[str, Counter] = defaultdict(Counter)
+    for r in rows:
+        key = _register_key(r["corpus"], r["file"])
+        table[key]["sentences"] += 1
+        if PARENTHOOD.search(r["text"]):
+            table[key]["parenthood"] += 1
+            table[key]["parenthood+pressure_cue"] += bool(PRESSURE_CUES.search(r["text"]))
+            table[key]["parenthood+support_cue"] += bool(SUPPORT_CUES.search(r["text"]))
+            kind = _negative_kind(r["text"])
+            if kind:
+                table[key][f"hard_negative:{kind}"] += 1
+    print(json.dumps(table, indent=1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("pool")
+    p.add_argument("--round", type=int, required=True)
+    p.add_argument("--active", action="store_true")
+    p.add_argument("--n", type=int, default=400)
+    p.add_argument("--sample", type=int, default=6000)
+    p.add_argument("--model", type=Path, default=REPO_ROOT / "models" / "framing-e5-small")
+    e = sub.add_parser("export")
+    e.add_argument("--round", type=int, required=True)
+    e.add_argument("--out", type=Path, required=True)
+    e.add_argument("--size", type=int, default=250)
+    c = sub.add_parser("collect")
+    c.add_argument("--round", type=int, required=True)
+    c.add_argument("--coding", type=Path, required=True)
+    sub.add_parser("counts")
+    g = sub.add_parser("agreement")
+    g.add_argument("--round", type=int, required=True)
+    g.add_argument("--write", action="store_true")
+    d = sub.add_parser("disagreements")
+    d.add_argument("--round", type=int, required=True)
+    d.add_argument("--out", type=Path, required=True)
+    sub.add_parser("finalize")
+    sub.add_parser("freeze-test")
+    args = parser.parse_args()
+    if args.command == "pool":
+        rows = candidates()
+        chosen = (select_active(rows, args.n, args.model, args.sample, args.round) if args.active
+                  else select_round0(rows, PLAN0))
+        write_pool(chosen, args.round)
+        print(json.dumps(Counter(r["stratum"] for r in chosen), indent=1))
+        print(json.dumps(Counter(_register_key(r["corpus"], r["file"]) for r in chosen), indent=1))
+    elif args.command == "export":
+        if REPO_ROOT.resolve() in args.out.resolve().parents or args.out.resolve() == REPO_ROOT.resolve():
+            raise SystemExit("export the texts outside the repository: real text never enters it")
+        export(args.round, args.out, args.size)
+    elif args.command == "collect":
+        collect(args.round, args.coding)
+    elif args.command == "agreement":
+        report = agreement(args.round)
+        print(json.dumps(report, indent=1))
+        if args.write:
+            (OUT_DIR / "agreement.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    elif args.command == "disagreements":
+        export_disagreements(args.round, args.out)
+    elif args.command == "finalize":
+        finalize()
+    elif args.command == "freeze-test":
+        freeze_test()
+    else:
+        counts()
+
+
+if __name__ == "__main__":
+    main()
