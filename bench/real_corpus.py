@@ -4,6 +4,7 @@
     .venv/bin/python bench/real_corpus.py pool --round 1 --active   # a round of active learning from the shipped model
     .venv/bin/python bench/real_corpus.py export --round 0 --out /tmp/coding --size 250
     .venv/bin/python bench/real_corpus.py collect --round 0 --coding /tmp/coding   # coder files -> codings.jsonl
+    .venv/bin/python bench/real_corpus.py documents                 # documents for document-level labels
     .venv/bin/python bench/real_corpus.py counts                    # the searches: term hits per corpus
 
 Only references and hashes are written into the repository (see discourse/realcorpus.py); the texts for coders go to
@@ -432,6 +433,55 @@ def freeze_test() -> None:
     print(json.dumps(digest))
 
 
+DOCUMENTS = OUT_DIR / "documents_pool.jsonl"
+
+
+def select_documents(n_relevant: int, n_other: int, max_words: int = 1500) -> list[dict]:
+    """Documents for document-level labels, all on the test side: documents of at most `max_words` words whose
+    pooled sentences are all in the test split and include an early-parenthood or targeted one (stratified by
+    register), plus `n_other` random documents without any pooled sentence."""
+    rng = random.Random(SEED + 300)
+    by_doc: dict[tuple, list[dict]] = defaultdict(list)
+    for r in load_pool():
+        by_doc[(r["corpus"], r["file"], r["row"])].append(r)
+    keep = ("core_census", "prior_validation", "targeted_broad")
+    eligible = sorted(k for k, units in by_doc.items() if all(u["split"] == "test" for u in units)
+                      and any(u["stratum"] in keep for u in units)
+                      and len(realcorpus.document_text(*k).split()) <= max_words)
+    by_register: dict[str, list] = defaultdict(list)
+    for key in eligible:
+        by_register[realcorpus.source_of(key[0], key[1]).register].append(key)
+    share = n_relevant / len(eligible)
+    chosen = []
+    for register, keys in sorted(by_register.items()):
+        chosen += [(k, "relevant_candidate") for k in rng.sample(keys, min(len(keys), round(len(keys) * share)))]
+    others = [(c, f, r) for c, f, r, text in realcorpus.iter_documents()
+              if (c, f, r) not in by_doc and 30 <= len(text.split()) <= max_words]
+    chosen += [(k, "random") for k in rng.sample(others, n_other)]
+    rows = []
+    for (corpus, file, row), stratum in chosen:
+        source = realcorpus.source_of(corpus, file)
+        rows.append({"did": "d" + realcorpus.sha256(f"{corpus}/{file}/{row}")[:10], "stratum": stratum,
+                     "split": "test", "corpus": corpus, "file": file, "row": row,
+                     "sha256": realcorpus.sha256(realcorpus.document_text(corpus, file, row)),
+                     "register": source.register, "genre": source.genre})
+    return rows
+
+
+def export_documents(out: Path, size: int) -> None:
+    rows = [json.loads(line) for line in DOCUMENTS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    random.Random(SEED + 301).shuffle(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    n_batches = -(-len(rows) // size)
+    for b in range(n_batches):
+        with open(out / f"docs_b{b:02d}.jsonl", "w", encoding="utf-8") as handle:
+            for r in rows[b::n_batches]:
+                handle.write(json.dumps({"did": r["did"], "register": r["register"],
+                                         "text": realcorpus.document_text(r["corpus"], r["file"], r["row"])},
+                                        ensure_ascii=False) + "\n")
+    print(f"{len(rows)} documents in {n_batches} batches in {out}")
+
+
 def counts() -> None:
     """How often the selection terms occur per corpus: the record of the searches for the rare classes."""
     rows = candidates()
@@ -473,6 +523,12 @@ def main() -> None:
     d.add_argument("--round", type=int, required=True)
     d.add_argument("--out", type=Path, required=True)
     sub.add_parser("finalize")
+    dp = sub.add_parser("documents")
+    dp.add_argument("--relevant", type=int, default=200)
+    dp.add_argument("--other", type=int, default=20)
+    de = sub.add_parser("export-documents")
+    de.add_argument("--out", type=Path, required=True)
+    de.add_argument("--size", type=int, default=110)
     sub.add_parser("freeze-test")
     args = parser.parse_args()
     if args.command == "pool":
@@ -495,6 +551,14 @@ def main() -> None:
             (OUT_DIR / "agreement.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     elif args.command == "disagreements":
         export_disagreements(args.round, args.out)
+    elif args.command == "documents":
+        rows = select_documents(args.relevant, args.other)
+        with open(DOCUMENTS, "w", encoding="utf-8") as handle:
+            for r in rows:
+                handle.write(json.dumps(r, ensure_ascii=False) + "\n")
+        print(len(rows), json.dumps(Counter(r["register"] for r in rows)))
+    elif args.command == "export-documents":
+        export_documents(args.out, args.size)
     elif args.command == "finalize":
         finalize()
     elif args.command == "freeze-test":

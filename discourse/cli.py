@@ -460,8 +460,12 @@ def train_framing(
                                  help="LoRA learning rate after warm-up: 'constant' or 'linear' decay (finetune)."),
     model_version: str = typer.Option("1.1.0", "--model-version",
                                       help="Version label written into config.json; every output row carries it."),
+    real: bool = typer.Option(True, "--real/--no-real",
+                              help="Train and select on the labelled real units too (corpora/real_annotated; their "
+                                   "text is read from ../shared/corpora). The real test split is only evaluated."),
+    real_weight: int = typer.Option(2, "--real-weight", help="How many times each real training unit counts."),
 ) -> None:
-    """Train the default framing model (relevance, stance, sub-frames) on the annotated corpus."""
+    """Train the default framing model (relevance, stance, sub-frames) on the authored and the real annotated corpus."""
     from .finetune import SCHEDULES
     from .training import train_framing_model
 
@@ -471,7 +475,8 @@ def train_framing(
     if schedule not in SCHEDULES:
         _fail(f"--schedule must be one of {', '.join(SCHEDULES)}, not {schedule!r}")
     train_framing_model(out, mode=mode, seed=seed, epochs=epochs, lr=lr, rank=rank, top_layers=top_layers,
-                        patience=patience, schedule=schedule, version=model_version, log=lambda m: typer.echo(m, err=True))
+                        patience=patience, schedule=schedule, version=model_version, real=real,
+                        real_weight=real_weight, log=lambda m: typer.echo(m, err=True))
 
 
 @app.command()

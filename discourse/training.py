@@ -31,13 +31,21 @@ RELEVANCE_LABELS = ["irrelevant", "relevant"]
 
 def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, epochs: int = 4,
                         version: str = "1.1.0", lr: float = 2e-4, rank: int = 8, top_layers: int = 6,
-                        patience: int = 1, schedule: str = "constant", log: Callable[[str], None] = print) -> dict:
+                        patience: int = 1, schedule: str = "constant", real: bool = True, real_weight: int = 2,
+                        log: Callable[[str], None] = print) -> dict:
+    """`real`: add the labelled real units (corpora/real_annotated) to train and dev, each train unit `real_weight`
+    times; the real test split is only ever evaluated. The authored test split is reported beside it."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     codebook = load_codebook()
     splits = {name: load_units(name) for name in ("train", "dev", "test")}
-    log("corpus: " + ", ".join(f"{k} {len(v)}" for k, v in splits.items()))
+    real_splits = _real_splits() if real else {}
+    if real_splits:
+        splits["train"] = splits["train"] + real_splits["train"] * max(1, real_weight)
+        splits["dev"] = splits["dev"] + real_splits["dev"]
+    log("corpus: " + ", ".join(f"{k} {len(v)}" for k, v in splits.items())
+        + ("; real " + ", ".join(f"{k} {len(v)}" for k, v in real_splits.items()) if real_splits else ""))
     cache = EmbeddingCache(discourse_home() / "embeddings.sqlite")
     encoder = Encoder.load(None, cache=cache)
     adapter = None
@@ -66,19 +74,61 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
         "model": MODEL_NAME, "version": version, "mode": mode, "seed": seed,
         "encoder": encoder.name, "encoder_version": encoder.version, "codebook_version": codebook.version,
         "corpus": describe([u for units in splits.values() for u in units]),
+        **({"real_corpus": {k: len(v) for k, v in real_splits.items()}, "real_weight": real_weight,
+            "real_dev": evaluate_real(model, real_splits["dev"]),
+            "real_test": evaluate_real(model, real_splits["test"])} if real_splits else {}),
         "dev": evaluate_framing(model, splits["dev"], x["dev"], report_uncalibrated=True),
         "test": evaluate_framing(model, splits["test"], x["test"]),
         "train_seconds": round(time.perf_counter() - started, 1),
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
         "command": f"discourse train-framing --out {out_dir} --mode {mode} --seed {seed} --model-version {version}"
                    + (f" --epochs {epochs} --lr {lr} --rank {rank} --top-layers {top_layers} --patience {patience}"
-                      f" --schedule {schedule}" if mode == "finetune" else ""),
+                      f" --schedule {schedule}" if mode == "finetune" else "")
+                   + (f" --real-weight {real_weight}" if real_splits else " --no-real"),
     }
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if real_splits:
+        r = metrics["real_test"]
+        log(f"real test: relevance F1 {r['relevance']['macro_f1']:.3f}, stance macro-F1 {r['stance']['macro_f1']:.3f}, "
+            f"frames micro-F1 {r['frames']['micro_f1']:.3f}")
     t = metrics["test"]
-    log(f"test: relevance F1 {t['relevance']['macro_f1']:.3f}, stance macro-F1 {t['stance']['macro_f1']:.3f}, "
+    log(f"authored test: relevance F1 {t['relevance']['macro_f1']:.3f}, stance macro-F1 {t['stance']['macro_f1']:.3f}, "
         f"frames micro-F1 {t['frames']['micro_f1']:.3f} ({metrics['train_seconds']:.0f}s)")
     return metrics
+
+
+def _real_splits() -> dict[str, list[Unit]]:
+    """The labelled real units by split, or {} when there are none; they need the shared corpora for their text."""
+    from . import realcorpus
+
+    if not realcorpus.load_labels():
+        return {}
+    if not realcorpus.available():
+        raise realcorpus.CorporaMissing(
+            f"the real annotated corpus resolves its text from {realcorpus.SHARED_CORPORA}, which is not there; "
+            "train without it with --no-real")
+    return {name: realcorpus.load_real_units(name) for name in ("train", "dev", "test")}
+
+
+def evaluate_real(model: FramingModel, units: list[Unit]) -> dict:
+    """`evaluate_framing` on real units, plus the same figures per register (news, policy decision, parliament,
+    radio speech, ...), read from the unit's batch name."""
+    report = evaluate_framing(model, units)
+    report["per_register"] = {}
+    for register in sorted({u.batch.removeprefix("real-") for u in units}):
+        sub = [u for u in units if u.batch == f"real-{register}"]
+        rel = [u for u in sub if u.relevant]
+        preds = model.predict([u.text for u in sub])
+        cond = [max(p["stance_given_relevant"], key=p["stance_given_relevant"].get)
+                for p, u in zip(preds, sub) if u.relevant]
+        report["per_register"][register] = {
+            "n": len(sub), "relevant": len(rel),
+            "relevance": classification_report([RELEVANCE_LABELS[u.relevant] for u in sub],
+                                               [RELEVANCE_LABELS[int(p["relevance"] >= 0.5)] for p in preds],
+                                               RELEVANCE_LABELS),
+            "stance": classification_report([u.stance for u in rel], cond, list(STANCES)),
+        }
+    return report
 
 
 def _tasks(units: list[Unit], frames: tuple[str, ...]):
