@@ -408,7 +408,8 @@ def finalize() -> None:
         else:
             pending.append(ref["uid"])
             continue
-        split = ref["split"] if ref["split"] == "test" else _train_or_dev(ref["uid"])
+        # dev is drawn from round 0 only: units a model chose are not representative, so they only train
+        split = ref["split"] if ref["split"] == "test" else _train_or_dev(ref["uid"]) if ref["round"] == 0 else "train"
         rows.append({**{k: ref[k] for k in REF_FIELDS}, "split": split, "relevant": label["relevant"],
                      "stance": label["stance"], "frames": label["frames"], "decided": decided})
     with open(realcorpus.REAL_LABELS, "w", encoding="utf-8") as handle:

@@ -464,6 +464,8 @@ def train_framing(
                               help="Train and select on the labelled real units too (corpora/real_annotated; their "
                                    "text is read from ../shared/corpora). The real test split is only evaluated."),
     real_weight: int = typer.Option(2, "--real-weight", help="How many times each real training unit counts."),
+    adapter_from: Optional[Path] = typer.Option(None, "--adapter-from",
+                                                help="Head mode: keep this LoRA adapter folder and fit new heads."),
 ) -> None:
     """Train the default framing model (relevance, stance, sub-frames) on the authored and the real annotated corpus."""
     from .finetune import SCHEDULES
@@ -476,7 +478,7 @@ def train_framing(
         _fail(f"--schedule must be one of {', '.join(SCHEDULES)}, not {schedule!r}")
     train_framing_model(out, mode=mode, seed=seed, epochs=epochs, lr=lr, rank=rank, top_layers=top_layers,
                         patience=patience, schedule=schedule, version=model_version, real=real,
-                        real_weight=real_weight, log=lambda m: typer.echo(m, err=True))
+                        real_weight=real_weight, adapter_from=adapter_from, log=lambda m: typer.echo(m, err=True))
 
 
 @app.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -32,9 +33,10 @@ RELEVANCE_LABELS = ["irrelevant", "relevant"]
 def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, epochs: int = 4,
                         version: str = "1.1.0", lr: float = 2e-4, rank: int = 8, top_layers: int = 6,
                         patience: int = 1, schedule: str = "constant", real: bool = True, real_weight: int = 2,
-                        log: Callable[[str], None] = print) -> dict:
+                        adapter_from: str | Path | None = None, log: Callable[[str], None] = print) -> dict:
     """`real`: add the labelled real units (corpora/real_annotated) to train and dev, each train unit `real_weight`
-    times; the real test split is only ever evaluated. The authored test split is reported beside it."""
+    times; the real test split is only ever evaluated. The authored test split is reported beside it.
+    `adapter_from` (head mode): keep that LoRA adapter (copied into the new model) and fit new heads over it."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -62,6 +64,10 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
         adapter = "adapter"
     elif mode != "head":
         raise ValueError(f"mode must be 'head' or 'finetune', got {mode!r}")
+    elif adapter_from is not None:
+        shutil.copytree(Path(adapter_from), out_dir / "adapter", dirs_exist_ok=True)
+        encoder = encoder.with_adapter(out_dir / "adapter")
+        adapter = "adapter"
 
     x = {name: encoder.encode([u.text for u in units]) for name, units in splits.items()}
     heads = _fit_heads(splits, x, codebook.frames, seed)
@@ -84,7 +90,8 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
         "command": f"discourse train-framing --out {out_dir} --mode {mode} --seed {seed} --model-version {version}"
                    + (f" --epochs {epochs} --lr {lr} --rank {rank} --top-layers {top_layers} --patience {patience}"
                       f" --schedule {schedule}" if mode == "finetune" else "")
-                   + (f" --real-weight {real_weight}" if real_splits else " --no-real"),
+                   + (f" --real-weight {real_weight}" if real_splits else " --no-real")
+                   + (f" --adapter-from {adapter_from}" if adapter_from is not None and mode == "head" else ""),
     }
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if real_splits:
