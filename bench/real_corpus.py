@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from discourse import realcorpus  # noqa: E402
 from discourse.prefilter import PARENTHOOD, RelevancePrefilter  # noqa: E402
-from discourse.segment import split_sentences  # noqa: E402
+from discourse.segment import sentence_texts, split_sentences  # noqa: E402
 from discourse.settings import REPO_ROOT  # noqa: E402
 
 OUT_DIR = REPO_ROOT / "corpora" / "real_annotated"
@@ -393,6 +393,7 @@ def finalize() -> None:
                 row = json.loads(line)
                 adjudicated[row["uid"]] = row
     rows, pending = [], []
+    documents = {(d["corpus"], d["file"], d["row"]) for d in load_documents()}
     for ref in load_pool():
         pair = codings.get(ref["uid"], {})
         if {"A", "B"} <= set(pair):
@@ -410,6 +411,8 @@ def finalize() -> None:
             continue
         # dev is drawn from round 0 only: units a model chose are not representative, so they only train
         split = ref["split"] if ref["split"] == "test" else _train_or_dev(ref["uid"]) if ref["round"] == 0 else "train"
+        if split != "test" and (ref["corpus"], ref["file"], ref["row"]) in documents:
+            split = "document_holdout"  # its document is labelled as a whole: never trained on
         rows.append({**{k: ref[k] for k in REF_FIELDS}, "split": split, "relevant": label["relevant"],
                      "stance": label["stance"], "frames": label["frames"], "decided": decided})
     with open(realcorpus.REAL_LABELS, "w", encoding="utf-8") as handle:
@@ -438,13 +441,11 @@ DOCUMENTS = OUT_DIR / "documents_pool.jsonl"
 
 
 def select_documents(n_relevant: int, n_other: int, max_words: int = 1500) -> list[dict]:
-    """Documents for document-level labels, all on the test side: documents of at most `max_words` words whose
-    pooled sentences are all in the test split and include an early-parenthood or targeted one (stratified by
-    register), plus `n_other` random documents without any pooled sentence."""
+    """Documents for document-level labels (first draw): documents of at most `max_words` words whose pooled
+    sentences are all in the test split and include an early-parenthood or targeted one (stratified by register),
+    plus `n_other` random documents without any pooled sentence."""
     rng = random.Random(SEED + 300)
-    by_doc: dict[tuple, list[dict]] = defaultdict(list)
-    for r in load_pool():
-        by_doc[(r["corpus"], r["file"], r["row"])].append(r)
+    by_doc = _pooled_by_document()
     keep = ("core_census", "prior_validation", "targeted_broad")
     eligible = sorted(k for k, units in by_doc.items() if all(u["split"] == "test" for u in units)
                       and any(u["stratum"] in keep for u in units)
@@ -459,18 +460,53 @@ def select_documents(n_relevant: int, n_other: int, max_words: int = 1500) -> li
     others = [(c, f, r) for c, f, r, text in realcorpus.iter_documents()
               if (c, f, r) not in by_doc and 30 <= len(text.split()) <= max_words]
     chosen += [(k, "random") for k in rng.sample(others, n_other)]
-    rows = []
-    for (corpus, file, row), stratum in chosen:
-        source = realcorpus.source_of(corpus, file)
-        rows.append({"did": "d" + realcorpus.sha256(f"{corpus}/{file}/{row}")[:10], "stratum": stratum,
-                     "split": "test", "corpus": corpus, "file": file, "row": row,
-                     "sha256": realcorpus.sha256(realcorpus.document_text(corpus, file, row)),
-                     "register": source.register, "genre": source.genre})
-    return rows
+    return [_document_row(key, stratum) for key, stratum in chosen]
 
 
-def export_documents(out: Path, size: int) -> None:
-    rows = [json.loads(line) for line in DOCUMENTS.read_text(encoding="utf-8").splitlines() if line.strip()]
+def select_dense_documents(n: int, exclude: set[tuple], max_words: int = 1500) -> list[dict]:
+    """Documents where early parenthood is likely a main topic: at least two sentences with a narrow
+    early-parenthood term (not hard negatives), or one that makes up a fifth of the sentences. All such documents
+    whose pooled sentences are on the test side first, then a random draw of the others; the sentences of every
+    chosen document leave train and dev (finalize), so the document labels stay unseen by training."""
+    rng = random.Random(SEED + 302)
+    by_doc = _pooled_by_document()
+    test_side, other = [], []
+    for corpus, file, row, text in realcorpus.iter_documents():
+        if (corpus, file, row) in exclude or not 30 <= len(text.split()) <= max_words:
+            continue
+        sentences = sentence_texts(text)
+        core = sum(bool(CORE.search(t)) and not _negative_kind(t) for t in sentences)
+        if core >= 2 or (core and core / len(sentences) >= 0.2):
+            units = by_doc.get((corpus, file, row), [])
+            (test_side if all(u["split"] == "test" for u in units) else other).append((corpus, file, row))
+    chosen = test_side if len(test_side) >= n else test_side + rng.sample(other, min(len(other), n - len(test_side)))
+    return [_document_row(key, "dense") for key in chosen[:n]]
+
+
+def _pooled_by_document() -> dict[tuple, list[dict]]:
+    by_doc: dict[tuple, list[dict]] = defaultdict(list)
+    for r in load_pool():
+        by_doc[(r["corpus"], r["file"], r["row"])].append(r)
+    return by_doc
+
+
+def _document_row(key: tuple, stratum: str) -> dict:
+    corpus, file, row = key
+    source = realcorpus.source_of(corpus, file)
+    return {"did": "d" + realcorpus.sha256(f"{corpus}/{file}/{row}")[:10], "stratum": stratum, "split": "test",
+            "corpus": corpus, "file": file, "row": row,
+            "sha256": realcorpus.sha256(realcorpus.document_text(corpus, file, row)),
+            "register": source.register, "genre": source.genre}
+
+
+def load_documents() -> list[dict]:
+    if not DOCUMENTS.exists():
+        return []
+    return [json.loads(line) for line in DOCUMENTS.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def export_documents(out: Path, size: int, stratum: str | None = None) -> None:
+    rows = [r for r in load_documents() if stratum is None or r["stratum"] == stratum]
     random.Random(SEED + 301).shuffle(rows)
     out.mkdir(parents=True, exist_ok=True)
     n_batches = -(-len(rows) // size)
@@ -527,9 +563,11 @@ def main() -> None:
     dp = sub.add_parser("documents")
     dp.add_argument("--relevant", type=int, default=200)
     dp.add_argument("--other", type=int, default=20)
+    dp.add_argument("--dense", type=int, default=0, help="add this many dense documents to the existing draw")
     de = sub.add_parser("export-documents")
     de.add_argument("--out", type=Path, required=True)
     de.add_argument("--size", type=int, default=110)
+    de.add_argument("--stratum")
     sub.add_parser("freeze-test")
     args = parser.parse_args()
     if args.command == "pool":
@@ -553,13 +591,18 @@ def main() -> None:
     elif args.command == "disagreements":
         export_disagreements(args.round, args.out)
     elif args.command == "documents":
-        rows = select_documents(args.relevant, args.other)
+        if args.dense:
+            existing = load_documents()
+            rows = existing + select_dense_documents(args.dense, {(r["corpus"], r["file"], r["row"])
+                                                                  for r in existing})
+        else:
+            rows = select_documents(args.relevant, args.other)
         with open(DOCUMENTS, "w", encoding="utf-8") as handle:
             for r in rows:
                 handle.write(json.dumps(r, ensure_ascii=False) + "\n")
         print(len(rows), json.dumps(Counter(r["register"] for r in rows)))
     elif args.command == "export-documents":
-        export_documents(args.out, args.size)
+        export_documents(args.out, args.size, args.stratum)
     elif args.command == "finalize":
         finalize()
     elif args.command == "freeze-test":
