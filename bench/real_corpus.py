@@ -519,6 +519,108 @@ def export_documents(out: Path, size: int, stratum: str | None = None) -> None:
     print(f"{len(rows)} documents in {n_batches} batches in {out}")
 
 
+DOCUMENT_CODINGS = OUT_DIR / "document_codings.jsonl"
+DOCUMENT_ADJUDICATION = OUT_DIR / "document_adjudication.jsonl"
+DOCUMENT_LABELS = OUT_DIR / "document_labels.jsonl"
+
+
+def collect_documents(folders: list[Path]) -> None:
+    """Document coder files (labels_docs_b<nn>_<coder>.jsonl) into document_codings.jsonl (rewritten)."""
+    dids = {d["did"] for d in load_documents()}
+    rows, seen = [], set()
+    for folder in folders:
+        for path in sorted(folder.glob("labels_docs_b*_*.jsonl")):
+            coder = path.stem.rsplit("_", 1)[1]
+            for label in (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()):
+                if label["did"] not in dids or (label["did"], coder) in seen:
+                    continue
+                seen.add((label["did"], coder))
+                coding = _coding({**label, "uid": label["did"]}, coder)
+                rows.append({"did": label["did"], "coder": coder, "relevant": coding["relevant"],
+                             "stance": coding["stance"]})
+    with open(DOCUMENT_CODINGS, "w", encoding="utf-8") as handle:
+        for r in rows:
+            handle.write(json.dumps(r) + "\n")
+    print(f"{len(rows)} document codings: {Counter(r['coder'] for r in rows)}")
+
+
+def _document_codings() -> dict[str, dict[str, dict]]:
+    out: dict[str, dict[str, dict]] = defaultdict(dict)
+    for line in DOCUMENT_CODINGS.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            c = json.loads(line)
+            out[c["did"]][c["coder"]] = c
+    return out
+
+
+def document_agreement() -> dict:
+    from discourse.metrics import kappa
+
+    codings = _document_codings()
+    both = sorted(d for d, c in codings.items() if {"D1", "D2"} <= set(c))
+    one = [codings[d]["D1"] for d in both]
+    two = [codings[d]["D2"] for d in both]
+    rel = [d for d in both if codings[d]["D1"]["relevant"] and codings[d]["D2"]["relevant"]]
+    return {"documents_double_coded": len(both),
+            "relevance_kappa": kappa([c["relevant"] for c in one], [c["relevant"] for c in two]),
+            "stance_kappa_4way": kappa([stance_or_irrelevant(c) for c in one], [stance_or_irrelevant(c) for c in two]),
+            "stance_kappa_both_relevant": kappa([codings[d]["D1"]["stance"] for d in rel],
+                                                [codings[d]["D2"]["stance"] for d in rel]),
+            "disagreements": sum(stance_or_irrelevant(a) != stance_or_irrelevant(b) for a, b in zip(one, two))}
+
+
+def export_document_disagreements(out: Path) -> None:
+    docs = {d["did"]: d for d in load_documents()}
+    codings = _document_codings()
+    rng = random.Random(SEED + 400)
+    out.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with open(out / "document_disagreements.jsonl", "w", encoding="utf-8") as handle:
+        for did in sorted(codings):
+            pair = codings[did]
+            if not {"D1", "D2"} <= set(pair) or stance_or_irrelevant(pair["D1"]) == stance_or_irrelevant(pair["D2"]):
+                continue
+            options = [pair["D1"], pair["D2"]]
+            rng.shuffle(options)
+            d = docs[did]
+            handle.write(json.dumps({"did": did, "register": d["register"],
+                                     "text": realcorpus.document_text(d["corpus"], d["file"], d["row"]),
+                                     "coding_1": {k: options[0][k] for k in ("relevant", "stance")},
+                                     "coding_2": {k: options[1][k] for k in ("relevant", "stance")}},
+                                    ensure_ascii=False) + "\n")
+            n += 1
+    print(f"{n} document disagreements in {out}")
+
+
+def finalize_documents() -> None:
+    codings = _document_codings()
+    adjudicated = {}
+    if DOCUMENT_ADJUDICATION.exists():
+        adjudicated = {r["did"]: r for r in (json.loads(line) for line in
+                                             DOCUMENT_ADJUDICATION.read_text(encoding="utf-8").splitlines()
+                                             if line.strip())}
+    rows, pending = [], []
+    for d in load_documents():
+        pair = codings.get(d["did"], {})
+        if len(pair) < 2:
+            pending.append(d["did"])
+            continue
+        one, two = pair["D1"], pair["D2"]
+        if stance_or_irrelevant(one) == stance_or_irrelevant(two):
+            label, decided = one, "agreed"
+        elif d["did"] in adjudicated:
+            label, decided = _coding({**adjudicated[d["did"]], "uid": d["did"]}, "adjudicator"), "adjudicated"
+        else:
+            pending.append(d["did"])
+            continue
+        rows.append({**d, "relevant": label["relevant"], "stance": label["stance"], "decided": decided})
+    with open(DOCUMENT_LABELS, "w", encoding="utf-8") as handle:
+        for r in rows:
+            handle.write(json.dumps(r, ensure_ascii=False) + "\n")
+    print(f"{len(rows)} labelled documents, {len(pending)} pending; "
+          + json.dumps(Counter(stance_or_irrelevant(r) for r in rows)))
+
+
 def counts() -> None:
     """How often the selection terms occur per corpus: the record of the searches for the rare classes."""
     rows = candidates()
@@ -560,6 +662,12 @@ def main() -> None:
     d.add_argument("--round", type=int, required=True)
     d.add_argument("--out", type=Path, required=True)
     sub.add_parser("finalize")
+    cd = sub.add_parser("collect-documents")
+    cd.add_argument("--coding", type=Path, nargs="+", required=True)
+    sub.add_parser("document-agreement")
+    dd = sub.add_parser("document-disagreements")
+    dd.add_argument("--out", type=Path, required=True)
+    sub.add_parser("finalize-documents")
     dp = sub.add_parser("documents")
     dp.add_argument("--relevant", type=int, default=200)
     dp.add_argument("--other", type=int, default=20)
@@ -603,6 +711,14 @@ def main() -> None:
         print(len(rows), json.dumps(Counter(r["register"] for r in rows)))
     elif args.command == "export-documents":
         export_documents(args.out, args.size, args.stratum)
+    elif args.command == "collect-documents":
+        collect_documents(args.coding)
+    elif args.command == "document-agreement":
+        print(json.dumps(document_agreement(), indent=1))
+    elif args.command == "document-disagreements":
+        export_document_disagreements(args.out)
+    elif args.command == "finalize-documents":
+        finalize_documents()
     elif args.command == "finalize":
         finalize()
     elif args.command == "freeze-test":

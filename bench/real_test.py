@@ -1,0 +1,90 @@
+"""How a framing model does on the real annotated corpus (corpora/real_annotated): real text first.
+
+    .venv/bin/python bench/real_test.py --model models/framing-e5-small --split dev          # for choices
+    .venv/bin/python bench/real_test.py --model models/framing-e5-small --split test --write # frozen; report only
+
+Texts are resolved from ../shared/corpora at run time (never committed). Sentence level: relevance, stance on
+units coded relevant (the stance head), stance end to end (irrelevant counts as neutral, as `classify` outputs),
+sub-frames (micro-F1), per register. Document level (test only): the document aggregate of `classify --level
+document` against the document labels. With --write the report goes to real_<split>.json in the model folder,
+where the model card and GET /v1/models read it. Use the dev split for every choice; the test split is frozen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from discourse import realcorpus  # noqa: E402
+from discourse.codebook import STANCES  # noqa: E402
+from discourse.framing import FramingModel  # noqa: E402
+from discourse.metrics import classification_report  # noqa: E402
+from discourse.settings import REPO_ROOT, model_dir  # noqa: E402
+from discourse.training import evaluate_real  # noqa: E402
+
+DOCUMENT_LABELS = REPO_ROOT / "corpora" / "real_annotated" / "document_labels.jsonl"
+
+
+def document_report(model: FramingModel) -> dict | None:
+    """Document-level stance of the model's aggregate against the document labels (relevant documents: the
+    stance; all documents: end to end, irrelevant counting as neutral)."""
+    from discourse.classify import classify_texts
+
+    if not DOCUMENT_LABELS.exists():
+        return None
+    rows = [json.loads(line) for line in DOCUMENT_LABELS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = [realcorpus.document_text(r["corpus"], r["file"], r["row"]) for r in rows]
+    out = classify_texts(model, texts, level="document")
+    predicted = [o.get("label", "neutral") for o in out]
+    relevant = [i for i, r in enumerate(rows) if r["relevant"]]
+    per_register = {}
+    for register in sorted({r["register"] for r in rows}):
+        idx = [i for i in relevant if rows[i]["register"] == register]
+        per_register[register] = classification_report([rows[i]["stance"] for i in idx],
+                                                        [predicted[i] for i in idx], list(STANCES))
+    return {
+        "n": len(rows), "relevant": len(relevant),
+        "stance": classification_report([rows[i]["stance"] for i in relevant], [predicted[i] for i in relevant],
+                                        list(STANCES)),
+        "stance_end_to_end": classification_report([r["stance"] if r["relevant"] else "neutral" for r in rows],
+                                                   predicted, list(STANCES)),
+        "per_register": per_register,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=model_dir())
+    parser.add_argument("--split", choices=("dev", "test"), default="dev")
+    parser.add_argument("--backend", default="torch", help="torch (the reference) or onnx")
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    model = FramingModel.load(args.model, backend=args.backend)
+    report = evaluate_real(model, realcorpus.load_real_units(args.split))
+    report["n"] = len(realcorpus.load_labels(args.split))
+    if args.split == "test":
+        report["documents"] = document_report(model)
+    report["command"] = f"bench/real_test.py --model {args.model} --split {args.split} --backend {args.backend}"
+    report["frozen_test"] = realcorpus.test_split_digest() if args.split == "test" else None
+    for key in ("relevance", "stance", "stance_end_to_end"):
+        r = report[key]
+        print(f"{key:18s} n={r['n']:4d}  macro-F1 {r['macro_f1']:.3f}  "
+              + "  ".join(f"{k} F1 {v['f1']:.2f} (n={v['support']})" for k, v in r["per_class"].items()))
+    print(f"frames             micro-F1 {report['frames']['micro_f1']:.3f}")
+    for register, r in report["per_register"].items():
+        print(f"  {register:20s} n={r['n']:4d} relevance F1 {r['relevance']['macro_f1']:.3f} "
+              f"stance F1 {r['stance'].get('macro_f1', float('nan')):.3f} (relevant {r['relevant']})")
+    if report.get("documents"):
+        d = report["documents"]
+        print(f"documents          n={d['n']} relevant {d['relevant']}  stance macro-F1 {d['stance']['macro_f1']:.3f}"
+              f"  end to end {d['stance_end_to_end']['macro_f1']:.3f}")
+    if args.write:
+        (args.model / f"real_{args.split}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
