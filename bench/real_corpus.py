@@ -177,6 +177,16 @@ def select_round0(rows: list[dict], plan: dict) -> list[dict]:
     return chosen
 
 
+def select_targeted_rest() -> list[dict]:
+    """Every remaining sentence with a broad parenthood word and a pressure or support cue that is no hard negative:
+    the rest of the search for the rare classes that round 0 sampled (train only)."""
+    known = {r["sha256"] for r in load_pool()}
+    rows = candidates()
+    return [{**r, "stratum": "targeted_broad_rest"} for r in rows
+            if r["sha256"] not in known and PARENTHOOD.search(r["text"]) and not _negative_kind(r["text"])
+            and (PRESSURE_CUES.search(r["text"]) or SUPPORT_CUES.search(r["text"]))]
+
+
 def _negative_kind(text: str) -> str | None:
     if HARD_NEGATIVES["benefit_affair"].search(text):
         return "benefit_affair"
@@ -247,7 +257,7 @@ def write_pool(chosen: list[dict], round_no: int) -> None:
 
 def _test_assignment(chosen: list[dict], round_no: int) -> dict[str, str]:
     """Round 0: TEST_SHARE of each (stratum, register) cell to "test", the rest to "pool" (train and dev later).
-    Units that a model chose (active learning) never enter the test split."""
+    Later rounds and units that a model chose (active learning) never enter the test split: it is frozen."""
     rng = random.Random(SEED + 7 + round_no)
     cells: dict[tuple, list[str]] = defaultdict(list)
     for r in chosen:
@@ -256,7 +266,7 @@ def _test_assignment(chosen: list[dict], round_no: int) -> dict[str, str]:
     for (stratum, _), digests in sorted(cells.items()):
         digests = sorted(digests)
         rng.shuffle(digests)
-        n_test = 0 if stratum.startswith("active") else round(len(digests) * TEST_SHARE)
+        n_test = 0 if stratum.startswith("active") or round_no > 0 else round(len(digests) * TEST_SHARE)
         out.update({d: ("test" if i < n_test else "pool") for i, d in enumerate(digests)})
     return out
 
@@ -644,6 +654,7 @@ def main() -> None:
     p = sub.add_parser("pool")
     p.add_argument("--round", type=int, required=True)
     p.add_argument("--active", action="store_true")
+    p.add_argument("--targeted-rest", action="store_true")
     p.add_argument("--n", type=int, default=400)
     p.add_argument("--sample", type=int, default=6000)
     p.add_argument("--model", type=Path, default=REPO_ROOT / "models" / "framing-e5-small")
@@ -680,8 +691,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "pool":
         rows = candidates()
-        chosen = (select_active(rows, args.n, args.model, args.sample, args.round) if args.active
-                  else select_round0(rows, PLAN0))
+        if args.active:
+            chosen = select_active(rows, args.n, args.model, args.sample, args.round)
+        elif args.targeted_rest:
+            chosen = select_targeted_rest()
+        else:
+            chosen = select_round0(rows, PLAN0)
         write_pool(chosen, args.round)
         print(json.dumps(Counter(r["stratum"] for r in chosen), indent=1))
         print(json.dumps(Counter(_register_key(r["corpus"], r["file"]) for r in chosen), indent=1))
