@@ -9,10 +9,16 @@ the shared corpora and checks the hash, so a changed corpus or segmenter fails l
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import sys
 from collections.abc import Iterator
 from fnmatch import fnmatch
+from pathlib import Path
+
+# The scripts beside this file measure this checkout's code, not whichever copy of the package is installed.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from discourse.segment import sentence_texts
 from discourse.settings import SHARED_CORPORA
@@ -54,17 +60,27 @@ def sha256(sentence: str) -> str:
     return hashlib.sha256(sentence.encode("utf-8")).hexdigest()
 
 
+def read_document(corpus: str, file: str, line: int, field: str) -> str:
+    """The text in `field` of one record: the 1-based `line` of a JSON-lines file, or the 1-based data row (after
+    the header) of a CSV file."""
+    path = _root() / corpus / file
+    with open(path, encoding="utf-8", newline="") as handle:
+        if path.suffix == ".csv":
+            csv.field_size_limit(1 << 30)  # radio transcripts hold long fields
+            records = (row for row in csv.DictReader(handle))
+        else:
+            records = (json.loads(row) for row in handle)
+        for number, record in enumerate(records, start=1):
+            if number == line:
+                return record.get(field) or ""
+    raise ValueError(f"{path} has no record {line}")
+
+
 def resolve(ref: dict) -> str:
     """The sentence text that `ref` ({"corpus", "file", "line", "sentence", "sha256"}) points to, hash-checked."""
     field = _field(ref["corpus"], ref["file"])
     path = _root() / ref["corpus"] / ref["file"]
-    with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if line_no == ref["line"]:
-                break
-        else:
-            raise ValueError(f"{path} has no line {ref['line']}")
-    sentences = sentence_texts(json.loads(line).get(field) or "")
+    sentences = sentence_texts(read_document(ref["corpus"], ref["file"], ref["line"], field))
     if 0 <= ref["sentence"] < len(sentences) and sha256(sentences[ref["sentence"]]) == ref["sha256"]:
         return sentences[ref["sentence"]]
     # A segmenter fix elsewhere in the document can shift indices; the hash still identifies the sentence.
