@@ -29,8 +29,9 @@ class _Pending:
 
 
 class MicroBatcher:
-    def __init__(self, model, max_items: int = 64, wait_ms: float = 5.0) -> None:
+    def __init__(self, model, max_items: int = 64, wait_ms: float = 5.0, language_check: str = "strict") -> None:
         self.model = model
+        self.language_check = language_check
         self.max_items = max_items
         self.wait = wait_ms / 1000.0
         self._queue: asyncio.Queue[_Pending] | None = None
@@ -97,7 +98,8 @@ class MicroBatcher:
     async def _run(self, loop, group: list[_Pending], level: Level) -> None:
         try:
             rows = await loop.run_in_executor(
-                self._executor, lambda: list(classify_records(self.model, [p.record for p in group], level)))
+                self._executor,
+                lambda: list(classify_records(self.model, [p.record for p in group], level, self.language_check)))
         except Exception as exc:  # a model failure fails these callers, never the collector
             for p in group:
                 if not p.future.done():

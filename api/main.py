@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         threading.Thread(target=app.state.dashboard.warm, name="dashboard-warm", daemon=True).start()
         app.state.jobs = JobRunner(app.state.store, lambda: app.state.model)
         app.state.jobs.start()  # takes up jobs a previous server left unfinished
-        app.state.batcher = MicroBatcher(app.state.model, settings.batch_max_items, settings.batch_wait_ms)
+        app.state.batcher = MicroBatcher(app.state.model, settings.batch_max_items, settings.batch_wait_ms,
+                                         settings.language_check)
         await app.state.batcher.start()
         log.info("model loaded", extra={"fields": {"model_dir": str(folder),
                                                    "encoder_version": app.state.model.encoder.version}})

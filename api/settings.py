@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list).")
     dashboard_cache_size: int = Field(256, ge=0, description="Dashboard answers kept per query (0: no cache).")
     json_logs: bool = Field(False, description="Log one JSON object per line.")
+    language_check: Literal["strict", "warn", "off"] = Field(
+        "strict", description="'strict': refuse texts confidently not Dutch, classify the uncertain with "
+                              "language_uncertain; 'warn': refuse none, flag them; 'off': no language detection.")
 
 
 @lru_cache

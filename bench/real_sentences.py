@@ -10,10 +10,15 @@ the shared corpora and checks the hash, so a changed corpus or segmenter fails l
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
-from discourse.realcorpus import resolve, sha256  # noqa: F401  (the one resolver; re-exported for the benches)
-from discourse.settings import SHARED_CORPORA
+# The scripts beside this file measure this checkout's code, not whichever copy of the package is installed.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from discourse.realcorpus import record_field, resolve, sha256  # noqa: E402,F401  (the one reader and resolver)
+from discourse.settings import SHARED_CORPORA  # noqa: E402
 
 # The documents the prefilter and topic benches read (kept as they were when their figures were made; the real
 # annotated corpus reads every source in discourse.realcorpus.SOURCES). corpus folder -> [(file glob, text field)]
@@ -40,3 +45,9 @@ def iter_documents() -> Iterator[tuple[str, str, int, str]]:
                 with open(path, encoding="utf-8") as handle:
                     for line_no, line in enumerate(handle, start=1):
                         yield corpus, path.name, line_no, json.loads(line).get(field) or ""
+
+
+def read_document(corpus: str, file: str, line: int, field: str) -> str:
+    """The text in `field` of one record: the 1-based `line` of a JSON-lines file, or the 1-based data row (after
+    the header) of a CSV file."""
+    return record_field(corpus, file, line, field)

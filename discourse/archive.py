@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .codebook import STANCES
-from .language import detect_language
+from .language import LanguageCheckMode, check_language
 from .prefilter import RelevancePrefilter
 from .segment import split_sentences
 
@@ -32,6 +32,7 @@ class ScoredArticle:
     language: str
     document: dict  # the document-level result (label, scores, relevance, frames, sentences, evidence)
     sentences: list[dict]  # per sentence: position, start, end, text, passed_prefilter and its prediction
+    language_fields: dict = field(default_factory=dict)  # language_uncertain (and what was detected, when it is)
 
 
 @dataclass
@@ -43,26 +44,25 @@ class ScoredBatch:
     stage_seconds: Counter = field(default_factory=Counter)  # language, segment, prefilter, model, aggregate
 
 
-def score_articles(model, articles: list[tuple[str, str]], prefilter: RelevancePrefilter | None = None
-                   ) -> ScoredBatch:
-    """`articles`: (record id, text) pairs. Returns one ScoredArticle or one ArticleRejection per article."""
+def score_articles(model, articles: list[tuple[str, str]], prefilter: RelevancePrefilter | None = None,
+                   language_check: LanguageCheckMode = "strict") -> ScoredBatch:
+    """`articles`: (record id, text) pairs. Returns one ScoredArticle or one ArticleRejection per article.
+    `language_check` (discourse.language.LANGUAGE_CHECKS): which articles are rejected as not Dutch."""
     batch = ScoredBatch()
     plans = []
     for record_id, text in articles:
         with _timed(batch.stage_seconds, "language"):
-            language = detect_language(text)
-        if not language.is_dutch:
-            batch.rejections.append(ArticleRejection(
-                record_id, "not_dutch", f"text is not Dutch (detected '{language.code}', confidence "
-                                        f"{language.confidence:.2f})"))
+            language = check_language(text, language_check)
+        if language.refuse:
+            batch.rejections.append(ArticleRejection(record_id, "not_dutch", language.reason()))
             continue
         with _timed(batch.stage_seconds, "segment"):
             sentences = split_sentences(text)
         if not sentences:
             batch.rejections.append(ArticleRejection(record_id, "no_sentences", "no sentence found in the text"))
             continue
-        plans.append((record_id, sentences))
-    texts = [s.text for _, sentences in plans for s in sentences]
+        plans.append((record_id, sentences, language))
+    texts = [s.text for _, sentences, _ in plans for s in sentences]
     with _timed(batch.stage_seconds, "prefilter"):
         passed = prefilter.passes(texts) if prefilter is not None and texts else [True] * len(texts)
     to_model = [t for t, p in zip(texts, passed) if p]
@@ -73,7 +73,7 @@ def score_articles(model, articles: list[tuple[str, str]], prefilter: RelevanceP
     batch.sentences_to_model += len(to_model)
     flags = iter(passed)
     with _timed(batch.stage_seconds, "aggregate"):
-        for record_id, sentences in plans:
+        for record_id, sentences, language in plans:
             rows, sentence_rows = [], []
             for position, sentence in enumerate(sentences):
                 went = bool(next(flags))
@@ -82,7 +82,8 @@ def score_articles(model, articles: list[tuple[str, str]], prefilter: RelevanceP
                 sentence_rows.append({"position": position, "start": sentence.start, "end": sentence.end,
                                       "text": sentence.text, "passed_prefilter": went, **prediction})
             document = model.aggregate(sentences, rows)
-            batch.articles.append(ScoredArticle(record_id, "nl", document, sentence_rows))
+            fields = {k: v for k, v in language.fields().items() if k != "language"}
+            batch.articles.append(ScoredArticle(record_id, "nl", document, sentence_rows, fields))
     return batch
 
 

@@ -11,7 +11,7 @@ from itertools import islice
 from typing import Iterable, Iterator, Literal
 
 from .loading import Model
-from .language import detect_language
+from .language import LanguageCheckMode, LanguageVerdict, check_language, require_mode
 from .records import RecordError
 from .segment import Sentence, split_sentences
 
@@ -20,50 +20,54 @@ CHUNK = 64  # records per encoder round; big enough to batch well, small enough 
 
 
 def classify_records(model: Model, records: Iterable[dict | RecordError], level: Level = "sentence",
-                     ) -> Iterator[dict]:
-    """Yield one output row per input record, in order. Input fields pass through; "text" is not echoed."""
+                     language_check: LanguageCheckMode = "strict") -> Iterator[dict]:
+    """Yield one output row per input record, in order. Input fields pass through; "text" is not echoed.
+    `language_check` (discourse.language.LANGUAGE_CHECKS): which texts are refused as not Dutch."""
     if level not in ("sentence", "document"):
         raise ValueError(f"level must be 'sentence' or 'document', got {level!r}")
+    require_mode(language_check)
     iterator = iter(records)
     while chunk := list(islice(iterator, CHUNK)):
-        yield from _classify_chunk(model, chunk, level)
+        yield from _classify_chunk(model, chunk, level, language_check)
 
 
-def classify_texts(model: Model, texts: list[str], level: Level = "sentence") -> list[dict]:
-    return list(classify_records(model, ({"text": t} for t in texts), level))
+def classify_texts(model: Model, texts: list[str], level: Level = "sentence",
+                   language_check: LanguageCheckMode = "strict") -> list[dict]:
+    return list(classify_records(model, ({"text": t} for t in texts), level, language_check))
 
 
-def _classify_chunk(model: Model, chunk: list[dict | RecordError], level: Level) -> list[dict]:
+def _classify_chunk(model: Model, chunk: list[dict | RecordError], level: Level,
+                    language_check: LanguageCheckMode) -> list[dict]:
     rows: list[dict | None] = [None] * len(chunk)
     units: list[str] = []  # texts the encoder will see
-    plans: list[tuple[int, list[Sentence] | None, int, int]] = []  # (row, sentences, first unit, n units)
+    # (row, sentences, first unit, n units, language verdict)
+    plans: list[tuple[int, list[Sentence] | None, int, int, LanguageVerdict]] = []
     for i, item in enumerate(chunk):
         if isinstance(item, RecordError):
             rows[i] = _error_row(item.record, item.reason)
             continue
         text = item["text"]
-        language = detect_language(text)
-        if not language.is_dutch:
-            rows[i] = _error_row(item, f"text is not Dutch (detected '{language.code}', "
-                                       f"confidence {language.confidence:.2f}); not classified", language.code)
+        language = check_language(text, language_check)
+        if language.refuse:
+            rows[i] = _error_row(item, f"{language.reason()}; not classified", language.guess.code)
             continue
         if level == "document":
             sentences = split_sentences(text)
-            plans.append((i, sentences, len(units), len(sentences)))
+            plans.append((i, sentences, len(units), len(sentences), language))
             units.extend(s.text for s in sentences)
         else:
-            plans.append((i, None, len(units), 1))
+            plans.append((i, None, len(units), 1, language))
             units.append(text.strip())
     predictions = model.predict(units) if units else []
     meta = model.describe()
-    for i, sentences, first, count in plans:
+    for i, sentences, first, count, language in plans:
         record = chunk[i]
         if sentences is None:
             result = predictions[first]
         else:
             result = model.aggregate(sentences, predictions[first:first + count])
         result = {k: v for k, v in result.items() if k != "frame_scores"}
-        rows[i] = {**_passthrough(record), **result, "language": "nl", **meta}
+        rows[i] = {**_passthrough(record), **result, **language.fields(), **meta}
     return rows  # type: ignore[return-value]
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 import time
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
@@ -17,6 +20,45 @@ corpus_app = typer.Typer(no_args_is_help=True, help="The annotated corpus the pr
 app.add_typer(corpus_app, name="corpus")
 topics_app = typer.Typer(no_args_is_help=True, help="Topic models (BERTopic) over scored segments in the store.")
 app.add_typer(topics_app, name="topics")
+
+
+@app.callback()
+def main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", envvar="DISCOURSE_VERBOSE",
+                                 help="Also show the libraries' progress bars, warnings and log lines."),
+) -> None:
+    if not verbose:
+        _quiet_libraries()
+
+
+def _quiet_libraries() -> None:
+    """A user sees the project's output; the libraries' own (the "Loading weights" progress bar, FutureWarnings,
+    the exporter's Tracer- and DeprecationWarnings and onnxruntime's quantisation advice on a first run) is for
+    whoever debugs them: --verbose. The project itself speaks through typer.echo, never through warnings or
+    logging, so both are silenced below ERROR. Set before the commands import those libraries (lazily)."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers reads it when imported
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    if "transformers" in sys.modules:  # imported already (in-process callers): switch it off directly
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+        transformers_logging.set_verbosity_error()
+    warnings.simplefilter("ignore")
+    logging.basicConfig(level=logging.ERROR)  # a library's logging.warning() then finds a handler that drops it
+
+
+def _language_check(value: Optional[str]) -> str:
+    from .language import require_mode
+    from .settings import default_language_check
+
+    try:
+        return require_mode(value or default_language_check())
+    except ValueError as exc:
+        _fail(f"--language-check: {exc}")
+
+
+_LANGUAGE_CHECK_HELP = ("'strict' (default; DISCOURSE_LANGUAGE_CHECK): refuse texts confidently not Dutch and flag the "
+                        "uncertain (language_uncertain); 'warn': refuse none, flag them; 'off': no language detection.")
 
 
 def _fail(message: str) -> None:
@@ -52,6 +94,7 @@ def classify(
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model folder (default: DISCOURSE_MODEL or the shipped framing model)."),
     level: str = typer.Option("sentence", "--level", help="'sentence': the text is one unit; 'document': split into sentences and aggregate."),
     backend: Optional[str] = typer.Option(None, "--backend", help="'onnx' (int8, fast; default) or 'torch' (the reference); default DISCOURSE_BACKEND."),
+    language_check: Optional[str] = typer.Option(None, "--language-check", help=_LANGUAGE_CHECK_HELP),
 ) -> None:
     """Classify one text, or every line of a JSON-lines file (one output line per input line, same order)."""
     from .classify import classify_records
@@ -64,13 +107,14 @@ def classify(
         _fail("give either a TEXT argument or --input FILE")
     if input is not None and not input.is_file():
         _fail(f"input file not found: {input}")
+    language_check = _language_check(language_check)
     try:
         loaded = load_model(model, backend)
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     if text is not None:
         record = check_record({"text": text}, 1)
-        row = next(classify_records(loaded, [record], level))
+        row = next(classify_records(loaded, [record], level, language_check))
         typer.echo(_readable(row))
         return
     started, counts = time.perf_counter(), {"ok": 0, "error": 0}
@@ -79,7 +123,7 @@ def classify(
     except OSError as exc:
         _fail(f"cannot write {output}: {exc.strerror}")
     try:
-        for row in classify_records(loaded, read_jsonl(input), level):
+        for row in classify_records(loaded, read_jsonl(input), level, language_check):
             counts["error" if "error" in row else "ok"] += 1
             sink.write(json.dumps(row, ensure_ascii=False) + "\n")
             sink.flush()
@@ -103,6 +147,9 @@ def _readable(row: dict) -> str:
     for side, items in (row.get("evidence") or {}).items():
         for item in items:
             lines.append(f"evidence {side} ({item['score']:.2f}): {item['sentence']}")
+    if row.get("language_uncertain"):
+        lines.append(f"language: uncertain (detected '{row['detected_language']}', confidence "
+                     f"{row['language_confidence']:.2f}); classified as Dutch")
     lines.append(f"model: {row['model']} {row['model_version']}")
     return "\n".join(lines)
 
@@ -170,6 +217,7 @@ def score_archive_command(
     backend: Optional[str] = typer.Option(None, "--backend", help="'onnx' (default) or 'torch'."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="An existing Ray cluster, e.g. ray://head:10001 (default: $RAY_ADDRESS, else a local Ray)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Ray: scoring actors (default: the cluster's CPUs but one, which reads)."),
+    language_check: Optional[str] = typer.Option(None, "--language-check", help=_LANGUAGE_CHECK_HELP),
 ) -> None:
     """Score every article of an archive into the store; resumable: run the same command again after a crash."""
     from .framing import FramingModel
@@ -180,6 +228,7 @@ def score_archive_command(
 
     if engine not in ("local", "ray"):
         _fail(f"--engine {engine!r}: expected 'local' or 'ray'")
+    language_check = _language_check(language_check)
     try:
         mapping = FieldMapping.parse(map_fields)
         expected = estimate_records(expand_paths(list(paths)))
@@ -193,7 +242,8 @@ def score_archive_command(
             summary = score_archive_ray(paths, model_dir=str(model) if model else None, backend=backend, db_url=db,
                                         source=source, mapping=mapping, batch_size=batch_size,
                                         use_prefilter=not no_prefilter, genre=genre, progress=report,
-                                        command=" ".join(sys.argv), address=ray_address, workers=workers)
+                                        command=" ".join(sys.argv), address=ray_address, workers=workers,
+                                        language_check=language_check)
         else:
             loaded = load_model(model, backend)
             if not isinstance(loaded, FramingModel):
@@ -202,7 +252,7 @@ def score_archive_command(
             prefilter = None if no_prefilter else RelevancePrefilter.load()
             summary = score_archive(paths, loaded, db_url=db, source=source, mapping=mapping,
                                     batch_size=batch_size, prefilter=prefilter, genre=genre, progress=report,
-                                    command=" ".join(sys.argv))
+                                    command=" ".join(sys.argv), language_check=language_check)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         _fail(str(exc))
     finally:

@@ -53,7 +53,7 @@ def score_archive_ray(paths, model_dir: str | None = None, backend: str | None =
                       source: str | None = None, mapping: FieldMapping | None = None, batch_size: int = DEFAULT_BATCH,
                       use_prefilter: bool = True, genre: str = "news", progress: Progress | None = None,
                       command: str | None = None, address: str | None = None, workers: int | None = None,
-                      threads_per_worker: int = 1) -> RunSummary:
+                      threads_per_worker: int = 1, language_check: str = "strict") -> RunSummary:
     """score_archive() on Ray: `address` (or RAY_ADDRESS) names a cluster, else a local instance is started (and
     shut down after). `workers` actors of `threads_per_worker` CPUs each (default: all CPUs but READ_CPUS)."""
     try:
@@ -99,6 +99,7 @@ def score_archive_ray(paths, model_dir: str | None = None, backend: str | None =
                                fn_constructor_kwargs={"model_dir": model_dir, "backend": backend, "db_url": url,
                                                       "meta": meta, "use_prefilter": use_prefilter,
                                                       "source": source, "genre": genre,
+                                                      "language_check": language_check,
                                                       "threads": threads_per_worker}))
             for row in ds.iter_rows():  # streams: results arrive as batches finish, in any order
                 rejections, scored, n_items = pickle.loads(row["result"])
@@ -119,7 +120,7 @@ class ScoringActor:
     """One per worker: loads the model and the prefilter once, then scores batch after batch."""
 
     def __init__(self, model_dir: str | None, backend: str | None, db_url: str, meta: dict, use_prefilter: bool,
-                 source: str | None, genre: str, threads: int):
+                 source: str | None, genre: str, threads: int, language_check: str = "strict"):
         os.environ["DISCOURSE_THREADS"] = str(threads)  # the ONNX encoder's runs (onnx_backend.OnnxEncoder)
         import torch
 
@@ -131,7 +132,7 @@ class ScoringActor:
         if (got["model"], got["model_version"]) != (meta["model"], meta["model_version"]):
             raise RuntimeError(f"this node's model is {got['model']} {got['model_version']}, the run's is "
                                f"{meta['model']} {meta['model_version']}: install the same model on every node")
-        self.meta, self.source, self.genre = meta, source, genre
+        self.meta, self.source, self.genre, self.language_check = meta, source, genre, language_check
         self.prefilter = RelevancePrefilter.load() if use_prefilter else None
         self.store = ScoreWriter(make_engine(db_url))  # used for reads only: the resume check
 
@@ -141,7 +142,8 @@ class ScoringActor:
     def __call__(self, batch: dict) -> dict:
         items = [pickle.loads(payload) for payload in batch["payload"]]
         records, rejections = split_items(items)
-        scored = score_records(self.model, records, self.prefilter, self._scored_ids, self.source, self.genre)
+        scored = score_records(self.model, records, self.prefilter, self._scored_ids, self.source, self.genre,
+                               self.language_check)
         return {"result": np.array([pickle.dumps((rejections, scored, len(items)))], dtype=object)}
 
 

@@ -99,6 +99,14 @@ def document_text(corpus: str, file: str, row: int) -> str:
     return table[row]
 
 
+def record_field(corpus: str, file: str, row: int, field: str) -> str:
+    """One field of one record (1-based JSONL line or CSV data row) of any file in a corpus folder."""
+    for number, record in _rows(root() / corpus / file):
+        if number == row:
+            return record.get(field) or ""
+    raise ValueError(f"{corpus}/{file} has no row {row}")
+
+
 def iter_documents(corpora: list[str] | None = None) -> Iterator[tuple[str, str, int, str]]:
     """Yield (corpus, file, row, text) for every document of the real-text sources."""
     base = root()

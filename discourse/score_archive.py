@@ -21,6 +21,7 @@ from typing import Callable, Iterable
 from .archive import score_articles
 from .codebook import STANCES
 from .ingest import FieldMapping, IngestRecord, Rejection, expand_paths, read_records
+from .language import LanguageCheckMode
 from .prefilter import RelevancePrefilter
 from .store import ScoreWriter, make_engine, upgrade
 
@@ -90,7 +91,7 @@ def split_items(items: Iterable[IngestRecord | Rejection]) -> tuple[list[IngestR
 
 def score_records(model, records: list[IngestRecord], prefilter: RelevancePrefilter | None = None,
                   scored_ids: Callable[[list[str]], set[str]] | None = None, source: str | None = None,
-                  genre: str = "news") -> ScoredRecords:
+                  genre: str = "news", language_check: LanguageCheckMode = "strict") -> ScoredRecords:
     """The per-batch scoring function, plain and engine-free: the local loop and Ray workers both run it.
     `scored_ids(ids)` names the ids this model version has scored already (they are skipped: resuming);
     `source` names the archive for records that carry no source of their own."""
@@ -104,7 +105,7 @@ def score_records(model, records: list[IngestRecord], prefilter: RelevancePrefil
     out.skipped["already_scored"] += len(unique) - len(todo)
     if not todo:
         return out
-    batch = score_articles(model, [(r.id, r.text) for r in todo], prefilter)
+    batch = score_articles(model, [(r.id, r.text) for r in todo], prefilter, language_check)
     out.sentences_total, out.sentences_to_model = batch.sentences_total, batch.sentences_to_model
     out.stage_seconds.update(batch.stage_seconds)
     by_id = {r.id: r for r in todo}
@@ -117,10 +118,17 @@ def score_records(model, records: list[IngestRecord], prefilter: RelevancePrefil
         out.documents.append({"id": record.id, "source_name": record.source or source or Path(record.path).stem,
                               "title": record.title, "text": record.text, "url": record.url,
                               "published": record.published, "genre": genre, "language": "nl",
-                              "meta": record.meta or None})
+                              "meta": _document_meta(record.meta, article.language_fields)})
         out.document_scores.append(document_score_row(article.record_id, article.document))
         out.segment_scores.extend(segment_score_row(article.record_id, s) for s in article.sentences)
     return out
+
+
+def _document_meta(meta: dict | None, language_fields: dict) -> dict | None:
+    """The record's own meta, plus the language flag when the language was uncertain (scored all the same)."""
+    if language_fields.get("language_uncertain"):
+        return {**(meta or {}), **language_fields}
+    return meta or None
 
 
 class StoreSink:
@@ -165,7 +173,8 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
                   mapping: FieldMapping | None = None, batch_size: int = DEFAULT_BATCH,
                   prefilter: RelevancePrefilter | None = None, genre: str = "news",
                   progress: Progress | None = None, command: str | None = None,
-                  on_run: Callable[[int], None] | None = None) -> RunSummary:
+                  on_run: Callable[[int], None] | None = None,
+                  language_check: LanguageCheckMode = "strict") -> RunSummary:
     """Score every record of `paths` with `model` (a FramingModel) into the store at `db_url` (default: the
     embedded SQLite file). `source` names the archive when records carry no source field of their own."""
     files = expand_paths(list(paths))
@@ -194,7 +203,7 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
             read += len(chunk)
             records, rejections = split_items(chunk)
             sink.reject(rejections)
-            sink.write(score_records(model, records, prefilter, scored_ids, source, genre))
+            sink.write(score_records(model, records, prefilter, scored_ids, source, genre, language_check))
             summary.seconds = time.perf_counter() - started
             if progress:
                 progress(summary, read)

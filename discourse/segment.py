@@ -5,6 +5,10 @@ Rule-based on purpose: it is fast, deterministic, and its mistakes can be read a
 It is not a boundary after a Dutch abbreviation ("bv.", "o.a.", "dr.", "i.p.v."), an initial ("J. Peeters"), a
 transcript ellipsis ("[..]", "...") followed by lower case, or a number followed by lower case ("3. stappen").
 Blank lines and bullet items always end a sentence.
+
+Linear in the length of the text: each candidate end is judged on the characters just after it and on at most
+`LOOKBACK` characters before it, never on everything before it (a long text must not stall the service's one model
+worker). Measured against pysbd and sentencex on hand-marked real boundaries: bench/segmenters.py.
 """
 
 from __future__ import annotations
@@ -23,9 +27,14 @@ ABBREVIATIONS = frozenset(
     """.split()
 )
 
+#: How many characters before a candidate end decide it (the word before it, "artikel 3", "[.."). Longer than
+#: any abbreviation or ordinal phrase; a longer run of word characters is no abbreviation whatever its start.
+LOOKBACK = 64
+
 _BULLET = re.compile(r"^\s*(?:[-–—•*·▪●◦]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+")
-# Candidate end: terminal punctuation, optional closing quotes/brackets, then white space.
-_CANDIDATE = re.compile(r"([.!?…]+)([\"'”’»)\]]*)(\s+)")
+# Candidate end: terminal punctuation, optional closing quotes/brackets, then white space. The look-behind starts
+# a match only at the first mark of a run, so a long run of dots is tried once, not once per dot.
+_CANDIDATE = re.compile(r"(?<![.!?…])([.!?…]+)([\"'”’»)\]]*)(\s+)")
 _WORD_BEFORE = re.compile(r"([\w.'’]+)$")  # apostrophes too: "baby's." is no initial
 _OPENS_SENTENCE = re.compile(r"[\"'“‘«(\[]*[A-ZÀ-ÖØ-Þ0-9]")
 
@@ -84,8 +93,7 @@ def _split_block(text: str, start: int, end: int):
     offset = bullet.end() if bullet else 0  # a list marker is not part of the sentence
     sent_start = offset
     for match in _CANDIDATE.finditer(block, offset):
-        following = block[match.end():]
-        if not following or not _is_boundary(block, match, following):
+        if not _is_boundary(block, match):
             continue
         yield from _nonempty(text, start + sent_start, start + match.end(2))
         sent_start = match.end()
@@ -98,29 +106,31 @@ def _nonempty(text: str, start: int, end: int):
         yield start, end
 
 
-def _is_boundary(block: str, match: re.Match, following: str) -> bool:
+def _is_boundary(block: str, match: re.Match) -> bool:
     punct = match.group(1)
-    before = block[: match.start()]
-    if not _OPENS_SENTENCE.match(following):
+    if not _OPENS_SENTENCE.match(block, match.end()):
         return False  # next token is lower case or punctuation: "[..] en dan", "3. stappen", "bv. de"
-    if punct in ("!", "?") or "!" in punct or "?" in punct or "…" in punct:
+    if "!" in punct or "?" in punct or "…" in punct:
         return True
+    before = block[max(0, match.start() - LOOKBACK):match.start()]
     if before.endswith("[") or before.endswith("[.") or before.endswith("(."):
         return False  # "[..]" / "(...)": a cut in a transcript, not an end
     word = _WORD_BEFORE.search(before)
     if word is None:
         return True
-    token = word.group(1).lower().strip(".")
+    original = word.group(1).strip(".")
+    token = original.lower()
     if len(punct) == 1:
         if token in ABBREVIATIONS:
             return False
-        if len(token) == 1 and token.isalpha():
-            return False  # an initial: "J. Peeters", "A. de Vries"
+        if len(original) == 1 and original.isalpha() and original.isupper():
+            return False  # an initial: "J. Peeters", "A. de Vries" (a lower-case letter is a unit: "4,00 m.")
         if re.fullmatch(r"(?:\w\.)+\w", token):
             return False  # unknown dotted abbreviation such as "k.o." or "a.u.b"
-        if token.isdigit() and _ORDINAL_CONTEXT.search(before):
-            return False  # a numbered reference ("artikel 3.", "stap 2.") does not end the sentence
+        if token.isdigit() and (_ORDINAL_CONTEXT.search(before) or _ENUMERATION.search(before)):
+            return False  # "artikel 3.", "stap 2."; "percelen: 1. Integratie; 2. Werkplek" lists inline
     return True
 
 
 _ORDINAL_CONTEXT = re.compile(r"(?:art|artikel|punt|stap|hoofdstuk)\s+\d+$", re.IGNORECASE)
+_ENUMERATION = re.compile(r"[:;]\s*\d{1,3}$")

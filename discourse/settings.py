@@ -40,3 +40,9 @@ def default_backend() -> str:
     if backend not in BACKENDS:
         raise ValueError(f"DISCOURSE_BACKEND={backend!r}: expected one of {', '.join(BACKENDS)}")
     return backend
+
+
+def default_language_check() -> str:
+    """Which texts the CLI refuses as not Dutch (`DISCOURSE_LANGUAGE_CHECK`: strict, warn or off; default strict);
+    see discourse.language.LANGUAGE_CHECKS."""
+    return os.environ.get("DISCOURSE_LANGUAGE_CHECK") or "strict"

@@ -1,4 +1,12 @@
+import importlib
+import sys
+import time
+
+import pytest
+
+from discourse.corpus import load_units
 from discourse.segment import split_sentences, sentence_texts
+from discourse.settings import REPO_ROOT, SHARED_CORPORA
 
 
 def test_abbreviations_do_not_end_a_sentence():
@@ -64,3 +72,59 @@ def test_empty_and_whitespace_give_no_sentences():
 def test_plural_with_apostrophe_is_not_an_initial():
     assert sentence_texts("Er zijn consultaties voor alle baby's. Toch twijfelen ouders. Ook auto's. Zo gaat het.") == [
         "Er zijn consultaties voor alle baby's.", "Toch twijfelen ouders.", "Ook auto's.", "Zo gaat het."]
+
+
+def test_units_and_inline_enumerations():
+    assert sentence_texts("De breedte gaat naar 4,00 m. Omwille van de eenvoud geldt dat overal.") == [
+        "De breedte gaat naar 4,00 m.", "Omwille van de eenvoud geldt dat overal."]
+    text = "Er zijn drie percelen: 1. Integratiediensten; 2. Werkplekdiensten; 3. Clouddiensten. Dat is alles."
+    assert sentence_texts(text) == [
+        "Er zijn drie percelen: 1. Integratiediensten; 2. Werkplekdiensten; 3. Clouddiensten.", "Dat is alles."]
+
+
+def _ordinary_dutch(chars: int) -> str:
+    """`chars` characters of ordinary Dutch in one paragraph, as news archives deliver articles."""
+    units = [u.text for u in load_units()]
+    parts, size = [], 0
+    while size < chars:
+        parts.append(units[len(parts) % len(units)])
+        size += len(parts[-1]) + 1
+    return " ".join(parts)[:chars]
+
+
+def _seconds(text: str) -> tuple[float, list]:
+    started = time.perf_counter()
+    sentences = split_sentences(text)
+    return time.perf_counter() - started, sentences
+
+
+def test_long_text_of_ordinary_dutch_is_segmented_in_linear_time():
+    # One long text must not stall the service: the model runs on one worker thread.
+    seconds, sentences = _seconds(_ordinary_dutch(100_000))
+    assert len(sentences) > 500
+    assert seconds < 1.0, f"100,000 characters took {seconds:.1f} s"
+
+
+def test_adversarial_long_word_before_a_boundary_is_linear():
+    seconds, sentences = _seconds("a" * 100_000 + " b. C")
+    assert [s.text for s in sentences] == ["a" * 100_000 + " b.", "C"]
+    assert seconds < 1.0, f"took {seconds:.1f} s"
+    seconds, sentences = _seconds("." * 100_000 + "x. Y")
+    assert len(sentences) == 2 and seconds < 1.0, f"took {seconds:.1f} s"
+
+
+@pytest.mark.skipif(not SHARED_CORPORA.is_dir(), reason=f"real gold boundaries need the corpora at {SHARED_CORPORA}")
+def test_accuracy_on_hand_marked_real_boundaries():
+    """368 boundaries marked by hand in real news, policy, parliament and radio text (bench/segmenters.py)."""
+    bench = _bench_module("segmenters")
+    counts = bench.accuracy(bench.load_gold(), bench._ours)
+    precision, recall, f1 = bench.prf(*counts["all"])
+    assert f1 >= 0.92, f"boundary F1 {f1:.3f} (precision {precision:.3f}, recall {recall:.3f})"
+
+
+def _bench_module(name: str):
+    sys.path.insert(0, str(REPO_ROOT / "bench"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(REPO_ROOT / "bench"))

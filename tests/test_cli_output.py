@@ -1,0 +1,33 @@
+"""What a user sees from the CLI: the project's output, not the libraries' progress bars and warnings (those are
+for --verbose). Run as a real subprocess, as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from discourse.settings import REPO_ROOT
+
+pytestmark = pytest.mark.encoder
+
+TEXT = "Ze zeggen dat ge elke dag moet voorlezen, anders loopt uw kind achter."
+NOISE = ("Loading weights", "Warning", "warnings.warn", "it/s]", "%|")
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "discourse.cli", *args], capture_output=True, text=True,
+                          cwd=REPO_ROOT, timeout=600)
+
+
+def test_plain_classify_prints_no_library_noise():
+    result = _run("classify", TEXT)
+    assert result.returncode == 0 and result.stdout.startswith("label: ")
+    assert not [marker for marker in NOISE if marker in result.stderr], result.stderr
+
+
+def test_verbose_shows_the_libraries_output():
+    result = _run("--verbose", "classify", TEXT)
+    assert result.returncode == 0 and result.stdout.startswith("label: ")
+    assert "Loading weights" in result.stderr
