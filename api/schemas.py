@@ -6,6 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from discourse.records import Utf8Str, utf8_text
+
+__all__ = ["Utf8Str", "ClassifyItem", "ClassifyRequest", "ClassifyResponse"]
+
 EXAMPLE_TEXT = "Ge moet u niet schuldig voelen als het niet perfect loopt; goed genoeg is echt genoeg."
 
 
@@ -15,14 +19,42 @@ def _not_blank(text: str) -> str:
     return text
 
 
+def _utf8_everywhere(value: object, where: str) -> None:
+    """Every string in a pass-through JSON value, keys included, must be encodable: the response carries it."""
+    if isinstance(value, str):
+        try:
+            utf8_text(value)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _utf8_everywhere(key, f"{where} (a key)")
+            _utf8_everywhere(item, f"{where}.{ascii(key)[1:-1]}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _utf8_everywhere(item, f"{where}[{i}]")
+
+
 class ClassifyItem(BaseModel):
     """One text with the caller's id; any other field passes through to the result, as in `discourse classify`."""
     model_config = ConfigDict(extra="allow")
 
     id: str | int | None = Field(None, examples=["art-17"])
-    text: str = Field(examples=[EXAMPLE_TEXT])
+    text: Utf8Str = Field(examples=[EXAMPLE_TEXT])
 
     _check_text = field_validator("text")(_not_blank)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_is_utf8(cls, value: object) -> object:
+        return utf8_text(value) if isinstance(value, str) else value  # one error named "id", not one per type
+
+    @model_validator(mode="after")
+    def _passthrough_is_utf8(self) -> "ClassifyItem":
+        for key, value in (self.model_extra or {}).items():
+            _utf8_everywhere(key, "a field name")
+            _utf8_everywhere(value, f"field {ascii(key)[1:-1]}")
+        return self
 
 
 class ClassifyRequest(BaseModel):
@@ -35,8 +67,8 @@ class ClassifyRequest(BaseModel):
                                         "Dat mag precies niet, als mama."}], "level": "document"},
     ]})
 
-    text: str | None = None
-    texts: list[str] | None = None
+    text: Utf8Str | None = None
+    texts: list[Utf8Str] | None = None
     items: list[ClassifyItem] | None = None
     level: Literal["sentence", "document"] = "sentence"
 
