@@ -19,20 +19,30 @@ def _not_blank(text: str) -> str:
     return text
 
 
-def _utf8_everywhere(value: object, where: str) -> None:
-    """Every string in a pass-through JSON value, keys included, must be encodable: the response carries it."""
-    if isinstance(value, str):
-        try:
-            utf8_text(value)
-        except ValueError as exc:
-            raise ValueError(f"{where}: {exc}") from None
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _utf8_everywhere(key, f"{where} (a key)")
-            _utf8_everywhere(item, f"{where}.{ascii(key)[1:-1]}")
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _utf8_everywhere(item, f"{where}[{i}]")
+#: How deep a pass-through field may nest: enough for any real metadata; a 900-level array would otherwise
+#: exhaust Python's recursion limit while the response is written.
+MAX_PASSTHROUGH_DEPTH = 32
+
+
+def _check_passthrough(value: object, where: str) -> None:
+    """Every string in a pass-through JSON value, keys included, must be encodable (the response carries it), and
+    the value may nest at most MAX_PASSTHROUGH_DEPTH levels. Iterative: the depth check must not recurse."""
+    stack = [(value, where, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if depth > MAX_PASSTHROUGH_DEPTH:
+            raise ValueError(f"{where} nests deeper than {MAX_PASSTHROUGH_DEPTH} levels")
+        if isinstance(item, str):
+            try:
+                utf8_text(item)
+            except ValueError as exc:
+                raise ValueError(f"{path}: {exc}") from None
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                stack.append((key, f"{path} (a key)", depth + 1))
+                stack.append((inner, f"{path}.{ascii(key)[1:-1]}", depth + 1))
+        elif isinstance(item, list):
+            stack.extend((inner, f"{path}[{i}]", depth + 1) for i, inner in enumerate(item))
 
 
 class ClassifyItem(BaseModel):
@@ -52,8 +62,8 @@ class ClassifyItem(BaseModel):
     @model_validator(mode="after")
     def _passthrough_is_utf8(self) -> "ClassifyItem":
         for key, value in (self.model_extra or {}).items():
-            _utf8_everywhere(key, "a field name")
-            _utf8_everywhere(value, f"field {ascii(key)[1:-1]}")
+            _check_passthrough(key, "a field name")
+            _check_passthrough(value, f"field {ascii(key)[1:-1]}")
         return self
 
 

@@ -263,6 +263,18 @@ def test_text_that_cannot_be_utf8_is_422_naming_the_field(client, body, field):
     assert client.app.state.batcher.batches_run == batches  # refused before the model saw anything
 
 
+def test_deeply_nested_bodies_are_4xx_not_a_crash(client):
+    deep = 900  # parses (under Python's recursion limit) but would exhaust it when the response is written
+    nested = client.post("/v1/classify", headers={"content-type": "application/json"},
+                         content=b'{"items": [{"text": "Goed genoeg.", "meta": ' + b"[" * deep + b"]" * deep + b"}]}")
+    assert nested.status_code == 422 and "nests deeper than 32" in nested.json()["detail"][0]["message"]
+    fine = client.post("/v1/classify", json={"items": [{"text": SUPPORTIVE, "meta": [[[{"a": [1]}]]]}]})
+    assert fine.status_code == 200 and fine.json()["items"][0]["meta"] == [[[{"a": [1]}]]]
+    too_deep_to_parse = client.post("/v1/classify", content=b"[" * 100_000 + b"]" * 100_000,
+                                    headers={"content-type": "application/json"})
+    assert 400 <= too_deep_to_parse.status_code < 500
+
+
 def test_surrogates_in_other_bodies_and_query_strings(client):
     compare = client.post("/v1/compare", content=_raw_json({"a": "genre=\ud800", "b": "genre=policy"}),
                           headers={"content-type": "application/json"})
