@@ -10,8 +10,13 @@ other's rows.
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
+import math
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+
+import numpy as np
+
 from discourse.classify import Level, classify_records, classify_texts
 
 
@@ -67,6 +72,10 @@ class MicroBatcher:
         self.model = await loop.run_in_executor(self._executor, load_and_warm)
         return self.model
 
+    def submit(self, work) -> Future:
+        """Run `work(model)` in the model thread, after what is already queued there; callable from any thread."""
+        return self._executor.submit(lambda: work(self.model))
+
     async def classify(self, records: list[dict], level: Level) -> list[dict]:
         if self._queue is None:
             raise RuntimeError("the micro-batcher is not running")
@@ -110,3 +119,51 @@ class MicroBatcher:
         for p, row in zip(group, rows):
             if not p.future.done():
                 p.future.set_result(row)
+
+
+class ModelThreadEncoder:
+    """The served model's encoder for work besides classification (compare's echo), run in the batcher's model
+    thread: `chunk` texts per turn, so classify batches queued meanwhile run between the chunks instead of
+    competing with them for the cores. Embeddings come from `cache` where it has them. The encoder is taken
+    once, so a model reload during a long encode does not mix two models' vectors in one result.
+
+    `encode` blocks: call it from a worker thread, never from the model thread itself."""
+
+    def __init__(self, batcher: MicroBatcher, cache=None, chunk: int = 32):
+        self.batcher = batcher
+        self.encoder = batcher.model.encoder.with_cache(cache)
+        self.chunk = chunk
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        texts = list(texts)
+        parts = [self.batcher.submit(lambda _model, part=texts[start:start + self.chunk]:
+                                     self.encoder.encode(part, batch_size)).result()
+                 for start in range(0, len(texts), self.chunk)]
+        return np.concatenate(parts) if parts else np.zeros((0, self.encoder.dim), np.float32)
+
+
+class Busy(Exception):
+    def __init__(self, retry_after_s: int):
+        super().__init__(f"busy; retry after {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+class OneAtATime:
+    """At most one holder at a time; a caller waits up to `wait_s` for its turn (first come, first served), then
+    gets `Busy`. For work that takes seconds of every core: running two at once only makes both slower."""
+
+    def __init__(self, wait_s: float):
+        self.wait_s = wait_s
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def turn(self):
+        try:
+            async with asyncio.timeout(self.wait_s):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise Busy(max(1, math.ceil(self.wait_s))) from None
+        try:
+            yield
+        finally:
+            self._lock.release()

@@ -46,6 +46,14 @@ def require_api_key(settings: SettingsDep, x_api_key: Annotated[str | None, Head
         raise HTTPException(401, "a valid X-API-Key header is required for this endpoint")
 
 
+def read_access(settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
+    """The read side (dashboard, compare, topics) is open unless DISCOURSE_API_PROTECT_READS closes it: its answers
+    quote transcripts and respondent attributes, personal data a public server must not hand to anyone."""
+    if settings.protect_reads and not key_is_valid(settings, x_api_key):
+        raise HTTPException(401, "reading this server's data needs a valid X-API-Key header (setting "
+                                 "DISCOURSE_API_PROTECT_READS)")
+
+
 def classify_access(settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
     if settings.classify_requires_key and not key_is_valid(settings, x_api_key):
         raise HTTPException(401, "classification is closed to callers without a valid X-API-Key (setting "

@@ -21,12 +21,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from discourse.dashboard import DashboardService
+from discourse.encoder import EmbeddingCache
 from discourse.jobs import JobRunner
 from discourse.loading import load_model
-from discourse.settings import model_dir
+from discourse.settings import embedding_cache_path, model_dir
 from discourse.store import make_engine, upgrade
 
-from .batcher import MicroBatcher, warm_up
+from .batcher import MicroBatcher, OneAtATime, warm_up
 from .routes import classify, compare, dashboard, jobs, meta, pages, topics
 from .settings import Settings
 
@@ -71,10 +72,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.batcher = MicroBatcher(app.state.model, settings.batch_max_items, settings.batch_wait_ms,
                                          settings.language_check)
         await app.state.batcher.start()
+        # Echo's embeddings: the on-disk cache `discourse compare` uses too, without a memory layer that would
+        # grow with every sentence the server has compared.
+        app.state.echo_cache = EmbeddingCache(embedding_cache_path(), memory=False)
+        app.state.compare_turn = OneAtATime(settings.compare_wait_s)
         log.info("model loaded", extra={"fields": {"model_dir": str(folder),
                                                    "encoder_version": app.state.model.encoder.version}})
         yield
         await app.state.batcher.stop()
+        app.state.echo_cache.close()
         app.state.jobs.stop()
         app.state.store.dispose()
 
@@ -86,6 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "X-API-Key", "X-Request-ID"])
 
+    # Counts the body as it arrives: a chunked request has no Content-Length to check up front.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
     @app.middleware("http")
     async def request_id_and_body_limit(request: Request, call_next):
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
@@ -93,8 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         started = time.perf_counter()
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            response = JSONResponse({"detail": f"request body is larger than the limit of "
-                                               f"{settings.max_body_bytes:,} bytes (DISCOURSE_API_MAX_BODY_BYTES)",
+            response = JSONResponse({"detail": BodyLimit.message(settings.max_body_bytes),
                                      "request_id": request_id}, status_code=413)
         else:
             response = await call_next(request)
@@ -137,6 +145,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard.router, prefix="/v1")
     pages.mount(app)  # the dashboard page at / and /dashboard
     return app
+
+
+class BodyLimit:
+    """ASGI middleware: counts request-body bytes as the app receives them and stops at `max_bytes` with a 413
+    (an HTTPException raised from `receive`, which FastAPI passes on to the JSON error handler). The
+    Content-Length check in the request-id middleware answers declared sizes before any byte is read; this one
+    catches bodies that declare none (Transfer-Encoding: chunked) or lie."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    @staticmethod
+    def message(max_bytes: int) -> str:
+        return f"request body is larger than the limit of {max_bytes:,} bytes (DISCOURSE_API_MAX_BODY_BYTES)"
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received = 0
+
+        async def counted_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise StarletteHTTPException(413, self.message(self.max_bytes))
+            return message
+
+        await self.app(scope, counted_receive, send)
 
 
 def _request_id(request: Request) -> str | None:

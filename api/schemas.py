@@ -6,6 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from discourse.records import Utf8Str, utf8_text
+
+__all__ = ["Utf8Str", "ClassifyItem", "ClassifyRequest", "ClassifyResponse"]
+
 EXAMPLE_TEXT = "Ge moet u niet schuldig voelen als het niet perfect loopt; goed genoeg is echt genoeg."
 
 
@@ -15,14 +19,52 @@ def _not_blank(text: str) -> str:
     return text
 
 
+#: How deep a pass-through field may nest: enough for any real metadata; a 900-level array would otherwise
+#: exhaust Python's recursion limit while the response is written.
+MAX_PASSTHROUGH_DEPTH = 32
+
+
+def _check_passthrough(value: object, where: str) -> None:
+    """Every string in a pass-through JSON value, keys included, must be encodable (the response carries it), and
+    the value may nest at most MAX_PASSTHROUGH_DEPTH levels. Iterative: the depth check must not recurse."""
+    stack = [(value, where, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if depth > MAX_PASSTHROUGH_DEPTH:
+            raise ValueError(f"{where} nests deeper than {MAX_PASSTHROUGH_DEPTH} levels")
+        if isinstance(item, str):
+            try:
+                utf8_text(item)
+            except ValueError as exc:
+                raise ValueError(f"{path}: {exc}") from None
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                stack.append((key, f"{path} (a key)", depth + 1))
+                stack.append((inner, f"{path}.{ascii(key)[1:-1]}", depth + 1))
+        elif isinstance(item, list):
+            stack.extend((inner, f"{path}[{i}]", depth + 1) for i, inner in enumerate(item))
+
+
 class ClassifyItem(BaseModel):
     """One text with the caller's id; any other field passes through to the result, as in `discourse classify`."""
     model_config = ConfigDict(extra="allow")
 
     id: str | int | None = Field(None, examples=["art-17"])
-    text: str = Field(examples=[EXAMPLE_TEXT])
+    text: Utf8Str = Field(examples=[EXAMPLE_TEXT])
 
     _check_text = field_validator("text")(_not_blank)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_is_utf8(cls, value: object) -> object:
+        return utf8_text(value) if isinstance(value, str) else value  # one error named "id", not one per type
+
+    @model_validator(mode="after")
+    def _passthrough_is_utf8(self) -> "ClassifyItem":
+        for key, value in (self.model_extra or {}).items():
+            _check_passthrough(key, "a field name")
+            _check_passthrough(value, f"field {ascii(key)[1:-1]}")
+        return self
 
 
 class ClassifyRequest(BaseModel):
@@ -35,8 +77,8 @@ class ClassifyRequest(BaseModel):
                                         "Dat mag precies niet, als mama."}], "level": "document"},
     ]})
 
-    text: str | None = None
-    texts: list[str] | None = None
+    text: Utf8Str | None = None
+    texts: list[Utf8Str] | None = None
     items: list[ClassifyItem] | None = None
     level: Literal["sentence", "document"] = "sentence"
 

@@ -1,19 +1,34 @@
-"""Service settings, read from the environment (prefix DISCOURSE_API_) or a `.env` file."""
+"""Service settings, read from the environment (prefix DISCOURSE_API_) or a `.env` file.
+
+The `.env` file is never looked up in the working directory: a server started from a folder someone else can
+write to must not pick up their settings. It is the file `DISCOURSE_ENV_FILE` names (empty: none), else the
+`.env` at the repository root, if there is one.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Literal
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from discourse.records import DEFAULT_MAX_CHARS
+from discourse.settings import REPO_ROOT
+
+
+def env_file() -> Path | None:
+    """The `.env` file settings are read from: `DISCOURSE_ENV_FILE` (empty: none), else the repository root's."""
+    named = os.environ.get("DISCOURSE_ENV_FILE")
+    if named is not None:
+        return Path(named).expanduser() if named.strip() else None
+    return REPO_ROOT / ".env"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DISCOURSE_API_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DISCOURSE_API_", env_file=None, extra="ignore")
 
     model_dir: Path | None = Field(None, description="Model folder; default: DISCOURSE_MODEL or the shipped model.")
     backend: Literal["onnx", "torch"] | None = Field(
@@ -29,12 +44,34 @@ class Settings(BaseSettings):
     batch_wait_ms: float = Field(5.0, ge=0, description="How long a micro-batch waits for more requests.")
     api_keys: list[str] = Field(default_factory=list, description="Keys accepted in X-API-Key (JSON list).")
     classify_requires_key: bool = Field(False, description="Close /v1/classify to callers without a key.")
+    protect_reads: bool = Field(False, description="Close the read side (dashboard, compare, topics: transcripts "
+                                                   "and respondent attributes are personal data) to callers "
+                                                   "without a key.")
+    echo_requires_key: bool = Field(True, description="Compare with echo (encodes every sentence of both sides) "
+                                                      "only for callers with a key.")
+    compare_wait_s: float = Field(10.0, ge=0, le=600, description="How long a compare waits for the one running "
+                                                                  "before it is refused with 429.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list).")
     dashboard_cache_size: int = Field(256, ge=0, description="Dashboard answers kept per query (0: no cache).")
     json_logs: bool = Field(False, description="Log one JSON object per line.")
     language_check: Literal["strict", "warn", "off"] = Field(
         "strict", description="'strict': refuse texts confidently not Dutch, classify the uncertain with "
                               "language_uncertain; 'warn': refuse none, flag them; 'off': no language detection.")
+
+    def __init__(self, **values) -> None:
+        values.setdefault("_env_file", env_file())
+        super().__init__(**values)
+
+    @field_validator("data_roots")
+    @classmethod
+    def _no_filesystem_root(cls, roots: list[Path]) -> list[Path]:
+        for root in roots:
+            resolved = Path(root).expanduser().resolve()
+            if resolved == Path(resolved.anchor):
+                raise ValueError(f"{str(root)!r} is the root of the file system: jobs could read every file the "
+                                 f"server can (keys, configuration, other users' data); name the folders that "
+                                 f"hold the archives instead")
+        return roots
 
 
 @lru_cache

@@ -11,12 +11,30 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Annotated, Iterator
+
+from pydantic import AfterValidator
+
 
 def text_hash(text: str) -> str:
     """sha256 hex of the UTF-8 text: the embedding cache's key, a stored document's text_hash, and the id of a
     document that has none."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def utf8_text(value: str) -> str:
+    """`value` unchanged if it can be written as UTF-8. JSON can spell a lone surrogate ("\\ud800") that no
+    encoder, hash or tokenizer accepts; refused here, it is a clear error instead of a crash further on."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"not valid Unicode text: a lone surrogate (\\u{ord(value[exc.start]):04x}) at "
+                         f"character {exc.start} cannot be encoded as UTF-8") from None
+    return value
+
+
+#: A string that can be encoded as UTF-8: the type of every text field of the API's requests and query strings.
+Utf8Str = Annotated[str, AfterValidator(utf8_text)]
 
 
 #: Longest text accepted (characters). A 1 MB "article" is almost always a scraping error; refuse it clearly.

@@ -208,3 +208,138 @@ def test_real_uvicorn_process_under_concurrent_load(default_encoder, start_serve
     assert all(len(v) == 1 for v in labels.values()), labels
     assert labels[PRESSURING] == {"pressuring"} and labels[SUPPORTIVE] == {"supportive"}
     assert "Traceback" not in server.log()
+
+
+def test_a_chunked_body_past_the_limit_is_413_before_it_is_read(client):
+    """A body without Content-Length (Transfer-Encoding: chunked) is counted as it arrives: 100 MB offered,
+    the server stops reading just past the 50,000-byte limit and answers 413 naming it."""
+    import asyncio
+
+    offered = 100_000_000
+    sent = 0
+
+    async def body():
+        nonlocal sent
+        yield b'{"texts": ["'
+        chunk = b"x" * 65_536
+        while sent < offered:
+            sent += len(chunk)
+            yield chunk
+        yield b'"]}'
+
+    async def post():
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+            return await http.post("/v1/classify", content=body(), headers={"content-type": "application/json"})
+
+    response = asyncio.run(post())
+    assert response.status_code == 413, response.text[:300]
+    assert "50,000 bytes" in response.json()["detail"] and response.json()["request_id"]
+    assert sent < 200_000  # stopped at the limit, not after reading 100 MB
+
+
+def _raw_json(body: dict) -> bytes:
+    import json
+
+    return json.dumps(body).encode("ascii")  # ensure_ascii: a lone surrogate travels as the escape \ud800
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"text": "Een zin \ud800 met een halve surrogaat."}, "text"),
+    ({"texts": [SUPPORTIVE, "kapot \udfff"]}, "texts.1"),
+    ({"items": [{"id": "a", "text": "\ud83d kapot"}]}, "items.0.text"),
+    ({"items": [{"id": "\ud800", "text": SUPPORTIVE}]}, "items.0.id"),
+    ({"items": [{"id": "a", "text": SUPPORTIVE, "bron": "\ud800"}]}, "items.0"),
+    ({"items": [{"id": "a", "text": SUPPORTIVE, "meta": {"tags": ["ok", "\ud800"]}}]}, "items.0"),
+    ({"items": [{"id": "a", "text": SUPPORTIVE, "\ud800": 1}]}, "items.0"),
+])
+def test_text_that_cannot_be_utf8_is_422_naming_the_field(client, body, field):
+    batches = client.app.state.batcher.batches_run
+    response = client.post("/v1/classify", content=_raw_json(body), headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text[:300]
+    errors = response.json()["detail"]
+    assert field in [e["field"] for e in errors], errors
+    assert any("surrogate" in e["message"] or "unicode" in e["message"] for e in errors)
+    assert client.app.state.batcher.batches_run == batches  # refused before the model saw anything
+
+
+def test_deeply_nested_bodies_are_4xx_not_a_crash(client):
+    deep = 900  # parses (under Python's recursion limit) but would exhaust it when the response is written
+    nested = client.post("/v1/classify", headers={"content-type": "application/json"},
+                         content=b'{"items": [{"text": "Goed genoeg.", "meta": ' + b"[" * deep + b"]" * deep + b"}]}")
+    assert nested.status_code == 422 and "nests deeper than 32" in nested.json()["detail"][0]["message"]
+    fine = client.post("/v1/classify", json={"items": [{"text": SUPPORTIVE, "meta": [[[{"a": [1]}]]]}]})
+    assert fine.status_code == 200 and fine.json()["items"][0]["meta"] == [[[{"a": [1]}]]]
+    too_deep_to_parse = client.post("/v1/classify", content=b"[" * 100_000 + b"]" * 100_000,
+                                    headers={"content-type": "application/json"})
+    assert 400 <= too_deep_to_parse.status_code < 500
+
+
+def test_surrogates_in_other_bodies_and_query_strings(client):
+    compare = client.post("/v1/compare", content=_raw_json({"a": "genre=\ud800", "b": "genre=policy"}),
+                          headers={"content-type": "application/json"})
+    assert compare.status_code == 422 and compare.json()["detail"][0]["field"] == "a"
+    job = client.post("/v1/jobs", content=_raw_json({"paths": ["nos/\udc00.jsonl"]}),
+                      headers={"content-type": "application/json", "X-API-Key": "geheim"})
+    assert job.status_code == 422 and job.json()["detail"][0]["field"] == "paths.0"
+    # Percent-encoded surrogate bytes are not UTF-8: the query string decodes them to U+FFFD, never a crash.
+    for path in ("/v1/dashboard/summary?source=%ED%A0%80", "/v1/topics?name=%ED%A0%80",
+                 "/v1/dashboard/documents/%ED%A0%80"):
+        assert client.get(path).status_code < 500, path
+
+
+def test_job_reads_need_the_key(client):
+    for path in ("/v1/jobs", "/v1/jobs/1"):
+        assert client.get(path).status_code == 401, path
+        assert client.get(path, headers={"X-API-Key": "fout"}).status_code == 401, path
+    assert client.get("/v1/jobs", headers={"X-API-Key": "geheim"}).status_code == 200
+    assert client.get("/v1/jobs/1", headers={"X-API-Key": "geheim"}).status_code == 404
+
+
+def test_protect_reads_puts_dashboard_compare_and_topics_behind_the_key(default_encoder, tmp_path):
+    settings = Settings(api_keys=["geheim"], protect_reads=True,
+                        database_url=f"sqlite:///{tmp_path / 'store.sqlite'}")
+    reads = [("GET", "/v1/dashboard/options", None), ("GET", "/v1/dashboard/summary", None),
+             ("GET", "/v1/dashboard/documents/d1", None), ("GET", "/v1/topics", None),
+             ("POST", "/v1/compare", {"a": "genre=interview", "b": "genre=policy"})]
+    with TestClient(create_app(settings)) as closed:
+        for method, path, body in reads:
+            refused = closed.request(method, path, json=body)
+            assert refused.status_code == 401 and "PROTECT_READS" in refused.json()["detail"], path
+            allowed = closed.request(method, path, json=body, headers={"X-API-Key": "geheim"})
+            assert allowed.status_code != 401, path
+        # the service side stays open: health, the page, and classify (closed by its own setting)
+        assert closed.get("/v1/health").status_code == 200 and closed.get("/").status_code == 200
+        assert closed.post("/v1/classify", json={"text": SUPPORTIVE}).status_code == 200
+
+
+def test_env_file_is_not_read_from_the_working_directory(tmp_path, monkeypatch):
+    from pydantic import ValidationError
+
+    (tmp_path / ".env").write_text("DISCOURSE_API_MAX_ITEMS=3\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DISCOURSE_ENV_FILE", raising=False)
+    monkeypatch.delenv("DISCOURSE_API_MAX_ITEMS", raising=False)
+    assert Settings().max_items == 256
+    named = tmp_path / "service.env"
+    named.write_text("DISCOURSE_API_MAX_ITEMS=5\n", encoding="utf-8")
+    monkeypatch.setenv("DISCOURSE_ENV_FILE", str(named))
+    assert Settings().max_items == 5
+    monkeypatch.setenv("DISCOURSE_ENV_FILE", "")
+    assert Settings().max_items == 256
+    for root in ("/", "/tmp/.."):
+        with pytest.raises(ValidationError, match="root of the file system"):
+            Settings(data_roots=[root])
+    assert Settings(data_roots=[tmp_path]).data_roots == [tmp_path]
+
+
+def test_the_server_refuses_to_start_with_the_filesystem_root_as_data_root(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from discourse.settings import REPO_ROOT
+
+    done = subprocess.run([sys.executable, "-c", "import api.main"], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "DISCOURSE_API_DATA_ROOTS": '["/"]'})
+    assert done.returncode != 0 and "root of the file system" in done.stderr, done.stderr[-2000:]

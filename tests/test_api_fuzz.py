@@ -56,3 +56,23 @@ def test_no_generated_request_gets_a_server_error(fuzz_server, mode):
     if mode is schemathesis.GenerationMode.NEGATIVE:  # broken bodies were really sent and refused
         assert seen["POST /v1/classify"] & {413, 422}, seen
     assert "Traceback" not in fuzz_server.log()
+
+
+def test_a_chunked_body_past_the_limit_is_413_over_the_wire(fuzz_server):
+    """A real uvicorn process, a real chunked upload (no Content-Length) of 100 MB: 413 naming the limit; the
+    server stays healthy and still classifies."""
+    import httpx
+
+    def body():
+        yield b'{"texts": ["'
+        for _ in range(100_000_000 // 65_536):
+            yield b"x" * 65_536
+        yield b'"]}'
+
+    with httpx.Client(base_url=fuzz_server.base, timeout=120) as http:
+        response = http.post("/v1/classify", content=body(), headers={"content-type": "application/json"})
+        assert response.status_code == 413, response.text[:300]
+        assert "4,000,000 bytes" in response.json()["detail"]
+        assert http.get("/v1/health").status_code == 200
+        ok = http.post("/v1/classify", json={"text": "Goed genoeg is echt genoeg, zei de vroedvrouw."})
+        assert ok.status_code == 200 and ok.json()["items"][0]["label"]

@@ -103,3 +103,54 @@ def test_compare_over_http(demo_store):
         assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text
         empty = client.post("/v1/compare", json={"a": "genre=interview", "b": "source=niemand"})
         assert empty.status_code == 422 and "selects no scored segments" in empty.text
+
+
+def test_echo_over_http_needs_the_key_uses_the_cache_and_the_model_thread(demo_store, tmp_path):
+    import numpy as np
+
+    from api.batcher import ModelThreadEncoder
+    from discourse.encoder import EmbeddingCache
+    from discourse.settings import embedding_cache_path
+
+    body = {"a": "parent=mother", "b": "parent=father", "echo": True, "n_resamples": 100, "min_freq": 3}
+    settings = Settings(api_keys=["geheim"], database_url=demo_store)
+    with TestClient(create_app(settings)) as client:
+        refused = client.post("/v1/compare", json=body)
+        assert refused.status_code == 401 and "ECHO_REQUIRES_KEY" in refused.json()["detail"]
+        assert client.app.state.echo_cache.path == embedding_cache_path()  # the one `discourse compare` uses
+        # this test's own, empty file of the same kind, so that the first echo has to compute
+        client.app.state.echo_cache.close()
+        client.app.state.echo_cache = cache = EmbeddingCache(tmp_path / "embeddings.sqlite", memory=False)
+        first = client.post("/v1/compare", json=body, headers={"X-API-Key": "geheim"})
+        assert first.status_code == 200, first.text[:500]
+        stored = len(cache)
+        assert stored >= first.json()["echo"]["n_a"]  # every encoded sentence is on disk now
+        hits = cache.hits
+        again = client.post("/v1/compare", json=body, headers={"X-API-Key": "geheim"})
+        assert again.json()["echo"] == first.json()["echo"] and len(cache) == stored
+        assert cache.hits - hits >= stored  # the second echo came from the cache
+        # the encoder behind echo: the served model's, run in the batcher's thread, equal to a direct encode
+        batcher = client.app.state.batcher
+        texts = ["Ik voelde mij schuldig.", "Goed genoeg is genoeg.", "De kraamzorg kwam elke dag."] * 15
+        via_thread = ModelThreadEncoder(batcher, EmbeddingCache(), chunk=8).encode(texts)
+        direct = client.app.state.model.encoder.encode(texts)
+        assert np.allclose(via_thread, direct, atol=1e-5)
+        names = batcher.submit(lambda model: __import__("threading").current_thread().name).result()
+        assert names.startswith("model")
+    with TestClient(create_app(Settings(database_url=demo_store, echo_requires_key=False))) as open_echo:
+        assert open_echo.post("/v1/compare", json=body).status_code == 200
+
+
+def test_one_compare_at_a_time_then_429_with_retry_after(demo_store):
+    settings = Settings(database_url=demo_store, compare_wait_s=0.2)
+    body = {"a": "parent=mother", "b": "parent=father", "n_resamples": 100, "min_freq": 3}
+    with TestClient(create_app(settings)) as client:
+        turn = client.app.state.compare_turn
+        client.portal.call(turn._lock.acquire)  # a comparison is running
+        try:
+            busy = client.post("/v1/compare", json=body)
+        finally:
+            client.portal.call(turn._lock.release)
+        assert busy.status_code == 429 and busy.headers["retry-after"] == "1"
+        assert "another comparison is running" in busy.json()["detail"]
+        assert client.post("/v1/compare", json=body).status_code == 200  # its turn came

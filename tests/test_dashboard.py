@@ -316,3 +316,95 @@ def test_postgresql_store(store_url):
     months, _ = service.answer("timeseries", TimeseriesParams())
     assert [r["period"] for r in months["rows"]] == ["2024-01", "2024-02", "2024-03"]
     engine.dispose()
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_quoted():
+    """OWASP CSV injection: a text cell starting with = + - @, tab or CR gets a leading single quote; numbers,
+    negative ones included, stay numbers."""
+    from discourse.dashboard.export import to_csv
+
+    hostile = ["=HYPERLINK(\"http://x\";\"klik\")", "+31 20 123", "-2+3", "@SUM(A1)", "\tTab", "\rCR"]
+    rows = [{"group": name, "n": 3, "mean_pressuring": -0.25, "terms": [name, "ok"]} for name in hostile]
+    rows.append({"group": "Kind en Gezin", "n": -4, "mean_pressuring": None, "terms": ["-min", "plus"]})
+    table = list(csv.DictReader(io.StringIO(to_csv("groups", {"rows": rows}), newline="")))
+    assert [r["group"] for r in table[:-1]] == ["'" + name for name in hostile]
+    assert all(r["mean_pressuring"] == "-0.25" and r["n"] == "3" for r in table[:-1])
+    assert table[0]["terms"] == "'" + hostile[0] + "|ok"
+    assert table[-1] == {"group": "Kind en Gezin", "n": "-4", "mean_pressuring": "", "terms": "'-min|plus"}
+    summary = to_csv("summary", {"model_version": "=1+1", "n": 0, "documents": 0, "undated": 0, "counts": {},
+                                 "shares": {}, "mean_scores": {"pressuring": -0.5}})
+    assert list(csv.DictReader(io.StringIO(summary)))[0] == {
+        "model_version": "'=1+1", "n": "0", "documents": "0", "undated": "0", "mean_pressuring": "-0.5"}
+
+
+def test_csv_export_of_a_hostile_source_name_over_http(demo_store, tmp_path):
+    """End to end: a source named like a formula, scored into a copy of the demo store, is exported quoted."""
+    copy = tmp_path / "store.sqlite"
+    with sqlite3.connect(demo_store.removeprefix("sqlite:///")) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    engine = make_engine(f"sqlite:///{copy}")
+    with session_factory(engine)() as session:
+        session.add(Source(name="=HYPERLINK(\"http://x\")", kind="news"))
+        session.commit()
+        source_id = session.scalar(select(Source.id).where(Source.name.startswith("=")))
+        version = session.scalar(select(SegmentScore.model_version))
+    writer = ScoreWriter(engine)
+    run = writer.start_run(model="framing-e5-small", model_version=version, command="test")
+    writer.write_batch(run, [{"id": "formule-1", "source_id": source_id, "text": "Ouders voelen druk.",
+                              "genre": "news"}],
+                       [{"document_id": "formule-1", "label": "pressuring", "score_supportive": 0.1,
+                         "score_pressuring": 0.8, "score_neutral": 0.1, "relevance": 0.9}],
+                       [{"document_id": "formule-1", "position": 0, "text": "Ouders voelen druk.",
+                         "label": "pressuring", "score_supportive": 0.1, "score_pressuring": 0.8,
+                         "score_neutral": 0.1, "relevance": 0.9, "frames": {}}])
+    engine.dispose()
+    from discourse.dashboard import DashboardService
+    from discourse.dashboard.export import to_csv
+    from discourse.dashboard.params import GroupParams
+
+    service = DashboardService(make_engine(f"sqlite:///{copy}"))
+    answer, _ = service.answer("groups", GroupParams(by="source"))
+    table = {r["group"]: r for r in csv.DictReader(io.StringIO(to_csv("groups", answer)))}
+    assert "'=HYPERLINK(\"http://x\")" in table and "=HYPERLINK(\"http://x\")" not in table
+    service.engine.dispose()
+
+
+def test_unknown_names_are_422_on_an_empty_store_too(tmp_path):
+    """An unknown source (genre, corpus, speaker attribute) is refused naming the field whether or not the
+    store has scores yet: one behaviour, not a 200 on an empty store and a 422 on a full one."""
+    from discourse.dashboard import DashboardService, QueryError
+    from discourse.dashboard.params import SummaryParams
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    upgrade(engine)
+    service = DashboardService(engine)
+    for field, params in (("source", SummaryParams(source=["bestaat-niet"])),
+                          ("genre", SummaryParams(genre=["roman"])),
+                          ("corpus", SummaryParams(corpus=["blog"])),
+                          ("speaker", SummaryParams(speaker=["parent:mother"]))):
+        with pytest.raises(QueryError) as refused:
+            service.answer("summary", params)
+        assert refused.value.field == field and refused.value.status == 422
+    assert service.answer("summary", SummaryParams())[0]["n"] == 0  # no filter: an empty answer, no error
+    engine.dispose()
+
+
+def test_unknown_source_is_the_same_422_over_http_on_both_stores(client, tmp_path):
+    empty = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'empty.sqlite'}"))
+    with TestClient(empty) as empty_client:
+        for http in (client, empty_client):
+            response = http.get("/v1/dashboard/summary", params={"source": "bestaat-niet"})
+            assert response.status_code == 422 and response.json()["detail"][0]["field"] == "source"
+
+
+def test_dashboard_parameters_refuse_lone_surrogates():
+    from pydantic import ValidationError
+
+    from discourse.dashboard.params import GroupParams, SummaryParams
+
+    for params in ({"source": ["\ud800"]}, {"model_version": "v\udfff"}, {"speaker": ["parent:\ud800"]}):
+        with pytest.raises(ValidationError, match="surrogate") as refused:
+            SummaryParams(**params)
+        assert refused.value.errors()[0]["loc"][0] == next(iter(params))
+    with pytest.raises(ValidationError, match="surrogate"):
+        GroupParams(by="attr:\ud800")

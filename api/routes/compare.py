@@ -1,5 +1,10 @@
 """POST /v1/compare: two filters of scored segments compared (issue D), as JSON or as the self-contained HTML
-report `discourse compare --html` writes. The same function as the CLI (discourse.compare.run.compare)."""
+report `discourse compare --html` writes. The same function as the CLI (discourse.compare.run.compare).
+
+A comparison takes seconds of every core (the bootstrap; with echo, the encoder on every sentence of both
+sides), so one runs at a time: another waits up to DISCOURSE_API_COMPARE_WAIT_S for its turn, then gets 429 with
+Retry-After. Echo needs the API key (unless DISCOURSE_API_ECHO_REQUIRES_KEY=false); its sentences are encoded in
+the model thread between classify batches, and their embeddings kept in the on-disk embedding cache."""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ import asyncio
 import json
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
@@ -15,9 +22,11 @@ from discourse.compare import build_report, report_json
 from discourse.compare.run import compare
 from discourse.store.selection import SegmentFilter
 
-from ..deps import SessionDep
+from ..batcher import Busy, ModelThreadEncoder
+from ..deps import BatcherDep, SessionDep, SettingsDep, key_is_valid, read_access
+from ..schemas import Utf8Str
 
-router = APIRouter(tags=["compare"])
+router = APIRouter(tags=["compare"], dependencies=[Depends(read_access)])
 
 FILTER_HELP = ("Comma-separated conditions: genre, source, date, relevance, stance, frame, role, topic (with "
                "topic_model) or any speaker attribute, e.g. 'genre=interview,parent=mother'.")
@@ -27,13 +36,14 @@ class CompareRequest(BaseModel):
     model_config = {"json_schema_extra": {"examples": [
         {"a": "genre=interview", "b": "genre=policy", "label_a": "Ouders", "label_b": "Instellingen"}]}}
 
-    a: str = Field(..., min_length=1, max_length=1000, description=FILTER_HELP)
-    b: str = Field(..., min_length=1, max_length=1000, description=FILTER_HELP)
-    label_a: str = Field("A", max_length=100)
-    label_b: str = Field("B", max_length=100)
-    topic_model: str | None = Field(None, max_length=200, description="A fitted topic model (topic prevalence).")
+    a: Utf8Str = Field(..., min_length=1, max_length=1000, description=FILTER_HELP)
+    b: Utf8Str = Field(..., min_length=1, max_length=1000, description=FILTER_HELP)
+    label_a: Utf8Str = Field("A", max_length=100)
+    label_b: Utf8Str = Field("B", max_length=100)
+    topic_model: Utf8Str | None = Field(None, max_length=200, description="A fitted topic model (topic prevalence).")
     echo: bool = Field(False, description="Nearest B sentence of every A sentence; encodes both sides (slow on "
-                                          "large selections: about 100 new sentences/s).")
+                                          "large selections: about 100 new sentences/s). Needs X-API-Key unless "
+                                          "the server opens it (DISCOURSE_API_ECHO_REQUIRES_KEY=false).")
     n_resamples: int = Field(2000, ge=100, le=10000)
     min_freq: int = Field(5, ge=1, le=1000)
     lemmas: bool = False
@@ -41,19 +51,29 @@ class CompareRequest(BaseModel):
 
 
 @router.post("/compare", response_model=None)
-async def compare_endpoint(body: CompareRequest, session: SessionDep, request: Request) -> JSONResponse | HTMLResponse:
+async def compare_endpoint(body: CompareRequest, session: SessionDep, request: Request, settings: SettingsDep,
+                           batcher: BatcherDep, x_api_key: Annotated[str | None, Header()] = None,
+                           ) -> JSONResponse | HTMLResponse:
     """Stance and frame shares with cluster-bootstrap 95 % intervals and a test of the difference, topic
-    prevalence, keyness (G², log ratio), adoption of discourse terms, and (with echo) embedding echo."""
+    prevalence, keyness (G², log ratio), adoption of discourse terms, and (with echo) embedding echo. One
+    comparison runs at a time: 429 with Retry-After when the server stays busy."""
     try:
         filter_a, filter_b = SegmentFilter.parse(body.a), SegmentFilter.parse(body.b)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    encoder = request.app.state.model.encoder if body.echo else None
+    if body.echo and settings.echo_requires_key and not key_is_valid(settings, x_api_key):
+        raise HTTPException(401, "echo encodes every sentence of both selections and needs a valid X-API-Key "
+                                 "header (setting DISCOURSE_API_ECHO_REQUIRES_KEY)")
     try:
-        result = await asyncio.to_thread(
-            compare, session, filter_a, filter_b, encoder=encoder, topic_model=body.topic_model,
-            n_resamples=body.n_resamples, min_freq=body.min_freq, lemmas=body.lemmas,
-            labels=(body.label_a, body.label_b))
+        async with request.app.state.compare_turn.turn():
+            encoder = ModelThreadEncoder(batcher, request.app.state.echo_cache) if body.echo else None
+            result = await asyncio.to_thread(
+                compare, session, filter_a, filter_b, encoder=encoder, topic_model=body.topic_model,
+                n_resamples=body.n_resamples, min_freq=body.min_freq, lemmas=body.lemmas,
+                labels=(body.label_a, body.label_b))
+    except Busy as busy:
+        raise HTTPException(429, f"another comparison is running; try again in {busy.retry_after_s} s",
+                            headers={"Retry-After": str(busy.retry_after_s)}) from None
     except ValueError as exc:  # a filter that selects nothing, an unknown topic model, a bad attribute operator
         raise HTTPException(422, str(exc)) from None
     if body.format == "html":

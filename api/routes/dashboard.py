@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 
@@ -20,7 +20,10 @@ from discourse.dashboard.export import to_csv
 from discourse.dashboard.params import (DocumentListParams, DocumentParams, GroupParams, MatrixParams, SummaryParams,
                                         TimeseriesParams, TopicParams)
 
-router = APIRouter(prefix="/dashboard", tags=["dashboard"])
+from ..deps import read_access
+from ..schemas import Utf8Str
+
+router = APIRouter(prefix="/dashboard", tags=["dashboard"], dependencies=[Depends(read_access)])
 
 
 def _service(request: Request) -> DashboardService:
@@ -85,7 +88,7 @@ async def topics(request: Request, params: Annotated[TopicParams, Query()]) -> R
 
 @router.get("/documents/{document_id:path}")
 async def document(request: Request, params: Annotated[DocumentParams, Query()],
-                   document_id: str = PathParam(max_length=255)) -> dict:
+                   document_id: Utf8Str = PathParam(max_length=255)) -> dict:
     """One document: text, document scores with evidence, and every sentence's scores, evidence marked."""
     try:
         return await asyncio.to_thread(_service(request).document, document_id, params.model_version)

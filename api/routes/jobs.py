@@ -12,6 +12,7 @@ from discourse.ingest import FieldMapping
 from discourse.jobs import PathNotAllowed, allowed_paths
 
 from ..deps import SettingsDep, require_api_key
+from ..schemas import Utf8Str
 
 router = APIRouter(tags=["jobs"])
 
@@ -21,9 +22,9 @@ class JobRequest(BaseModel):
     model_config = {"json_schema_extra": {"examples": [
         {"paths": ["nos/2024.jsonl.gz"], "source": "nos", "map": "text=body,date=pub_date"}]}}
 
-    paths: list[str] = Field(min_length=1, max_length=100)
-    source: str | None = Field(None, max_length=200, description="Source name for records without one.")
-    map: str | None = Field(None, max_length=500, description="Field mapping, e.g. 'text=body,date=pub_date'.")
+    paths: list[Utf8Str] = Field(min_length=1, max_length=100)
+    source: Utf8Str | None = Field(None, max_length=200, description="Source name for records without one.")
+    map: Utf8Str | None = Field(None, max_length=500, description="Field mapping, e.g. 'text=body,date=pub_date'.")
     batch_size: int = Field(64, ge=1, le=1024)
     prefilter: bool = True
 
@@ -44,16 +45,17 @@ async def submit_job(body: JobRequest, settings: SettingsDep, request: Request) 
     return {"id": job_id, "state": "queued", "paths": paths}
 
 
-@router.get("/jobs/{job_id}")
+# Reads need the key as well: a job shows server paths, its options and the text of any exception it met.
+@router.get("/jobs/{job_id}", dependencies=[Depends(require_api_key)])
 async def get_job(request: Request, job_id: int = PathParam(ge=1, le=2**31 - 1)) -> dict:
-    """A job's state (queued, running, finished, failed), progress, runs and error."""
+    """Admin (X-API-Key): a job's state (queued, running, finished, failed), progress, runs and error."""
     job = await asyncio.to_thread(request.app.state.jobs.get, job_id)
     if job is None:
         raise HTTPException(404, f"no job {job_id}")
     return job
 
 
-@router.get("/jobs")
+@router.get("/jobs", dependencies=[Depends(require_api_key)])
 async def list_jobs(request: Request) -> dict:
-    """The 50 most recent jobs."""
+    """Admin (X-API-Key): the 50 most recent jobs."""
     return {"jobs": await asyncio.to_thread(request.app.state.jobs.recent)}

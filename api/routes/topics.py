@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi import Path as PathParam
 
 from discourse.store.selection import SegmentFilter
 from discourse.topics.service import list_models, load_topic_model, topic_shares
 
-from ..deps import SessionDep
+from ..deps import SessionDep, read_access
+from ..schemas import Utf8Str
 
-router = APIRouter(tags=["topics"])
+router = APIRouter(tags=["topics"], dependencies=[Depends(read_access)])
 
 NAME = Query(None, max_length=100, description="Topic model (default: the only one, if there is one).")
 GROUP_BY = Query(None, max_length=100, description="source, genre, month, year, role or a speaker attribute.")
@@ -22,7 +23,7 @@ FILTER = Query(None, max_length=1000, description="Restrict the group shares to 
 
 
 @router.get("/topics")
-async def get_topics(name: str | None = NAME) -> dict:
+async def get_topics(name: Utf8Str | None = NAME) -> dict:
     """The fitted topic models, and the topics of one: id, label, terms, size, examples."""
     models = await asyncio.to_thread(list_models)
     model_name = _pick(name, models)
@@ -31,8 +32,8 @@ async def get_topics(name: str | None = NAME) -> dict:
 
 
 @router.get("/topics/{topic_id}")
-async def get_topic(session: SessionDep, topic_id: int = PathParam(ge=-1, le=100_000), name: str | None = NAME,
-                    group_by: str | None = GROUP_BY, filter: str | None = FILTER) -> dict:
+async def get_topic(session: SessionDep, topic_id: int = PathParam(ge=-1, le=100_000), name: Utf8Str | None = NAME,
+                    group_by: Utf8Str | None = GROUP_BY, filter: Utf8Str | None = FILTER) -> dict:
     """One topic: terms, size, examples and, with group_by, each group's share of it."""
     model_name = _pick(name, await asyncio.to_thread(list_models))
     model = await asyncio.to_thread(_load, model_name)

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from discourse.codebook import STANCES, load_codebook
+from discourse.records import Utf8Str
 
 #: Speaker roles a filter can ask for; "none" is a sentence without a speaker (news, policy).
 ROLES = ("respondent", "interviewer", "other", "none")
@@ -49,23 +50,24 @@ class Filters(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model_version: str | None = Field(None, max_length=64, description="Default: the latest version.")
+    model_version: Utf8Str | None = Field(None, max_length=64, description="Default: the latest version.")
     date_from: dt.date | None = Field(None, description="Publication date, inclusive (YYYY-MM-DD).")
     date_to: dt.date | None = Field(None, description="Publication date, inclusive (YYYY-MM-DD).")
-    source: list[str] = Field([], max_length=200, description="Source names.")
-    genre: list[str] = Field([], max_length=50, description="Document genres (news, policy, interview).")
-    corpus: list[str] = Field([], max_length=50, description="Kinds of source (news, policy, interview).")
+    source: list[Utf8Str] = Field([], max_length=200, description="Source names.")
+    genre: list[Utf8Str] = Field([], max_length=50, description="Document genres (news, policy, interview).")
+    corpus: list[Utf8Str] = Field([], max_length=50, description="Kinds of source (news, policy, interview).")
     stance: list[Literal["supportive", "pressuring", "neutral"]] = Field([], description="Sentence stance.")
-    frame: list[str] = Field([], max_length=50, description="Codebook frame ids; any of them.")
-    topic_model: str | None = Field(None, max_length=200, description="A fitted topic model (topic filter, "
+    frame: list[Utf8Str] = Field([], max_length=50, description="Codebook frame ids; any of them.")
+    topic_model: Utf8Str | None = Field(None, max_length=200, description="A fitted topic model (topic filter, "
                                                                        "grouping by topic).")
     topic: list[Annotated[int, Field(ge=-1, le=1_000_000)]] = Field([], max_length=500,
                                                                     description="Topic ids of topic_model.")
     min_relevance: float = Field(0.5, ge=0.0, le=1.0, description="Sentences at least this relevant.")
     role: list[Literal["respondent", "interviewer", "other", "none"]] = Field(
         [], description="Speaker role; default: everyone but the interviewer.")
-    speaker: list[str] = Field([], max_length=50, description="Speaker attribute as key:value, e.g. parent:mother; "
-                                                              "one key's values are OR'ed, keys AND'ed.")
+    speaker: list[Utf8Str] = Field([], max_length=50, description="Speaker attribute as key:value, e.g. "
+                                                                  "parent:mother; one key's values are OR'ed, "
+                                                                  "keys AND'ed.")
     lang: Literal["nl", "en"] = Field("nl", description="Language of frame and stance labels.")
 
     @field_validator("frame")
@@ -113,7 +115,7 @@ class TimeseriesParams(Filters):
 
 
 class GroupParams(Filters):
-    by: str = Field("source", description="source, genre, corpus, stance, frame, topic, role or attr:NAME.")
+    by: Utf8Str = Field("source", description="source, genre, corpus, stance, frame, topic, role or attr:NAME.")
     sort: Literal["share_pressuring", "share_supportive", "share_neutral", "n", "documents", "mean_pressuring",
                   "mean_supportive", "group"] = "n"
     order: Literal["asc", "desc"] = "desc"
@@ -128,8 +130,8 @@ class GroupParams(Filters):
 
 
 class MatrixParams(Filters):
-    rows: str = Field("frame", description="A grouping dimension (as `by`).")
-    cols: str = Field("source", description="A grouping dimension (as `by`).")
+    rows: Utf8Str = Field("frame", description="A grouping dimension (as `by`).")
+    cols: Utf8Str = Field("source", description="A grouping dimension (as `by`).")
     format: Literal["json", "csv"] = "json"
 
     @field_validator("rows", "cols")
@@ -162,7 +164,7 @@ class DocumentParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model_version: str | None = Field(None, max_length=64)
+    model_version: Utf8Str | None = Field(None, max_length=64)
 
 
 class SummaryParams(Filters):

@@ -41,6 +41,13 @@ class Selection:
 
 def select(facts: Facts, params: Filters, version: str | None, topics: np.ndarray | None) -> Selection:
     """Apply every filter; raise QueryError naming the field when a value does not exist in the store."""
+    # Names are checked against the store first: an unknown source is the same 422 whether the store is empty
+    # or not, and whichever model version is asked for.
+    docs = facts.doc_arrays()
+    codes = {field: _codes(field, names, known) for field, names, known in (
+        ("source", params.source, facts.sources), ("genre", params.genre, facts.genres),
+        ("corpus", params.corpus, list(docs["corpus_names"]))) if names}
+    conditions = _speaker_conditions(facts, params)
     version = params.model_version or version
     if version is None or version not in facts.versions:
         if params.model_version:
@@ -51,19 +58,11 @@ def select(facts: Facts, params: Filters, version: str | None, topics: np.ndarra
     mask &= facts.label >= 0
     if params.min_relevance > 0:
         mask &= facts.relevance >= params.min_relevance  # NaN (unknown) compares False: left out
-    docs = facts.doc_arrays()
     doc_mask = None
-
-    def restrict(current, column, allowed):
+    for field, allowed in codes.items():
+        column = docs[field]
         keep = np.isin(column, np.array(sorted(allowed), dtype=column.dtype))
-        return keep if current is None else current & keep
-
-    if params.source:
-        doc_mask = restrict(doc_mask, docs["source"], _codes("source", params.source, facts.sources))
-    if params.genre:
-        doc_mask = restrict(doc_mask, docs["genre"], _codes("genre", params.genre, facts.genres))
-    if params.corpus:
-        doc_mask = restrict(doc_mask, docs["corpus"], _codes("corpus", params.corpus, list(docs["corpus_names"])))
+        doc_mask = keep if doc_mask is None else doc_mask & keep
     if params.date_from or params.date_to:
         day = docs["day"]
         keep = day != UNDATED
@@ -86,13 +85,7 @@ def select(facts: Facts, params: Filters, version: str | None, topics: np.ndarra
         mask &= np.isin(facts.role, roles)
     else:
         mask &= facts.role != ROLE_CODES["interviewer"]
-    conditions = params.speaker_conditions()
     if conditions:
-        known_keys = set().union(*(s.keys() for s in facts.speakers)) if facts.speakers else set()
-        unknown = sorted(set(conditions) - known_keys)
-        if unknown:
-            raise QueryError("speaker", f"no speaker has the attribute {', '.join(unknown)}; known: "
-                                        f"{', '.join(sorted(known_keys)) or 'none (no interviews in the store)'}")
         keep = np.array([all(s.get(k) in values for k, values in conditions.items()) for s in facts.speakers]
                         + [False])  # the last entry: segments without a speaker (code -1)
         mask &= keep[facts.speaker]
@@ -101,6 +94,16 @@ def select(facts: Facts, params: Filters, version: str | None, topics: np.ndarra
     if params.topic:
         mask &= np.isin(topics, params.topic)
     return Selection(facts, np.flatnonzero(mask), version, topics, params.lang)
+
+
+def _speaker_conditions(facts: Facts, params: Filters) -> dict[str, set[str]]:
+    conditions = params.speaker_conditions()
+    known_keys = set().union(*(s.keys() for s in facts.speakers)) if facts.speakers else set()
+    unknown = sorted(set(conditions) - known_keys)
+    if unknown:
+        raise QueryError("speaker", f"no speaker has the attribute {', '.join(unknown)}; known: "
+                                    f"{', '.join(sorted(known_keys)) or 'none (no interviews in the store)'}")
+    return conditions
 
 
 def _codes(field: str, names: list[str], known: list[str]) -> set[int]:

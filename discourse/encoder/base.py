@@ -6,6 +6,8 @@ A backend (torch in `Encoder`, onnxruntime in `OnnxEncoder`) only implements `_e
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from .cache import EmbeddingCache
@@ -48,6 +50,13 @@ class CachingEncoder:
             if self.cache is not None:
                 self.cache.put_many(self.version, missing, vectors)
         return out
+
+    def with_cache(self, cache: EmbeddingCache | None) -> "CachingEncoder":
+        """This encoder (the same weights and runtime session, nothing loaded again) with its own cache: the service
+        classifies uncached but gives compare's echo the on-disk embedding cache the CLI uses."""
+        clone = copy.copy(self)
+        clone.cache = cache
+        return clone
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Tokens per text as the model sees them (prefix and <s>/</s> included), before truncation to the

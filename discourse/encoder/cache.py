@@ -1,8 +1,9 @@
 """Embeddings cached by (encoder version, sha256 of the exact text the encoder saw, prefix included).
 
 Two layers: a dict in memory, and optionally one SQLite file that survives the process (WAL, so readers in
-other processes are not blocked while a batch is written). One lock serialises all access, so one cache can be
-shared by threads.
+other processes are not blocked while a batch is written). A long-running process (the HTTP service) can leave
+the memory layer out (`memory=False`), so that the vectors it has seen do not pile up in its RAM. One lock
+serialises all access, so one cache can be shared by threads.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ SQL_CHUNK = 500  # keys per SELECT … IN (…); stays under SQLite's bound-para
 
 
 class EmbeddingCache:
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, memory: bool = True):
         self.path = Path(path) if path is not None else None
+        if self.path is None and not memory:
+            raise ValueError("an embedding cache needs a file, its memory, or both")
+        self.memory = memory
         self._memory: dict[tuple[str, str], np.ndarray] = {}
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
@@ -50,7 +54,9 @@ class EmbeddingCache:
                         f"AND text_hash IN ({','.join('?' * len(chunk))})", [version, *chunk])
                     for key, dim, blob in rows:
                         vector = np.frombuffer(blob, np.float32, count=dim)  # read-only view, like memory entries
-                        found[key] = self._memory[(version, key)] = vector
+                        found[key] = vector
+                        if self.memory:
+                            self._memory[(version, key)] = vector
             result = [found.get(k) for k in keys]
             hits = sum(v is not None for v in result)
             self.hits += hits
@@ -67,7 +73,8 @@ class EmbeddingCache:
                 stored = vector.copy()
                 stored.flags.writeable = False  # callers get this array back; nobody may change it in place
                 key = text_hash(text)
-                self._memory[(version, key)] = stored
+                if self.memory:
+                    self._memory[(version, key)] = stored
                 rows.append((version, key, stored.shape[0], stored.tobytes()))
             if self._db is not None and rows:
                 with self._db:  # one transaction for the whole batch
