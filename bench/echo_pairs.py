@@ -37,8 +37,8 @@ OUT = REPO_ROOT / "corpora" / "real_annotated" / "echo_pairs.jsonl"
 CODINGS = REPO_ROOT / "corpora" / "real_annotated" / "echo_codings.jsonl"
 RESULT = REPO_ROOT / "corpora" / "real_annotated" / "echo_calibration.json"
 SEED = 20261208
-BINS = (0.0, 0.80, 0.83, 0.85, 0.87, 0.89, 0.91, 1.01)
-PER_BIN = 30
+BINS = (0.0, 0.75, 0.78, 0.80, 0.82, 0.84, 0.86, 0.88, 0.90, 1.01)
+PER_BIN = 25
 SETS = {
     "public_vs_institutional": (("news", "parliament", "radio_speech"), ("policy_decision", "coalition_agreement")),
     "decision_vs_agreement": (("policy_decision",), ("coalition_agreement",)),
@@ -159,7 +159,7 @@ def evaluate() -> dict:
         positive = np.array([r[1] for r in rows])
         weight = np.array([r[2] for r in rows])
         table = []
-        for t in np.arange(0.80, 0.96, 0.01):
+        for t in np.arange(0.74, 0.95, 0.01):
             above = sims >= t
             tp = float((weight * (above & positive)).sum())
             precision = tp / float((weight * above).sum()) if above.any() else float("nan")

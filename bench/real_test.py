@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from discourse import realcorpus  # noqa: E402
 from discourse.codebook import STANCES  # noqa: E402
 from discourse.framing import FramingModel  # noqa: E402
-from discourse.metrics import classification_report  # noqa: E402
+from discourse.metrics import bootstrap_f1, classification_report  # noqa: E402
 from discourse.settings import REPO_ROOT, model_dir  # noqa: E402
 from discourse.training import evaluate_real  # noqa: E402
 
@@ -56,6 +56,20 @@ def document_report(model: FramingModel) -> dict | None:
     }
 
 
+def intervals(model: FramingModel, units: list) -> dict:
+    """Bootstrap intervals of the sentence-level F1s (the rare classes have ~50 units: the intervals are wide)."""
+    preds = model.predict([u.text for u in units])
+    rel_true = ["relevant" if u.relevant else "irrelevant" for u in units]
+    rel_pred = ["relevant" if p["relevance"] >= model.config.relevance_threshold else "irrelevant" for p in preds]
+    relevant = [i for i, u in enumerate(units) if u.relevant]
+    cond = [max(p["stance_given_relevant"], key=p["stance_given_relevant"].get) for p in preds]
+    return {
+        "relevance": bootstrap_f1(rel_true, rel_pred, ["irrelevant", "relevant"]),
+        "stance": bootstrap_f1([units[i].stance for i in relevant], [cond[i] for i in relevant], list(STANCES)),
+        "stance_end_to_end": bootstrap_f1([u.stance3 for u in units], [p["label"] for p in preds], list(STANCES)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=model_dir())
@@ -64,7 +78,9 @@ def main() -> None:
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     model = FramingModel.load(args.model, backend=args.backend)
-    report = evaluate_real(model, realcorpus.load_real_units(args.split))
+    units = realcorpus.load_real_units(args.split)
+    report = evaluate_real(model, units)
+    report["intervals"] = intervals(model, units)
     report["n"] = len(realcorpus.load_labels(args.split))
     if args.split == "test":
         report["documents"] = document_report(model)

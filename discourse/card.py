@@ -31,7 +31,8 @@ def render_figures(directory: Path) -> str:
     out = [f"Produced by `{metrics['command']}` (mode `{metrics['mode']}`, seed {metrics['seed']}, encoder "
            f"`{metrics['encoder']}` version `{metrics['encoder_version']}`, codebook {metrics['codebook_version']}, "
            f"{metrics['train_seconds']:.0f} s on {metrics['machine']}).", ""]
-    out += [f"### Test split ({test['relevance']['n']} units, see \"How the test split was used\" above)", "",
+    out += _real_figures(directory, metrics)
+    out += [f"### Authored test split ({test['relevance']['n']} units, see \"How the test split was used\" above)", "",
             "| task | macro-F1 | accuracy | dev macro-F1 |", "|---|---|---|---|"]
     for key, name in (("relevance", "relevance"), ("stance", "stance (gold-relevant units)"),
                       ("stance_end_to_end", "stance end to end (irrelevant → neutral)")):
@@ -76,16 +77,6 @@ def render_figures(directory: Path) -> str:
             out.append(f"| {row['variant']} | {_f(row['dev_relevance'])} | {_f(row['dev_stance'])} | "
                        f"{_f(row['dev_frames_micro'])} | {row['train_seconds']:.0f} s | `{row['command']}` |")
         out += ["", comparison.get("decision", "")]
-    real = _load(directory / "real_validation.json")
-    if real:
-        out += ["", "### Real sentences (news and policy, not authored)", "",
-                f"`{real['command']}` on {real['n']} real sentences from `../shared/corpora` (references in "
-                "`corpora/real_validation/`, single-coded):", "",
-                "| task | n | accuracy | macro-F1 | per class F1 |", "|---|---|---|---|---|"]
-        for key in ("relevance", "stance", "stance_end_to_end"):
-            r = real[key]
-            per = ", ".join(f"{k} {v['f1']:.2f} (n={v['support']})" for k, v in r["per_class"].items())
-            out.append(f"| {key} | {r['n']} | {_f(r['accuracy'])} | {_f(r['macro_f1'])} | {per} |")
     speed = _load(directory / "speed.json")
     if speed:
         out += ["", "### Speed", "", f"`{speed['command']}` ({speed['machine']}):", ""]
@@ -112,6 +103,51 @@ def render_figures(directory: Path) -> str:
             f"{agreement['relevance_kappa']:.3f}, stance {agreement['stance_kappa_4way']:.3f} (4-way), sub-frames "
             f"{agreement['frames_kappa_mean']:.3f} (mean per frame)."]
     return "\n".join(out)
+
+
+def _real_figures(directory: Path, metrics: dict) -> list[str]:
+    """Real text first: the frozen real test split (bench/real_test.py), per register and at document level, then
+    the real dev split the choices were made on."""
+    real = _load(directory / "real_test.json")
+    out: list[str] = []
+    if real:
+        frozen = real.get("frozen_test") or {}
+        out += [f"### Real test split ({real['n']} real sentences, frozen; `{real['command']}`)", "",
+                f"Double-coded blind and adjudicated (`corpora/real_annotated/`, checksum `{frozen.get('sha256', '')[:12]}`); "
+                "never used for any choice. 95 % bootstrap intervals in brackets.", "",
+                "| task | n | macro-F1 | per class F1 |", "|---|---|---|---|"]
+        for key, name in (("relevance", "relevance"), ("stance", "stance (units coded relevant)"),
+                          ("stance_end_to_end", "stance end to end (irrelevant → neutral)")):
+            r = real[key]
+            ci = real.get("intervals", {}).get(key, {})
+            per = ", ".join(f"{k} {v['f1']:.2f}" + (f" [{ci[k][0]:.2f}, {ci[k][1]:.2f}]" if k in ci else "")
+                            + f" (n={v['support']})" for k, v in r["per_class"].items())
+            macro = _f(r["macro_f1"]) + (f" [{ci['macro_f1'][0]:.2f}, {ci['macro_f1'][1]:.2f}]"
+                                         if "macro_f1" in ci else "")
+            out.append(f"| {name} | {r['n']} | {macro} | {per} |")
+        out.append(f"| sub-frames | {real['frames'].get('n', '–')} | micro {_f(real['frames']['micro_f1'])} | "
+                   + ", ".join(f"{k} {v['f1']:.2f} (n={v['support']})"
+                               for k, v in real["frames"]["per_label"].items() if v["support"]) + " |")
+        out += ["", "| register | units | relevant | relevance macro-F1 | stance macro-F1 |", "|---|---|---|---|---|"]
+        for register, r in real["per_register"].items():
+            out.append(f"| {register} | {r['n']} | {r['relevant']} | {_f(r['relevance']['macro_f1'])} | "
+                       f"{_f(r['stance'].get('macro_f1'))} |")
+        docs = real.get("documents")
+        if docs:
+            out += ["", f"Documents ({docs['n']} real documents, {docs['relevant']} relevant; the document aggregate of "
+                        "`classify --level document`): stance macro-F1 on relevant documents "
+                        f"{_f(docs['stance']['macro_f1'])}, end to end (irrelevant → neutral) "
+                        f"{_f(docs['stance_end_to_end']['macro_f1'])}."]
+        out.append("")
+    real_dev = metrics.get("real_dev")
+    if real_dev:
+        out += [f"### Real dev split ({real_dev['relevance']['n']} sentences; choices were made here)", "",
+                f"Relevance macro-F1 {_f(real_dev['relevance']['macro_f1'])}, stance macro-F1 "
+                f"{_f(real_dev['stance']['macro_f1'])}, stance end to end {_f(real_dev['stance_end_to_end']['macro_f1'])}, "
+                f"sub-frames micro-F1 {_f(real_dev['frames']['micro_f1'])}. Trained with "
+                f"{metrics.get('real_corpus', {}).get('train', 0)} real training units, each counted "
+                f"{metrics.get('real_weight', 1)} times.", ""]
+    return out
 
 
 def update_card(directory: str | Path) -> Path:

@@ -32,6 +32,20 @@ def multilabel_report(truth: np.ndarray, predicted: np.ndarray, labels: list[str
     }
 
 
+def bootstrap_f1(truth: list, predicted: list, labels: list, resamples: int = 1000, seed: int = 0) -> dict:
+    """95 % percentile intervals of each class's F1 and the macro-F1, resampling units with replacement."""
+    truth, predicted = np.asarray(truth, dtype=object), np.asarray(predicted, dtype=object)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(resamples):
+        idx = rng.integers(0, len(truth), len(truth))
+        per = f1_score(truth[idx], predicted[idx], labels=labels, average=None, zero_division=0)
+        rows.append([*per, per.mean()])
+    low, high = np.percentile(np.array(rows), [2.5, 97.5], axis=0)
+    return {name: [round(float(lo), 4), round(float(hi), 4)]
+            for name, lo, hi in zip([*labels, "macro_f1"], low, high)}
+
+
 def kappa(first: list, second: list) -> float:
     return round(float(cohen_kappa_score(first, second)), 4)
 
