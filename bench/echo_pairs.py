@@ -146,13 +146,13 @@ def evaluate() -> dict:
         for pid, p in pairs.items():
             if p["set"] != name or pid not in by_pid:
                 continue
-            codes = by_pid[pid]
-            if len(set(codes.values())) > 1:
+            votes = {judgement == "echo" for judgement in by_pid[pid].values()}
+            if len(votes) > 1:  # one coder saw an echo, the other did not: the adjudicator decides
                 if pid not in adjudicated:
                     continue
                 final = adjudicated[pid]
             else:
-                final = next(iter(codes.values()))
+                final = "echo" if votes.pop() else "not_echo"
             in_bin = sum(1 for q in pairs.values() if q["set"] == name and q["bin"] == p["bin"])
             rows.append((p["similarity"], final == "echo", p["bin_total"] / in_bin))
         sims = np.array([r[0] for r in rows])

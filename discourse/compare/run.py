@@ -20,7 +20,7 @@ from ..store.selection import SegmentFilter, SegmentRow, assigned_topics, select
 from . import Unit
 from .adoption import adoption
 from .bootstrap import cluster_bootstrap, frame_distribution, stance_distribution, topic_prevalence
-from .echo import echo
+from .echo import DEFAULT_THRESHOLD, echo
 from .keyness import keyness
 
 #: Above this many sentences on one side, echo is computed on a seeded sample: every A sentence is encoded
@@ -30,7 +30,7 @@ ECHO_MAX_SENTENCES = 5000
 
 def compare(session: Session, filter_a: SegmentFilter, filter_b: SegmentFilter, *, encoder=None,
             topic_model: str | None = None, model_version: str | None = None, n_resamples: int = 2000,
-            seed: int = 0, min_freq: int = 5, lemmas: bool = False, echo_threshold: float = 0.85,
+            seed: int = 0, min_freq: int = 5, lemmas: bool = False, echo_threshold: float = DEFAULT_THRESHOLD,
             labels: tuple[str, str] = ("A", "B")) -> dict:
     """Compare the segments selected by `filter_a` with those of `filter_b`. `encoder` (a CachingEncoder) enables
     the echo section; `topic_model` names a fitted topic model whose assignments give topic prevalence."""
