@@ -51,6 +51,7 @@ REASON_CODES = (
     "unreadable_file",  # the file cannot be opened or decoded at all (corrupt gzip/Parquet, permissions)
     "nul_character",    # a field holds a NUL character (U+0000), which PostgreSQL cannot store
     "path_not_allowed",  # reading is confined to data roots and the file is outside them, or not a regular file
+    "record_error",     # a record that fails in a way no check above foresaw (the message says how)
 )
 
 #: Any UTF-16 surrogate: bytes decoded with surrogateescape (dc80-dcff) and lone surrogates that a JSON escape
@@ -140,8 +141,19 @@ def _reject(path: str, position: int, raw: str | bytes, code: str, reason: str,
 
 def build_record(obj: Any, mapping: FieldMapping, path: str, position: int, raw: str | bytes,
                  max_chars: int = DEFAULT_MAX_CHARS) -> IngestRecord | Rejection:
-    """Validate one parsed input object and map its fields; a problem gives a Rejection, never an exception."""
+    """Validate one parsed input object and map its fields; a problem gives a Rejection, never an exception
+    (one the checks did not foresee, such as a structure nested too deep to walk, becomes `record_error`)."""
+    try:
+        return _build_record(obj, mapping, path, position, raw, max_chars)
+    except (RecursionError, MemoryError) as error:
+        return _reject(path, position, raw, "record_error", f"record cannot be read: {type(error).__name__}")
+    except Exception as error:  # noqa: BLE001 - one odd record must not end the file
+        return _reject(path, position, raw, "record_error",
+                       f"record cannot be read: {type(error).__name__}: {error}"[:2000])
 
+
+def _build_record(obj: Any, mapping: FieldMapping, path: str, position: int, raw: str | bytes,
+                  max_chars: int) -> IngestRecord | Rejection:
     if not isinstance(obj, dict):
         kind = type(obj).__name__
         hint = " (a JSON array file is not JSONL: one object per line is needed)" if isinstance(obj, list) else ""
