@@ -238,13 +238,17 @@ class StoreSink:
     def write(self, scored: ScoredRecords) -> None:
         started = time.perf_counter()
         self.reject(scored.rejections)
-        documents = []
+        documents, refused = [], 0
         for document in scored.documents:
-            name = document["source_name"]
-            if name not in self._sources:
-                self._sources[name] = self.writer.ensure_source(name, self.genre)
-            documents.append({k: v for k, v in document.items() if k != "source_name"}
-                             | {"source_id": self._sources[name]})
+            try:
+                source_id = self._source_id(document["source_name"])
+            except STORE_UNAVAILABLE:
+                raise
+            except Exception as error:  # noqa: BLE001 - a source name the store cannot take: this record only
+                self._refuse(scored, document["id"], error)
+                refused += 1
+                continue
+            documents.append({k: v for k, v in document.items() if k != "source_name"} | {"source_id": source_id})
         inserted, conflicts, failed = self._write_documents(scored, documents)
         summary = self.summary
         self.reject(conflict_row(doc_id, *scored.origins[doc_id]) for doc_id in conflicts)
@@ -253,11 +257,23 @@ class StoreSink:
         summary.scored += inserted
         summary.errors += scored.errors
         summary.skipped.update(scored.skipped)
-        summary.skipped["already_scored"] += len(documents) - inserted - len(conflicts) - failed
+        summary.skipped["already_scored"] += len(documents) - inserted - len(conflicts) - failed - refused
         summary.sentences_total += scored.sentences_total
         summary.sentences_to_model += scored.sentences_to_model
         summary.stage_seconds.update(scored.stage_seconds)
         summary.stage_seconds["write"] += time.perf_counter() - started
+
+    def _source_id(self, name: str) -> int:
+        if name not in self._sources:
+            self._sources[name] = self.writer.ensure_source(name, self.genre)
+        return self._sources[name]
+
+    def _refuse(self, scored: ScoredRecords, doc_id: str, error: Exception) -> None:
+        """Reject a scored document the store would not take (`record_error`, with the store's reason)."""
+        path, position, raw = scored.origins[doc_id]
+        self.reject([rejection_row("record_error", f"the store refused this record: {type(error).__name__}: "
+                                                   f"{error}"[:2000], path, position, doc_id, raw)])
+        self.summary.errors += 1
 
     def _write_documents(self, scored: ScoredRecords, documents: list[dict]) -> tuple[int, list[str], int]:
         """Write the batch in one transaction; if the store refuses it (a value it cannot take), write it one
@@ -283,10 +299,7 @@ class StoreSink:
             except STORE_UNAVAILABLE:
                 raise
             except Exception as error:  # noqa: BLE001 - this document alone is refused: rejected with the reason
-                path, position, raw = scored.origins[doc_id]
-                self.reject([rejection_row("record_error", f"the store refused this record: {type(error).__name__}: "
-                                                           f"{error}"[:2000], path, position, doc_id, raw)])
-                self.summary.errors += 1
+                self._refuse(scored, doc_id, error)
                 failed += 1
                 continue
             inserted += counts.doc_scores

@@ -168,3 +168,25 @@ def test_a_hostile_archive_across_a_kill_and_two_reruns(store_url, tmp_path):
         good_articles(1)[0]["text"][:50])
     # The cp1252 export was decoded as cp1252, not rejected.
     assert _scalar(store_url, "SELECT COUNT(*) FROM documents WHERE text LIKE '%De crèche en het café%'")[0][0] == 40
+
+
+def test_records_the_store_cannot_take_are_rejected_alone_and_the_run_goes_on(model, store_url, tmp_path):
+    good = authored_articles(6)
+    lines = ['{"id": "surrogaat", "text": "Een moeder \\ud800 schrijft."}',  # a lone surrogate, escaped in JSON
+             json.dumps(good[0], ensure_ascii=False),
+             json.dumps({**good[1], "id": "x" * 300}, ensure_ascii=False),  # longer than documents.id
+             json.dumps(good[2], ensure_ascii=False),
+             json.dumps({**good[3], "id": "lange-bron", "source": "b" * 300}, ensure_ascii=False),  # sources.name
+             json.dumps(good[4], ensure_ascii=False),
+             json.dumps(good[5], ensure_ascii=False)]
+    archive = tmp_path / "archief.jsonl"
+    archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for attempt in range(2):
+        summary = score_archive([str(archive)], model, db_url=store_url, source="test", batch_size=8)
+        assert summary.scored == (4 if attempt == 0 else 0)
+        assert summary.skipped["not_utf8"] == 1 and summary.skipped["record_error"] == 2 and summary.errors == 2
+    rejected = _scalar(store_url, "SELECT line_or_row, reason_code, reason FROM rejected_records ORDER BY line_or_row")
+    assert [(line, code) for line, code, _ in rejected] == [(1, "not_utf8"), (3, "record_error"), (5, "record_error")]
+    assert "field 'id' has 300 characters" in rejected[1][2] and "field 'name' has 300" in rejected[2][2]
+    assert sorted(r[0] for r in _scalar(store_url, "SELECT document_id FROM document_scores")) == \
+        ["art-0", "art-2", "art-4", "art-5"]

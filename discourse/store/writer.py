@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, Engine, Table, insert, outerjoin, select, update
+from sqlalchemy import Connection, Engine, String, Table, insert, outerjoin, select, update
 
 from discourse.records import text_hash
 from discourse.store.liveness import is_orphan, process_owner
@@ -31,10 +31,6 @@ ID_CHUNK = 1000
 #: The longest source path a rejection keeps: it is part of the rejection's unique key, and an index entry must
 #: stay under PostgreSQL's B-tree limit (about 2,700 bytes).
 SOURCE_PATH_CHARS = 600
-
-#: Text columns a document or segment row may fill; none may hold NUL (PostgreSQL text cannot).
-_TEXT_FIELDS = ("id", "title", "text", "url", "genre", "language", "document_id", "speaker", "speaker_role",
-                "label", "role")
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -110,16 +106,23 @@ def _clean_text(value: str | bytes | None, limit: int | None = None) -> str | No
     return value[:limit] if limit is not None else value
 
 
-def _check_storable(kind: str, record: Mapping[str, Any]) -> None:
-    """Refuse NUL and lone surrogates in any text field, on every backend, so that SQLite stores never hold what
-    PostgreSQL would refuse (and a record fails alone, with its field named, before the batch's transaction).
+def _check_storable(kind: str, record: Mapping[str, Any], table: Table) -> None:
+    """Refuse, on every backend, what PostgreSQL would refuse in a text column: NUL, lone surrogates, and a value
+    longer than its column (SQLite does not enforce VARCHAR lengths), so SQLite stores never hold what a
+    PostgreSQL store cannot, and a record fails alone with its field named, before the batch's transaction.
     Callers reject such records (add_rejected) instead."""
-    for name in _TEXT_FIELDS:
-        value = record.get(name)
-        if isinstance(value, str) and _UNSTORABLE.search(value):
-            what = "a NUL character" if "\x00" in value else "a lone surrogate"
-            raise ValueError(f"{kind} {record.get('id') or record.get('document_id')!r}: field {name!r} contains "
-                             f"{what}")
+    for column in table.columns:
+        value = record.get(column.name)
+        if not isinstance(value, str) or not isinstance(column.type, String):
+            continue
+        what = None
+        if _UNSTORABLE.search(value):
+            what = "contains a NUL character" if "\x00" in value else "contains a lone surrogate"
+        elif column.type.length is not None and len(value) > column.type.length:
+            what = f"has {len(value):,} characters; the store keeps at most {column.type.length}"
+        if what:
+            name = record.get("id") or record.get("document_id") or record.get("name")
+            raise ValueError(f"{kind} {str(name)[:80]!r}: field {column.name!r} {what}")
 
 
 class ScoreWriter:
@@ -138,6 +141,7 @@ class ScoreWriter:
     def ensure_source(self, name: str, kind: str = "news") -> int:
         """The id of source `name`, created with `kind` if new (an existing source keeps its kind)."""
         table = Source.__table__
+        _check_storable("source", {"name": name, "kind": kind}, table)
         with self._write_engine.begin() as conn:
             conn.execute(self._insert(table).on_conflict_do_nothing(index_elements=["name"]),
                          {"name": name, "kind": kind, "created_at": utcnow()})
@@ -229,12 +233,14 @@ class ScoreWriter:
             text = record.get("text")
             if not isinstance(text, str) or not text:
                 raise ValueError(f"document {record.get('id')!r}: text must be a non-empty string")
-            _check_storable("document", record)
+            _check_storable("document", record, Document.__table__)
             digest = record.get("text_hash") or text_hash(text)
             document_rows.append({**record, "id": record.get("id") or digest, "text_hash": digest})
-        for kind, rows in (("segment", segment_scores), ("speaker", speakers)):
+        for kind, rows, table in (("score", doc_scores, DocumentScore.__table__),
+                                  ("segment", segment_scores, SegmentScore.__table__),
+                                  ("speaker", speakers, Speaker.__table__)):
             for record in rows:
-                _check_storable(kind, record)
+                _check_storable(kind, record, table)
         with self._write_engine.begin() as conn:
             run = self._run_info(conn, run_id)
             score_fill = {"run_id": run_id, "model": run.model, "model_version": run.model_version}
