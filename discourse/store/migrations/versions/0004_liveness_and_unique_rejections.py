@@ -4,7 +4,7 @@ position, reason), so a rerun over the same input adds no second row.
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-12-02
+Create Date: 2026-12-07
 """
 
 from __future__ import annotations
