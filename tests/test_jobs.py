@@ -269,3 +269,38 @@ def test_a_job_reads_no_file_outside_the_data_roots_through_a_symlink(model, pre
     assert all(excerpt == "" and "outside the data roots" in reason for _, _, reason, excerpt in rejected)
     assert "zeer-geheim-token" not in json.dumps(rejected)
     engine.dispose()
+
+
+def test_a_server_whose_job_was_taken_over_stops_it_and_leaves_it_alone(model, prefilter, tmp_path):
+    """A server thought dead (its heartbeat late) may still be working when another takes its job: at its next
+    heartbeat it finds the job is no longer its own, stops at the next batch, closes its run as interrupted, and
+    writes nothing more to the job."""
+    from sqlalchemy import update
+
+    from discourse.jobs import JobRunner
+    from discourse.store.schema import Job
+
+    root = tmp_path / "archieven"
+    root.mkdir()
+    _write_archive(root / "groot.jsonl", 40)
+    engine = _engine(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    runner = JobRunner(engine, lambda: model, prefilter, roots=[root], heartbeat_s=0.2)
+    job_id = runner.submit([str(root / "groot.jsonl")], {"prefilter": False, "batch_size": 2})
+    runner.start()
+    try:
+        deadline = time.time() + 300
+        while _count(engine, "SELECT COUNT(*) FROM document_scores") < 4 and time.time() < deadline:
+            time.sleep(0.1)
+        with engine.begin() as conn:  # another server takes the job over
+            conn.execute(update(Job).where(Job.id == job_id).values(owner="elders:1:x"))
+        deadline = time.time() + 120
+        while _count(engine, "SELECT COUNT(*) FROM runs WHERE state = 'running'") and time.time() < deadline:
+            time.sleep(0.1)
+    finally:
+        runner.stop()
+    assert _count(engine, "SELECT state FROM runs") == "interrupted"
+    job = runner.get(job_id)
+    assert job["state"] == "running" and job["error"] is None  # left to the server that owns it now
+    assert _count(engine, "SELECT owner FROM jobs") == "elders:1:x"
+    assert _count(engine, "SELECT COUNT(*) FROM document_scores") < 40
+    engine.dispose()
