@@ -60,7 +60,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _BAD_CHARACTER = re.compile("[\ud800-\udfff\x00]")
 
 #: How much of a CSV/TSV file (decompressed) is read to choose its encoding.
-ENCODING_SAMPLE_BYTES = 16 * 1024 * 1024
+ENCODING_SAMPLE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -302,7 +302,7 @@ def detect_encoding(sample: bytes) -> str:
     invalid = len(_SURROGATE.findall(text))
     if not invalid:
         return "utf-8"
-    multibyte = sum(1 for ch in text if ord(ch) > 0x7F) - invalid
+    multibyte = len(text) - len(text.encode("ascii", "ignore")) - invalid  # C speed, not a loop per character
     return "utf-8" if multibyte >= invalid else "cp1252"
 
 
