@@ -67,8 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The dashboard's columns load in the background: a large store takes seconds, and classification
         # does not need them. A dashboard question asked meanwhile waits for the load.
         threading.Thread(target=app.state.dashboard.warm, name="dashboard-warm", daemon=True).start()
-        app.state.jobs = JobRunner(app.state.store, lambda: app.state.model)
-        app.state.jobs.start()  # takes up jobs a previous server left unfinished
+        # Jobs read only regular files inside the data roots, checked again for every file a folder expands to.
+        app.state.jobs = JobRunner(app.state.store, lambda: app.state.model, roots=settings.data_roots)
+        app.state.jobs.start()  # takes up jobs whose server died
         app.state.batcher = MicroBatcher(app.state.model, settings.batch_max_items, settings.batch_wait_ms,
                                          settings.language_check)
         await app.state.batcher.start()

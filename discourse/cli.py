@@ -261,6 +261,8 @@ def score_archive_command(
     typer.echo(f"run {summary.run_id}: {summary.scored} scored, skipped: {skipped}, errors {summary.errors}; "
                f"{summary.seconds:.1f}s, {summary.docs_per_second:.1f} docs/s; {summary.sentences_to_model} of "
                f"{summary.sentences_total} sentences went to the model", err=True)
+    for path, encoding in sorted(getattr(summary, "encodings", {}).items()):
+        typer.echo(f"read as {encoding}: {path} (not valid UTF-8)", err=True)
     stages = summary.stage_seconds
     if stages:
         typer.echo("time per stage: " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in

@@ -1,32 +1,48 @@
 """Archive-scoring jobs: submitted over HTTP, kept in the store, run one at a time in a background thread.
 
-A job is a row in `jobs`; the thread takes the oldest queued job and runs `score_archive` on it. Jobs outlive the
-server: at start-up, a job left "running" by a server that died is queued again, and its new run skips every
-document the old one finished (score_archive is resumable), so nothing is scored twice.
+A job is a row in `jobs`. Several servers may share one store (PostgreSQL), so a server takes a job by claiming
+it: a compare-and-set `UPDATE jobs SET state = 'running', owner = me WHERE id = ? AND state = 'queued'
+RETURNING ...` that only one server can win. While it runs the job, the server writes a heartbeat on the job
+(and on its run). A running job whose server died (discourse.store.liveness: its pid is gone on this host, or its
+heartbeat is stale) is queued again by whichever server notices first — at start-up and every RECOVER_EVERY_S —
+and its old run is marked "interrupted"; the new run skips every document the old one finished (score_archive
+is resumable), so nothing is scored twice. A server whose job was taken from it (it was thought dead) stops the
+job at its next progress report and leaves the job alone.
 
 Only files under the configured data roots may be scored: a path is resolved (symlinks followed) and must lie
-inside a root; ".." is refused outright, so a request can never name a file the operator did not expose.
+inside a root when the job is submitted; ".." is refused outright. When the job runs, every file its folders and
+globs expand to is checked again, after resolving symlinks, and opened without following a link
+(discourse.ingest.paths.open_raw): a link inside a root to a file outside it is rejected, not read.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from sqlalchemy import Engine, insert, select, update
 
 from .ingest import FieldMapping
+from .ingest.paths import PathNotAllowed
 from .prefilter import RelevancePrefilter
 from .score_archive import RunSummary, score_archive
-from .store.schema import Job, utcnow
+from .store import ScoreWriter
+from .store.liveness import HEARTBEAT_S, Heartbeat, Interrupted, is_orphan, process_owner
+from .store.schema import Job, Run, utcnow
+
+log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 1.0
+#: How often a server looks for jobs and runs whose process died.
+RECOVER_EVERY_S = 30.0
+#: A job interrupted this many times (its server died during each attempt) is failed, not queued again: it is
+#: probably what kills the server.
+MAX_ATTEMPTS = 5
 
-
-class PathNotAllowed(ValueError):
-    """A job named a path outside the data roots (or used '..')."""
+__all__ = ["JobRunner", "PathNotAllowed", "allowed_paths"]
 
 
 def allowed_paths(paths: list[str], roots: list[Path]) -> list[str]:
@@ -50,10 +66,20 @@ def allowed_paths(paths: list[str], roots: list[Path]) -> list[str]:
 
 
 class JobRunner:
-    def __init__(self, engine: Engine, model: Callable[[], object], prefilter: RelevancePrefilter | None = None):
+    """Runs the store's jobs in a background thread. `roots`: the data roots jobs may read (every file a job
+    expands to must be a regular file inside one). `owner`: this server's name in the jobs table (default
+    liveness.process_owner())."""
+
+    def __init__(self, engine: Engine, model: Callable[[], object], prefilter: RelevancePrefilter | None = None,
+                 *, roots: Iterable[str | Path] = (), owner: str | None = None,
+                 heartbeat_s: float = HEARTBEAT_S, stale_after_s: float | None = None):
         self.engine = engine
+        self._write_engine = engine.execution_options(sqlite_begin="IMMEDIATE")
         self.model = model  # called per job, so a model reload applies to the next job
         self.prefilter = prefilter or RelevancePrefilter.load()
+        self.roots = [Path(root) for root in roots]
+        self.owner = owner or process_owner()
+        self.heartbeat_s, self.stale_after_s = heartbeat_s, stale_after_s
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -61,16 +87,14 @@ class JobRunner:
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Queue again the jobs a previous server left running, then start the worker thread."""
-        table = Job.__table__
-        with self.engine.begin() as conn:
-            conn.execute(update(table).where(table.c.state == "running").values(state="queued", updated_at=utcnow()))
+        """Queue again the jobs whose server died, then start the worker thread."""
+        self.recover()
         self._thread = threading.Thread(target=self._loop, name="jobs", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         """Stop taking new jobs. A job in the middle of a batch is not waited for: its batch is rolled back with
-        the process, and the job resumes at the next start."""
+        the process, and the job resumes when a server finds it orphaned."""
         self._stopping.set()
         self._wake.set()
 
@@ -78,7 +102,7 @@ class JobRunner:
 
     def submit(self, paths: list[str], options: dict) -> int:
         table = Job.__table__
-        with self.engine.begin() as conn:
+        with self._write_engine.begin() as conn:
             job_id = conn.execute(insert(table).returning(table.c.id), {
                 "paths": paths, "options": options, "state": "queued", "created_at": utcnow(),
                 "updated_at": utcnow()}).scalar_one()
@@ -97,51 +121,125 @@ class JobRunner:
             rows = conn.execute(select(table).order_by(table.c.id.desc()).limit(limit)).mappings().all()
         return [_public(row) for row in rows]
 
+    # -- claiming and recovering ---------------------------------------------------------------------------------
+
+    def claim(self) -> dict | None:
+        """Take the oldest queued job for this server, or None. The UPDATE's `state = 'queued'` condition makes
+        the claim a compare-and-set: of two servers that saw the same queued job, one updates it and the other
+        updates nothing (PostgreSQL re-checks the condition on the row the winner committed) and tries the next."""
+        table = Job.__table__
+        for _ in range(20):  # each lost race means another server took a job; give up after a few
+            with self.engine.connect() as conn:
+                job_id = conn.execute(select(table.c.id).where(table.c.state == "queued").order_by(table.c.id)
+                                      .limit(1)).scalar_one_or_none()
+            if job_id is None:
+                return None
+            now = utcnow()
+            with self._write_engine.begin() as conn:
+                row = conn.execute(update(table).where(table.c.id == job_id, table.c.state == "queued")
+                                   .values(state="running", owner=self.owner, heartbeat_at=now, updated_at=now,
+                                           error=None)
+                                   .returning(*table.c)).mappings().one_or_none()
+            if row is not None:
+                return dict(row)
+        return None
+
+    def recover(self) -> list[int]:
+        """Queue again every running job whose server is gone (liveness.is_orphan), marking its runs
+        "interrupted"; a job interrupted MAX_ATTEMPTS times is failed instead. Also marks "interrupted" the
+        orphaned runs of the command line (ScoreWriter.interrupt_orphaned_runs). Returns the jobs' ids."""
+        table = Job.__table__
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(table.c.id, table.c.owner, table.c.heartbeat_at, table.c.run_ids)
+                                .where(table.c.state == "running")).all()
+        recovered = []
+        for row in rows:
+            if not is_orphan(row.owner, row.heartbeat_at, self.stale_after_s):
+                continue
+            attempts = len(row.run_ids or [])
+            values = ({"state": "failed", "error": f"interrupted {attempts} times: its server died during every "
+                                                  "attempt (out of memory?)"}
+                      if attempts >= MAX_ATTEMPTS else {"state": "queued"})
+            same_owner = table.c.owner.is_(None) if row.owner is None else table.c.owner == row.owner
+            same_beat = (table.c.heartbeat_at.is_(None) if row.heartbeat_at is None
+                         else table.c.heartbeat_at == row.heartbeat_at)
+            with self._write_engine.begin() as conn:
+                # Compare-and-set again: a server that claimed or beat meanwhile keeps its job.
+                taken = conn.execute(update(table).where(table.c.id == row.id, table.c.state == "running",
+                                                         same_owner, same_beat)
+                                     .values(owner=None, heartbeat_at=None, updated_at=utcnow(), **values)).rowcount
+                if taken == 1 and row.run_ids:
+                    runs = Run.__table__
+                    conn.execute(update(runs).where(runs.c.id.in_(row.run_ids), runs.c.state == "running")
+                                 .values(state="interrupted", finished_at=utcnow()))
+            if taken == 1:
+                recovered.append(row.id)
+                log.warning("job %s: its server (%s) is gone; %s", row.id, row.owner, values["state"])
+        ScoreWriter(self.engine).interrupt_orphaned_runs(self.stale_after_s)
+        if recovered:
+            self._wake.set()
+        return recovered
+
     # -- the worker ----------------------------------------------------------------------------------------------
 
     def _loop(self) -> None:
+        last_recover = time.monotonic()
         while not self._stopping.is_set():
-            job = self._next_queued()
+            try:
+                if time.monotonic() - last_recover >= RECOVER_EVERY_S:
+                    last_recover = time.monotonic()
+                    self.recover()
+                job = self.claim()
+            except Exception:  # noqa: BLE001 - the store away for a moment: try again, never die
+                log.warning("cannot read the jobs table", exc_info=True)
+                job = None
             if job is None:
                 self._wake.wait(timeout=1.0)
                 self._wake.clear()
                 continue
             self._run(job)
 
-    def _next_queued(self) -> dict | None:
-        table = Job.__table__
-        with self.engine.connect() as conn:
-            return conn.execute(select(table).where(table.c.state == "queued").order_by(table.c.id)
-                                .limit(1)).mappings().one_or_none()
-
-    def _run(self, job) -> None:
+    def _run(self, job: dict) -> None:
         options = dict(job["options"])
         last = [0.0]
+        lost = threading.Event()
+
+        def beat() -> None:
+            if not self._update(job["id"], heartbeat_at=utcnow()):
+                lost.set()  # another server took the job: it thought this one dead
 
         def progress(summary: RunSummary, read: int) -> None:
+            if lost.is_set():
+                raise Interrupted(f"job {job['id']} was taken over by another server")
             if time.monotonic() - last[0] >= PROGRESS_EVERY_S:
                 last[0] = time.monotonic()
-                self._update(job["id"], progress={"read": read, **summary.as_dict()})
+                if not self._update(job["id"], progress={"read": read, **summary.as_dict()}):
+                    lost.set()
 
         run_ids = list(job["run_ids"] or [])
-        self._update(job["id"], state="running")
         try:
-            summary = score_archive(
-                job["paths"], self.model(), db_url=self.engine.url.render_as_string(hide_password=False),
-                source=options.get("source"), mapping=FieldMapping.parse(options.get("map")),
-                batch_size=int(options.get("batch_size") or 64),
-                prefilter=self.prefilter if options.get("prefilter", True) else None, progress=progress,
-                command=f"job {job['id']}", on_run=lambda run_id: self._update(job["id"],
-                                                                               run_ids=run_ids + [run_id]))
+            with Heartbeat(beat, self.heartbeat_s):
+                summary = score_archive(
+                    job["paths"], self.model(), db_url=self.engine.url.render_as_string(hide_password=False),
+                    source=options.get("source"), mapping=FieldMapping.parse(options.get("map")),
+                    batch_size=int(options.get("batch_size") or 64),
+                    prefilter=self.prefilter if options.get("prefilter", True) else None, progress=progress,
+                    command=f"job {job['id']}", roots=self.roots,
+                    on_run=lambda run_id: self._update(job["id"], run_ids=run_ids + [run_id]))
+        except Interrupted:
+            log.warning("job %s was taken over by another server; stopped here", job["id"])
+            return
         except Exception as exc:  # a job fails alone; the worker goes on with the next one
             self._update(job["id"], state="failed", error=f"{type(exc).__name__}: {exc}")
             return
         self._update(job["id"], state="finished", progress=summary.as_dict())
 
-    def _update(self, job_id: int, **values) -> None:
+    def _update(self, job_id: int, **values) -> bool:
+        """Update a job this server owns; False when it is no longer this server's (another took it over)."""
         table = Job.__table__
-        with self.engine.begin() as conn:
-            conn.execute(update(table).where(table.c.id == job_id).values(**values, updated_at=utcnow()))
+        with self._write_engine.begin() as conn:
+            return conn.execute(update(table).where(table.c.id == job_id, table.c.owner == self.owner)
+                                .values(**values, updated_at=utcnow())).rowcount == 1
 
 
 def _public(row) -> dict:

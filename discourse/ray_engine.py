@@ -136,13 +136,13 @@ class ScoringActor:
         self.prefilter = RelevancePrefilter.load() if use_prefilter else None
         self.store = ScoreWriter(make_engine(db_url))  # used for reads only: the resume check
 
-    def _scored_ids(self, ids: list[str]) -> set[str]:
-        return self.store.scored_document_ids(ids, self.meta["model"], self.meta["model_version"])
+    def _stored(self, ids: list[str]) -> dict:
+        return self.store.stored_documents(ids, self.meta["model"], self.meta["model_version"])
 
     def __call__(self, batch: dict) -> dict:
         items = [pickle.loads(payload) for payload in batch["payload"]]
         records, rejections = split_items(items)
-        scored = score_records(self.model, records, self.prefilter, self._scored_ids, self.source, self.genre,
+        scored = score_records(self.model, records, self.prefilter, self._stored, self.source, self.genre,
                                self.language_check)
         return {"result": np.array([pickle.dumps((rejections, scored, len(items)))], dtype=object)}
 

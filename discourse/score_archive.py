@@ -5,11 +5,18 @@
 
 Resumable by construction: a batch is written whole or not at all, and a run started again with the same command
 first asks the store which documents this model version has scored, so a run killed at any moment finishes with
-every document scored exactly once. Bad records go to the rejected-records table with a reason; the run goes on.
+every document scored exactly once. Bad records go to the rejected-records table with a reason (once per input,
+position and reason, however often the run is repeated); the run goes on. A record that makes the scorer or the
+store fail is retried alone and, if it fails alone, rejected (`record_error`) — one record never stops a run; only
+a store that cannot be reached does.
+
+A document id names one text: a record whose id is stored already with another text (a second archive reusing
+ids) is rejected as `id_conflict`, never counted as already scored; the same id with the same text is.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -18,12 +25,22 @@ from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable
 
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
 from .archive import score_articles
 from .codebook import STANCES
 from .ingest import FieldMapping, IngestRecord, Rejection, expand_paths, read_records
 from .language import LanguageCheckMode
 from .prefilter import RelevancePrefilter
+from .records import text_hash
 from .store import ScoreWriter, make_engine, upgrade
+from .store.liveness import Heartbeat, Interrupted
+from .store.writer import StoredDocument
+
+#: Errors that say the store cannot be reached (down, locked, out of connections): they stop the run, which
+#: resumes when started again, instead of rejecting every record while the store is away.
+STORE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 
 DEFAULT_BATCH = 64  # articles per transaction: small enough to lose little on a kill, large enough to batch well
 
@@ -33,21 +50,25 @@ class RunSummary:
     run_id: int
     scored: int = 0
     skipped: Counter = field(default_factory=Counter)  # by reason: already_scored, not_dutch, invalid_json, ...
-    errors: int = 0
+    errors: int = 0  # records the scorer or the store failed on (also counted in skipped["record_error"])
     seconds: float = 0.0
     sentences_total: int = 0
     sentences_to_model: int = 0
     stage_seconds: Counter = field(default_factory=Counter)  # read, resume_check, language, ..., model, write
+    encodings: dict = field(default_factory=dict)  # path -> encoding, for CSV/TSV files that were not UTF-8
 
     @property
     def docs_per_second(self) -> float:
         return self.scored / self.seconds if self.seconds else 0.0
 
     def as_dict(self) -> dict:
-        return {"run_id": self.run_id, "scored": self.scored, "skipped": dict(self.skipped), "errors": self.errors,
-                "seconds": round(self.seconds, 1), "docs_per_second": round(self.docs_per_second, 2),
-                "sentences_total": self.sentences_total, "sentences_to_model": self.sentences_to_model,
-                "stage_seconds": {k: round(v, 2) for k, v in sorted(self.stage_seconds.items())}}
+        out = {"run_id": self.run_id, "scored": self.scored, "skipped": dict(self.skipped), "errors": self.errors,
+               "seconds": round(self.seconds, 1), "docs_per_second": round(self.docs_per_second, 2),
+               "sentences_total": self.sentences_total, "sentences_to_model": self.sentences_to_model,
+               "stage_seconds": {k: round(v, 2) for k, v in sorted(self.stage_seconds.items())}}
+        if self.encodings:
+            out["encodings"] = dict(self.encodings)
+        return out
 
 
 Progress = Callable[[RunSummary, int], None]  # (summary so far, records read so far)
@@ -63,48 +84,126 @@ class ScoredRecords:
     segment_scores: list[dict] = field(default_factory=list)
     rejections: list[dict] = field(default_factory=list)  # keyword arguments of ScoreWriter.add_rejected
     skipped: Counter = field(default_factory=Counter)  # already_scored, duplicate_in_batch
+    errors: int = 0  # records rejected as record_error
     sentences_total: int = 0
     sentences_to_model: int = 0
     stage_seconds: Counter = field(default_factory=Counter)
+    #: document id -> (path, position) of its record: where a rejection found at write time points.
+    origins: dict = field(default_factory=dict)
+
+    def merge(self, other: "ScoredRecords") -> None:
+        self.documents += other.documents
+        self.document_scores += other.document_scores
+        self.segment_scores += other.segment_scores
+        self.rejections += other.rejections
+        self.skipped.update(other.skipped)
+        self.errors += other.errors
+        self.sentences_total += other.sentences_total
+        self.sentences_to_model += other.sentences_to_model
+        self.stage_seconds.update(other.stage_seconds)
+        self.origins.update(other.origins)
 
 
 def rejection_row(code: str, reason: str, path: str, position: int, record_id: str | None, raw: str) -> dict:
-    return {"reason_code": code, "reason": reason, "source_path": path, "line_or_row": position,
-            "record_id": record_id, "raw": raw}
+    """A rejection as add_rejected's keyword arguments. The path is made absolute, so a rerun from another
+    folder finds the rejections it already recorded (one row per input, position and reason)."""
+    return {"reason_code": code, "reason": reason, "source_path": os.path.abspath(path) if path else path,
+            "line_or_row": position, "record_id": record_id, "raw": raw}
+
+
+def error_row(record: IngestRecord, error: BaseException) -> dict:
+    """The rejection of a record the scorer or the store failed on (the error's type and message)."""
+    return rejection_row("record_error", f"scoring or storing this record failed: {type(error).__name__}: "
+                                         f"{error}"[:2000], record.path, record.position, record.id, record.text[:300])
+
+
+def conflict_row(record_id: str, path: str, position: int, raw: str) -> dict:
+    return rejection_row("id_conflict", f"document id {record_id!r} is stored already with a different text (another "
+                                        "archive, or an earlier version of this one, uses the same id); map this "
+                                        "archive's ids to unique ones (--map id=...) or leave them out (a content "
+                                        "id is made)", path, position, record_id, raw)
 
 
 def split_items(items: Iterable[IngestRecord | Rejection]) -> tuple[list[IngestRecord], list[dict]]:
-    """Reader output -> (records to score, rejection rows). NUL characters are refused here on every backend,
-    because PostgreSQL cannot store them."""
+    """Reader output -> (records to score, rejection rows). Characters no store can hold (NUL, lone
+    surrogates) were refused by the reader already, in every field."""
     records, rejections = [], []
     for item in items:
         if isinstance(item, Rejection):
             rejections.append(rejection_row(item.reason_code, item.reason, item.path, item.position,
                                             item.record_id, item.excerpt))
-        elif "\x00" in item.text:
-            rejections.append(rejection_row("nul_character", "text contains a NUL character", item.path,
-                                            item.position, item.id, item.text[:300]))
         else:
             records.append(item)
     return records, rejections
 
 
+StoredLookup = Callable[[list[str]], "dict[str, StoredDocument]"]
+
+
 def score_records(model, records: list[IngestRecord], prefilter: RelevancePrefilter | None = None,
-                  scored_ids: Callable[[list[str]], set[str]] | None = None, source: str | None = None,
+                  stored: StoredLookup | None = None, source: str | None = None,
                   genre: str = "news", language_check: LanguageCheckMode = "strict") -> ScoredRecords:
     """The per-batch scoring function, plain and engine-free: the local loop and Ray workers both run it.
-    `scored_ids(ids)` names the ids this model version has scored already (they are skipped: resuming);
-    `source` names the archive for records that carry no source of their own."""
+    `stored(ids)` tells, for the ids the store holds, their text hash and whether this model version scored them
+    (ScoreWriter.stored_documents): the same id and text scored already is skipped (resuming), the same id with
+    another text is rejected (`id_conflict`). `source` names the archive for records without a source of their
+    own. A batch the scorer fails on is scored again record by record; a record that fails alone is rejected
+    (`record_error`), so one record never stops a run."""
     out = ScoredRecords()
-    unique = list({r.id: r for r in records}.values())  # the same id twice in one batch is scored once
-    out.skipped["duplicate_in_batch"] += len(records) - len(unique)
+    unique = _unique(records, out)
     started = time.perf_counter()
-    done = scored_ids([r.id for r in unique]) if scored_ids is not None and unique else set()
+    found = stored([r.id for r in unique]) if stored is not None and unique else {}
     out.stage_seconds["resume_check"] += time.perf_counter() - started
-    todo = [r for r in unique if r.id not in done]
-    out.skipped["already_scored"] += len(unique) - len(todo)
+    todo = []
+    for record in unique:
+        known = found.get(record.id)
+        if known is None:
+            todo.append(record)
+        elif known.text_hash == text_hash(record.text) or (record.id_generated and known.scored):
+            # A generated id is a hash of the normalised text: another spelling of the same article.
+            if known.scored:
+                out.skipped["already_scored"] += 1
+            else:
+                todo.append(record)  # stored by another model version: scored now by this one
+        else:
+            out.rejections.append(conflict_row(record.id, record.path, record.position, record.text[:300]))
     if not todo:
         return out
+    try:
+        out.merge(_score(model, todo, prefilter, source, genre, language_check))
+    except STORE_UNAVAILABLE:
+        raise
+    except Exception:  # noqa: BLE001 - find the record that fails, keep the others
+        for record in todo:
+            try:
+                out.merge(_score(model, [record], prefilter, source, genre, language_check))
+            except STORE_UNAVAILABLE:
+                raise
+            except Exception as error:  # noqa: BLE001 - this record alone fails: rejected with the reason
+                out.rejections.append(error_row(record, error))
+                out.errors += 1
+    return out
+
+
+def _unique(records: list[IngestRecord], out: ScoredRecords) -> list[IngestRecord]:
+    """The first record of each id in the batch. A later record with the same id is the same document when its
+    text is the same (or its id was generated from the text): skipped as duplicate_in_batch; with another text
+    it is rejected (`id_conflict`)."""
+    first: dict[str, IngestRecord] = {}
+    for record in records:
+        seen = first.get(record.id)
+        if seen is None:
+            first[record.id] = record
+        elif record.id_generated or record.text == seen.text:
+            out.skipped["duplicate_in_batch"] += 1
+        else:
+            out.rejections.append(conflict_row(record.id, record.path, record.position, record.text[:300]))
+    return list(first.values())
+
+
+def _score(model, todo: list[IngestRecord], prefilter: RelevancePrefilter | None, source: str | None,
+           genre: str, language_check: LanguageCheckMode = "strict") -> ScoredRecords:
+    out = ScoredRecords()
     batch = score_articles(model, [(r.id, r.text) for r in todo], prefilter, language_check)
     out.sentences_total, out.sentences_to_model = batch.sentences_total, batch.sentences_to_model
     out.stage_seconds.update(batch.stage_seconds)
@@ -121,6 +220,7 @@ def score_records(model, records: list[IngestRecord], prefilter: RelevancePrefil
                               "meta": _document_meta(record.meta, article.language_fields)})
         out.document_scores.append(document_score_row(article.record_id, article.document))
         out.segment_scores.extend(segment_score_row(article.record_id, s) for s in article.sentences)
+        out.origins[record.id] = (record.path, record.position, record.text[:300])
     return out
 
 
@@ -146,37 +246,85 @@ class StoreSink:
     def write(self, scored: ScoredRecords) -> None:
         started = time.perf_counter()
         self.reject(scored.rejections)
-        documents = []
+        documents, refused = [], 0
         for document in scored.documents:
-            name = document["source_name"]
-            if name not in self._sources:
-                self._sources[name] = self.writer.ensure_source(name, self.genre)
-            documents.append({k: v for k, v in document.items() if k != "source_name"}
-                             | {"source_id": self._sources[name]})
-        inserted = 0
-        if documents:
-            inserted = self.writer.write_batch(self.summary.run_id, documents, scored.document_scores,
-                                               scored.segment_scores).doc_scores
+            try:
+                source_id = self._source_id(document["source_name"])
+            except STORE_UNAVAILABLE:
+                raise
+            except Exception as error:  # noqa: BLE001 - a source name the store cannot take: this record only
+                self._refuse(scored, document["id"], error)
+                refused += 1
+                continue
+            documents.append({k: v for k, v in document.items() if k != "source_name"} | {"source_id": source_id})
+        inserted, conflicts, failed = self._write_documents(scored, documents)
         summary = self.summary
+        self.reject(conflict_row(doc_id, *scored.origins[doc_id]) for doc_id in conflicts)
         # Counted from what the store took: a document another batch of this run scored at the same time (the
         # same id twice in an archive, on Ray) is stored once and counted once.
         summary.scored += inserted
+        summary.errors += scored.errors
         summary.skipped.update(scored.skipped)
-        summary.skipped["already_scored"] += len(documents) - inserted
+        summary.skipped["already_scored"] += len(documents) - inserted - len(conflicts) - failed - refused
         summary.sentences_total += scored.sentences_total
         summary.sentences_to_model += scored.sentences_to_model
         summary.stage_seconds.update(scored.stage_seconds)
         summary.stage_seconds["write"] += time.perf_counter() - started
+
+    def _source_id(self, name: str) -> int:
+        if name not in self._sources:
+            self._sources[name] = self.writer.ensure_source(name, self.genre)
+        return self._sources[name]
+
+    def _refuse(self, scored: ScoredRecords, doc_id: str, error: Exception) -> None:
+        """Reject a scored document the store would not take (`record_error`, with the store's reason)."""
+        path, position, raw = scored.origins[doc_id]
+        self.reject([rejection_row("record_error", f"the store refused this record: {type(error).__name__}: "
+                                                   f"{error}"[:2000], path, position, doc_id, raw)])
+        self.summary.errors += 1
+
+    def _write_documents(self, scored: ScoredRecords, documents: list[dict]) -> tuple[int, list[str], int]:
+        """Write the batch in one transaction; if the store refuses it (a value it cannot take), write it one
+        document at a time and reject the documents it refuses alone (`record_error`). Returns (document scores
+        inserted, ids in conflict, documents refused)."""
+        if not documents:
+            return 0, [], 0
+        try:
+            counts = self.writer.write_batch(self.summary.run_id, documents, scored.document_scores,
+                                             scored.segment_scores)
+            return counts.doc_scores, list(counts.conflicts), 0
+        except STORE_UNAVAILABLE:
+            raise
+        except Exception:  # noqa: BLE001 - find the document the store refuses, keep the others
+            pass
+        inserted, conflicts, failed = 0, [], 0
+        for document in documents:
+            doc_id = document["id"]
+            try:
+                counts = self.writer.write_batch(
+                    self.summary.run_id, [document], [s for s in scored.document_scores if s["document_id"] == doc_id],
+                    [s for s in scored.segment_scores if s["document_id"] == doc_id])
+            except STORE_UNAVAILABLE:
+                raise
+            except Exception as error:  # noqa: BLE001 - this document alone is refused: rejected with the reason
+                self._refuse(scored, doc_id, error)
+                failed += 1
+                continue
+            inserted += counts.doc_scores
+            conflicts += counts.conflicts
+        return inserted, conflicts, failed
 
 
 def score_archive(paths: Iterable[str], model, db_url: str | None = None, source: str | None = None,
                   mapping: FieldMapping | None = None, batch_size: int = DEFAULT_BATCH,
                   prefilter: RelevancePrefilter | None = None, genre: str = "news",
                   progress: Progress | None = None, command: str | None = None,
-                  on_run: Callable[[int], None] | None = None,
+                  on_run: Callable[[int], None] | None = None, roots: Iterable[str | Path] | None = None,
                   language_check: LanguageCheckMode = "strict") -> RunSummary:
     """Score every record of `paths` with `model` (a FramingModel) into the store at `db_url` (default: the
-    embedded SQLite file). `source` names the archive when records carry no source field of their own."""
+    embedded SQLite file). `source` names the archive when records carry no source field of their own. `roots`
+    (jobs): only regular files inside these folders are read; any other file found by expanding a folder or
+    glob (a symlink out of the roots, a device, a FIFO) is rejected (`path_not_allowed`) and not opened."""
     files = expand_paths(list(paths))
     engine = make_engine(db_url)
     upgrade(engine)
@@ -188,12 +336,12 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
     summary = RunSummary(run_id)
     sink = StoreSink(writer, summary, genre)
 
-    def scored_ids(ids: list[str]) -> set[str]:
-        return writer.scored_document_ids(ids, meta["model"], meta["model_version"])
+    def stored(ids: list[str]) -> dict[str, StoredDocument]:
+        return writer.stored_documents(ids, meta["model"], meta["model_version"])
 
     started, read = time.perf_counter(), 0
     with recorded_run(writer, summary, engine, started):
-        items = read_records(files, mapping)
+        items = read_records(files, mapping, roots=roots, encodings=summary.encodings)
         while True:
             reading = time.perf_counter()
             chunk = list(islice(items, batch_size))
@@ -203,7 +351,7 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
             read += len(chunk)
             records, rejections = split_items(chunk)
             sink.reject(rejections)
-            sink.write(score_records(model, records, prefilter, scored_ids, source, genre, language_check))
+            sink.write(score_records(model, records, prefilter, stored, source, genre, language_check))
             summary.seconds = time.perf_counter() - started
             if progress:
                 progress(summary, read)
@@ -212,14 +360,17 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
 
 @contextmanager
 def recorded_run(writer: ScoreWriter, summary, engine, started: float):
-    """Closes the run whatever happens: state "finished", "interrupted" (Ctrl-C) or "failed" (an exception),
-    with the summary's counts (`summary`: anything with run_id, seconds and as_dict()); then disposes of the
-    engine. A run killed outright (SIGKILL) stays "running": nothing in the process can record it."""
+    """Keeps the run's heartbeat while it works, then closes it whatever happens: state "finished",
+    "interrupted" (Ctrl-C, or liveness.Interrupted: its job was handed to another server) or "failed" (an
+    exception), with the summary's counts (`summary`: anything with run_id, seconds and as_dict()); then disposes
+    of the engine. A run killed outright (SIGKILL) cannot record anything: its heartbeat stops, and the next run
+    or job server marks it "interrupted" (ScoreWriter.interrupt_orphaned_runs)."""
     state = "failed"
     try:
-        yield
+        with Heartbeat(lambda: writer.heartbeat_run(summary.run_id)):
+            yield
         state = "finished"
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         state = "interrupted"
         raise
     finally:

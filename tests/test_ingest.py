@@ -289,9 +289,10 @@ def test_every_bad_jsonl_record_is_rejected_and_reading_continues(tmp_path):
 
 
 def test_bad_csv_rows_are_rejected_one_by_one(tmp_path):
+    # A UTF-8 file (its accented words are valid UTF-8) with one stray byte that is not: that row alone goes.
     data = (b"id,text,date\n"
-            b"1,Goede rij.,2024-03-05\n"
-            b"2,Te veel,velden,hier,2024-03-05\n"
+            + "1,Goede rij: café en reeën bij de ruïne.,2024-03-05\n".encode()
+            + b"2,Te veel,velden,hier,2024-03-05\n"
             b"3,Na de kapotte rij.,\n"
             b"4,Niet utf-8: caf\xe9,2024-03-05\n"
             b'5,"Quote"kapot,2024-03-05\n'
@@ -331,7 +332,116 @@ def test_unreadable_files_give_one_rejection_and_the_next_file_is_read(tmp_path)
 def test_every_reason_code_is_exercised():
     # The tests above craft one bad record per code; keep this list and REASON_CODES in step.
     assert set(REASON_CODES) == {"invalid_json", "not_an_object", "invalid_csv", "not_utf8", "missing_text",
-                                 "empty_text", "text_not_string", "too_long", "unreadable_file"}
+                                 "empty_text", "text_not_string", "too_long", "unreadable_file", "nul_character",
+                                 "path_not_allowed", "record_error"}
+
+
+def test_lone_surrogates_and_nul_characters_in_any_field_are_rejected_in_every_format(tmp_path):
+    good = {"id": "ok", "text": ARTICLE}
+    # JSON escapes: "\ud800" parses to a lone surrogate, "\u0000" to NUL; neither can be stored.
+    path = write_jsonl(tmp_path / "bad.jsonl", [
+        good,
+        '{"id": "s-text", "text": "Een moeder \\ud800 schrijft."}',
+        '{"id": "s-title", "text": "Goede tekst.", "title": "kop \\udfff"}',
+        '{"id": "s-meta", "text": "Goede tekst.", "extra": {"deep": ["\\udc80"]}}',
+        '{"id": "s-key", "text": "Goede tekst.", "sleutel\\ud83d": 1}',
+        '{"id": "s-id-\\ud800", "text": "Goede tekst."}',
+        '{"id": "n-title", "text": "Goede tekst.", "title": "kop\\u0000"}',
+        '{"id": "n-url", "text": "Goede tekst.", "url": "https://x.nl/\\u0000"}',
+        '{"id": "n-source", "text": "Goede tekst.", "source": "\\u0000bron"}',
+        '{"id": "n-text", "text": "tekst\\u0000"}',
+        '{"id": "pair", "text": "Een emoji \\ud83d\\ude00 is een geldig paar."}',
+        '{"id": "deep", "text": "Goede tekst.", "x": ' + "[" * 900 + "]" * 900 + "}",
+        {**good, "id": "last"},
+    ])
+    items = list(read_records([path]))
+    summary = [(i.position, i.reason_code if isinstance(i, Rejection) else i.id) for i in items]
+    assert summary == [(1, "ok"), (2, "not_utf8"), (3, "not_utf8"), (4, "not_utf8"), (5, "not_utf8"),
+                       (6, "not_utf8"), (7, "nul_character"), (8, "nul_character"), (9, "nul_character"),
+                       (10, "nul_character"), (11, "pair"), (12, summary[11][1]), (13, "last")]
+    # JSON nested 900 deep parses; walking it may hit the recursion limit, depending on the stack: then it is a
+    # record_error, never an exception that ends the file.
+    assert summary[11][1] in ("deep", "record_error")
+    bad = rejections(items)
+    assert "'title'" in bad[1].reason and "'extra.deep[0]'" in bad[2].reason and "'url'" in bad[6].reason
+    # Every rejection can be printed, stored and sent as JSON: no surrogate survives into it.
+    for rejection in bad:
+        json.dumps(rejection.__dict__, ensure_ascii=False).encode("utf-8")
+
+    csv_path = write_bytes(tmp_path / "bad.csv", b"id,text,title\n1,Goede rij.,kop\n2,Met NUL\x00 erin.,kop\n"
+                                                 b"3,Goede tekst.,kop\x00\n4,Laatste rij.,kop\n")
+    summary = [(i.position, i.reason_code if isinstance(i, Rejection) else i.id)
+               for i in read_records([csv_path])]
+    assert summary == [(2, "1"), (3, "nul_character"), (4, "nul_character"), (5, "4")]
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # A string column Arrow wrote without validating it: one row is not UTF-8, one holds a NUL.
+    texts = pa.array([b"Goede rij.", b"caf\xe9 kapot", b"met\x00nul", b"Laatste rij."], type=pa.binary())
+    pq.write_table(pa.table({"id": ["p1", "p2", "p3", "p4"], "text": texts.view(pa.string())},),
+                   tmp_path / "bad.parquet")
+    summary = [(i.position, i.reason_code if isinstance(i, Rejection) else i.id)
+               for i in read_records([tmp_path / "bad.parquet"])]
+    assert summary == [(1, "p1"), (2, "not_utf8"), (3, "nul_character"), (4, "p4")]
+
+
+def test_a_cp1252_csv_is_read_as_cp1252_and_recorded(tmp_path):
+    text = "Een moeder voelt zich schuldig: ze krijgt het advies van de vroedvrouw niet toegepast, zegt ze."
+    rows = [f"{i};{text} Café nummer {i} à la crème, reeën en ruïnes.;5/3/2024" for i in range(50)]
+    path = write_bytes(tmp_path / "export.csv", ("id;tekst;datum\n" + "\n".join(rows) + "\n").encode("cp1252"))
+    encodings: dict[str, str] = {}
+    items = list(read_records([path], encodings=encodings))
+    assert not rejections(items) and len(records(items)) == 50
+    assert records(items)[3].text.endswith("Café nummer 3 à la crème, reeën en ruïnes.")
+    assert encodings == {str(path): "cp1252"}
+    # The same rows in UTF-8 are read as UTF-8, and nothing is recorded for them.
+    utf8 = write_bytes(tmp_path / "export-utf8.csv.gz", ("id;tekst;datum\n" + "\n".join(rows) + "\n").encode())
+    encodings.clear()
+    assert [r.text for r in records(read_records([utf8], encodings=encodings))] == [r.text for r in records(items)]
+    assert encodings == {}
+
+
+def test_a_byte_order_mark_on_a_later_jsonl_line_is_dropped(tmp_path):
+    # Two exports joined with `cat`: each brought its own byte-order mark.
+    data = ("\ufeff" + json.dumps({"id": "a", "text": ARTICLE}) + "\n"
+            + "\ufeff" + json.dumps({"id": "b", "text": ARTICLE}) + "\n").encode("utf-8")
+    path = write_bytes(tmp_path / "joined.jsonl.gz", data)
+    assert [i.id for i in read_records([path])] == ["a", "b"]
+
+
+def test_content_ids_ignore_invisible_characters():
+    plain = content_id("Een kind krijgen is een grote stap.", title="Ouderschap", source="NRC")
+    assert plain == content_id("\ufeffEen kind\u200b krijgen is een gro\u00adte stap.\u2060",
+                               title="Ouder\u200dschap\u200c", source="\ufeffNRC")
+    # an invisible character between a letter and its combining accent does not block composition
+    assert content_id("cafe\u200b\u0301") == content_id("café")
+
+
+def test_reading_confined_to_roots_refuses_links_out_and_special_files(tmp_path):
+    import os
+
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    outside = write_jsonl(tmp_path / "geheim.jsonl", [{"id": "geheim", "text": "niet van jou"}])
+    write_jsonl(root / "a-good.jsonl", [{"id": "good", "text": ARTICLE}])
+    write_jsonl(root / "sub" / "inner.jsonl", [{"id": "inner", "text": ARTICLE}])
+    (root / "b-link-out.jsonl").symlink_to(outside)
+    (root / "c-environ.jsonl").symlink_to("/proc/self/environ")
+    (root / "d-link-in.jsonl").symlink_to(root / "sub" / "inner.jsonl")  # inside the root: fine
+    os.mkfifo(root / "e-fifo.jsonl")
+    (root / "linked-dir").symlink_to(tmp_path, target_is_directory=True)
+    files = [root / name for name in ("a-good.jsonl", "b-link-out.jsonl", "c-environ.jsonl", "d-link-in.jsonl",
+                                      "e-fifo.jsonl", "linked-dir/geheim.jsonl")]
+    items = list(read_records(files, roots=[root]))
+    assert [i.id for i in records(items)] == ["good", "inner"]
+    refused = rejections(items)
+    assert [Path(r.path).name for r in refused] == ["b-link-out.jsonl", "c-environ.jsonl", "e-fifo.jsonl",
+                                                    "geheim.jsonl"]
+    assert all(r.reason_code == "path_not_allowed" and r.excerpt == "" and r.position == 0 for r in refused)
+    assert "outside the data roots" in refused[0].reason and "not a regular file" in refused[2].reason
+    # Not confined (the command line, where the user names their own files): links are followed.
+    assert [i.id for i in records(read_records(files[:2]))] == ["good", "geheim"]
 
 
 # ------------------------------------------------------------------------------------------------ memory

@@ -103,3 +103,40 @@ def test_missing_folder_and_empty_folder_are_clear_errors(model, tmp_path):
     (tmp_path / "leeg").mkdir()
     with pytest.raises(FileNotFoundError, match="holds no transcript"):
         ingest_interviews(tmp_path / "leeg", model, db_url=f"sqlite:///{tmp_path / 's.db'}")
+
+
+def test_one_bad_transcript_never_stops_the_others_and_is_rejected_once(model, store_url, tmp_path):
+    import time
+
+    from sqlalchemy import func
+
+    folder = tmp_path / "interviews"
+    folder.mkdir()
+    (folder / "A-nul.txt").write_bytes(MOTHER.replace("R1", "R5").encode("utf-8").replace(b"Zwaar", b"Zw\x00aar"))
+    (folder / "B-moeder.txt").write_text(MOTHER, encoding="utf-8")
+    # Notepad's "Unicode": UTF-16 with a byte-order mark (read as text, not rejected for its NUL bytes)
+    (folder / "C-unicode.txt").write_bytes(MOTHER.replace("R1", "R6").encode("utf-16"))
+    # a line that used to take minutes to match (the speaker pattern backtracked over the spaces)
+    (folder / "D-spaties.txt").write_text(MOTHER.replace("R1", "R7") + "R7" + " " * 200 + "x\n", encoding="utf-8")
+    (folder / "E-kapot.docx").write_bytes(b"PK\x03\x04 not really a zip file")
+
+    for attempt in range(2):
+        started = time.perf_counter()
+        summary = ingest_interviews(folder, model, db_url=store_url, source="demo")
+        assert time.perf_counter() - started < 120
+        assert summary.transcripts == 5
+        assert summary.scored == (3 if attempt == 0 else 0)
+        assert {k: v for k, v in summary.skipped.items() if v} == (
+            {"nul_character": 1, "invalid_transcript": 1} | ({"already_scored": 3} if attempt else {}))
+
+    engine = make_engine(store_url)
+    with session_factory(engine)() as session:
+        rejected = session.execute(select(RejectedRecord.record_id, RejectedRecord.reason_code,
+                                          RejectedRecord.reason).order_by(RejectedRecord.record_id)).all()
+        scored = session.scalars(select(DocumentScore.document_id).order_by(DocumentScore.document_id)).all()
+        speakers = session.scalar(select(func.count()).select_from(Speaker).where(Speaker.label == "R6"))
+    engine.dispose()
+    assert [(r[0], r[1]) for r in rejected] == [("demo:A-nul", "nul_character"), ("demo:E-kapot", "invalid_transcript")]
+    assert "UTF-16" in rejected[0][2]
+    assert scored == ["demo:B-moeder", "demo:C-unicode", "demo:D-spaties"]
+    assert speakers == 1

@@ -596,3 +596,44 @@ def test_transcript_attributes_meet_the_register(interview, tmp_path):
     merged = merge_attributes(interview.respondents, read_respondents(path))
     assert merged["R7"] == {"gender": "V", "age": 27, "pregnancy_weeks": 37, "region": "Oost-Vlaanderen"}
     assert role_of_parent(merged["R7"]) == "mother"
+
+
+ADVERSARIAL_LINES = {
+    "spaces before text": "R7" + " " * 200 + "x",
+    "spaces before a bracket": "R7" + " " * 200 + "(",
+    "tabs and odd spaces": "R7" + " \t\u00a0\u2009\u3000\x0b" * 2000 + "x",
+    "an unclosed notation": "R7 (" + "x" * 100_000,
+    "an unclosed notation of words": "R7 (" + "x " * 50_000,
+    "a long name": "Sofie" + " a" * 50_000,
+    "bold markers": "**" * 50_000,
+    "timestamps": "[00:00:00] " * 50_000,
+    "bare times": "12:31 - " * 50_000,
+    "colons": ":" * 100_000,
+    "label and times": "R7" + " (12:31)" * 20_000 + " x",
+    "one long word": "a" * 200_000,
+    "notation at the end of a long word": "a" * 200_000 + " (V, 26)",
+    "open brackets": "R7 (" * 50_000,
+    "a long label number": "R" + "7" * 200_000,
+}
+
+
+@pytest.mark.parametrize("name", ADVERSARIAL_LINES)
+def test_adversarial_lines_parse_in_linear_time(name):
+    import time
+
+    line = ADVERSARIAL_LINES[name]
+    # In the header, as a turn, and as a continuation line: every place a line is matched.
+    text = f"{line}\nR1: Ja.\n{line}\nInterviewer: Een vraag?\n{line}\n"
+    started = time.perf_counter()
+    transcript = parse_transcript(text, "x")
+    elapsed = time.perf_counter() - started
+    assert elapsed < 0.1 * 3, f"{name}: {elapsed:.2f} s for three lines"
+    assert any(t.speaker == "I" for t in transcript.turns)
+
+
+def test_a_speaker_prefix_on_a_very_long_line_keeps_the_whole_line_as_text():
+    answer = "Ik las elke avond voor. " * 100  # 2,400 characters: longer than the scanned head
+    transcript = parse_transcript(f"Interviewer: Hoe ging het?\nR7   (V, 26)  :   {answer}\nR7:\t\tJa.\n")
+    turns = [(t.speaker, t.text) for t in transcript.turns]
+    assert turns == [("I", "Hoe ging het?"), ("R7", answer.strip()), ("R7", "Ja.")]
+    assert transcript.respondents["R7"]["age"] == 26

@@ -109,4 +109,84 @@ def test_a_run_killed_mid_way_finishes_on_restart_without_duplicates(tmp_path):
                                  "FROM segment_scores").fetchone()
         assert sentences[0] == sentences[1]  # no sentence row twice
         states = [row[0] for row in conn.execute("SELECT state FROM runs ORDER BY id")]
-        assert states == ["running", "finished"]  # the killed run never got to close itself
+        assert states == ["interrupted", "finished"]  # the killed run was closed by the next one (its pid is gone)
+
+
+def _scalar(url: str, sql: str):
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).all()
+    finally:
+        engine.dispose()
+
+
+def test_a_hostile_archive_across_a_kill_and_two_reruns(store_url, tmp_path):
+    """Good records among one bad record of each kind (lone surrogates, NULs in any field, an id another
+    archive reuses with another text, invalid JSON and bytes, non-Dutch, too long), in JSONL (with a BOM on a
+    later line and an article repeated with invisible characters), a cp1252 CSV export and Parquet: every good
+    record is scored once and every bad one rejected once, though the first run is SIGKILLed and the command
+    is run twice more."""
+    from hostile import good_articles, write_hostile_archive
+
+    folder = tmp_path / "archief"
+    expected = write_hostile_archive(folder, good_articles(200))
+    command = [sys.executable, "-m", "discourse.cli", "score-archive", str(folder), "--db", store_url,
+               "--source", "test", "--batch-size", "8"]
+
+    def scored() -> int:
+        try:
+            return _count(store_url, "SELECT COUNT(*) FROM document_scores")
+        except Exception:  # noqa: BLE001 - the tables do not exist yet
+            return 0
+
+    log = open(tmp_path / "run1.log", "w")
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 600
+    while scored() < 40 and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert process.poll() is None, "the run ended before it could be killed: " + (tmp_path / "run1.log").read_text()
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert 40 <= scored() < len(expected.scored)
+
+    for attempt in (2, 3):
+        result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, result.stderr[-3000:]
+    assert "read as cp1252: " in result.stderr and "b-export.csv" in result.stderr
+    assert f"run 3: 0 scored" in result.stderr
+
+    rows = _scalar(store_url, "SELECT document_id FROM document_scores")
+    assert sorted(r[0] for r in rows) == sorted(expected.scored)  # every good record, each once
+    rejected = _scalar(store_url, "SELECT source_path, line_or_row, reason_code FROM rejected_records")
+    got = sorted((os.path.basename(path), line, code) for path, line, code in rejected)
+    assert got == sorted((name, line, code) for (name, line), code in expected.rejected.items())  # each once
+    states = [r[0] for r in _scalar(store_url, "SELECT state FROM runs ORDER BY id")]
+    assert states == ["interrupted", "finished", "finished"]
+    # The conflicting articles did not overwrite or join the originals.
+    assert _scalar(store_url, "SELECT text FROM documents WHERE id = 'art-0'")[0][0].startswith(
+        good_articles(1)[0]["text"][:50])
+    # The cp1252 export was decoded as cp1252, not rejected.
+    assert _scalar(store_url, "SELECT COUNT(*) FROM documents WHERE text LIKE '%De crèche en het café%'")[0][0] == 40
+
+
+def test_records_the_store_cannot_take_are_rejected_alone_and_the_run_goes_on(model, store_url, tmp_path):
+    good = authored_articles(6)
+    lines = ['{"id": "surrogaat", "text": "Een moeder \\ud800 schrijft."}',  # a lone surrogate, escaped in JSON
+             json.dumps(good[0], ensure_ascii=False),
+             json.dumps({**good[1], "id": "x" * 300}, ensure_ascii=False),  # longer than documents.id
+             json.dumps(good[2], ensure_ascii=False),
+             json.dumps({**good[3], "id": "lange-bron", "source": "b" * 300}, ensure_ascii=False),  # sources.name
+             json.dumps(good[4], ensure_ascii=False),
+             json.dumps(good[5], ensure_ascii=False)]
+    archive = tmp_path / "archief.jsonl"
+    archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for attempt in range(2):
+        summary = score_archive([str(archive)], model, db_url=store_url, source="test", batch_size=8)
+        assert summary.scored == (4 if attempt == 0 else 0)
+        assert summary.skipped["not_utf8"] == 1 and summary.skipped["record_error"] == 2 and summary.errors == 2
+    rejected = _scalar(store_url, "SELECT line_or_row, reason_code, reason FROM rejected_records ORDER BY line_or_row")
+    assert [(line, code) for line, code, _ in rejected] == [(1, "not_utf8"), (3, "record_error"), (5, "record_error")]
+    assert "field 'id' has 300 characters" in rejected[1][2] and "field 'name' has 300" in rejected[2][2]
+    assert sorted(r[0] for r in _scalar(store_url, "SELECT document_id FROM document_scores")) == \
+        ["art-0", "art-2", "art-4", "art-5"]

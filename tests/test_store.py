@@ -61,7 +61,7 @@ def segments(doc_id: str) -> list[dict]:
 
 
 def test_migrations_create_exactly_the_models(engine):
-    assert current_revision(engine) == head_revision() == "0003"
+    assert current_revision(engine) == head_revision() == "0004"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
@@ -79,22 +79,41 @@ def test_upgrading_an_older_store_keeps_its_data(store_url):
     try:
         assert upgrade(old, "0001") == "0001"
         assert "jobs" not in inspect(old).get_table_names()
-        writer = ScoreWriter(old)
-        source = writer.ensure_source("oud", "news")
-        run = writer.start_run(model="m", model_version="1")
-        writer.write_batch(run, [{"id": "d1", "source_id": source, "text": "Een oude tekst."}])
+        # Rows as the 0001 schema had them (written in SQL: today's writer expects today's columns), with the
+        # rejections that reruns used to repeat, and rejections without a file or position.
+        now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        with old.begin() as conn:
+            conn.execute(text("INSERT INTO sources (name, kind, created_at) VALUES ('oud', 'news', :now)"),
+                         {"now": now})
+            conn.execute(text("INSERT INTO runs (model, model_version, state, started_at) "
+                              "VALUES ('m', '1', 'running', :now)"), {"now": now})
+            conn.execute(text("INSERT INTO documents (id, source_id, text, text_hash, created_at) "
+                              "VALUES ('d1', 1, 'Een oude tekst.', 'h', :now)"), {"now": now})
+            for path, line in [("a.jsonl", 3), ("a.jsonl", 3), ("a.jsonl", 3), ("a.jsonl", 4), (None, None),
+                               (None, None), ("t.txt", None)]:
+                conn.execute(text("INSERT INTO rejected_records (run_id, source_path, line_or_row, reason_code, "
+                                  "reason, created_at) VALUES (1, :path, :line, 'invalid_json', 'x', :now)"),
+                             {"path": path, "line": line, "now": now})
         assert upgrade(old) == head_revision()
         assert "jobs" in inspect(old).get_table_names()
         with old.connect() as conn:
             assert conn.exec_driver_sql("SELECT text FROM documents WHERE id = 'd1'").scalar_one() == "Een oude tekst."
+            kept = conn.exec_driver_sql("SELECT source_path, line_or_row, id FROM rejected_records ORDER BY id").all()
+        assert [tuple(row) for row in kept] == [("a.jsonl", 3, 1), ("a.jsonl", 4, 4), ("", 0, 5), ("t.txt", 0, 7)]
+        # The run a process of the old version left "running" has no owner nor heartbeat: the next run closes it.
+        writer = ScoreWriter(old)
+        writer.start_run(model="m", model_version="1")
+        with old.connect() as conn:
+            assert conn.exec_driver_sql("SELECT state FROM runs ORDER BY id").scalars().all() == ["interrupted",
+                                                                                                  "running"]
     finally:
         old.dispose()
 
 
 def test_upgrade_is_idempotent(store_url, engine):
-    assert upgrade(engine) == "0003"
-    assert upgrade(store_url) == "0003"  # by URL: its own engine, disposed afterwards
-    assert current_revision(store_url) == "0003"
+    assert upgrade(engine) == "0004"
+    assert upgrade(store_url) == "0004"  # by URL: its own engine, disposed afterwards
+    assert current_revision(store_url) == "0004"
 
 
 def test_same_batch_twice_writes_once(engine, writer):
@@ -275,5 +294,90 @@ def test_default_url_follows_the_data_folder(tmp_path, monkeypatch):
     assert default_database_url() == f"sqlite:///{tmp_path / 'home' / 'data' / 'discourse.sqlite'}"
     monkeypatch.setenv("DISCOURSE_DATA", str(tmp_path / "data"))
     assert default_database_url() == f"sqlite:///{tmp_path / 'data' / 'discourse.sqlite'}"
-    assert upgrade(None) == "0003"
+    assert upgrade(None) == "0004"
     assert (tmp_path / "data" / "discourse.sqlite").exists()
+
+
+def test_a_rejection_is_stored_once_per_input_position_and_reason(engine, writer):
+    first = writer.start_run(model=MODEL, model_version="1.0.0")
+    second = writer.start_run(model=MODEL, model_version="1.0.0")
+    for run in (first, second, second):  # a rerun, and the same record twice in one run
+        writer.add_rejected(run, "invalid_json", "not JSON", source_path="/data/a.jsonl", line_or_row=3)
+        writer.add_rejected(run, "invalid_transcript", "cannot read", source_path="/data/R1.txt")  # no position
+        writer.add_rejected(run, "unreadable_file", "corrupt")  # no file at all
+    writer.add_rejected(second, "not_dutch", "English", source_path="/data/a.jsonl", line_or_row=3)  # other reason
+    writer.add_rejected(second, "invalid_json", "not JSON", source_path="/data/a.jsonl", line_or_row=4)
+    with engine.connect() as conn:
+        rows = conn.execute(select(RejectedRecord.source_path, RejectedRecord.line_or_row, RejectedRecord.reason_code,
+                                   RejectedRecord.run_id).order_by(RejectedRecord.id)).all()
+    assert [tuple(r) for r in rows] == [("/data/a.jsonl", 3, "invalid_json", first),
+                                        ("/data/R1.txt", 0, "invalid_transcript", first),
+                                        ("", 0, "unreadable_file", first),
+                                        ("/data/a.jsonl", 3, "not_dutch", second),
+                                        ("/data/a.jsonl", 4, "invalid_json", second)]
+
+
+def test_an_id_stored_with_another_text_is_a_conflict_not_a_score(engine, writer):
+    source = writer.ensure_source("nos", "news")
+    run = writer.start_run(model=MODEL, model_version="1.0.0")
+    writer.write_batch(run, [doc("a1", source, text_="De eerste tekst over kraamzorg.")], [score("a1", "neutral")])
+    assert writer.stored_documents(["a1", "nieuw"], MODEL, "1.0.0") == {
+        "a1": __import__("discourse.store.writer", fromlist=["StoredDocument"]).StoredDocument(
+            __import__("discourse.records", fromlist=["text_hash"]).text_hash("De eerste tekst over kraamzorg."),
+            True)}
+    assert not writer.stored_documents(["a1"], MODEL, "2.0.0")["a1"].scored
+    # Another archive uses the same id for another article: nothing of it is written.
+    counts = writer.write_batch(run, [doc("a1", source, text_="Een heel ander artikel."), doc("b1", source)],
+                                [score("a1", "pressuring"), score("b1", "neutral")], segments("a1") + segments("b1"))
+    assert counts.conflicts == ("a1",) and counts.documents == 1 and counts.doc_scores == 1
+    assert counts.segment_scores == 2
+    # The same id with the same text is the same document: a new model version scores it, no conflict.
+    run2 = writer.start_run(model=MODEL, model_version="2.0.0")
+    counts = writer.write_batch(run2, [doc("a1", source, text_="De eerste tekst over kraamzorg.")],
+                                [score("a1", "neutral")])
+    assert counts.conflicts == () and counts.doc_scores == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(Document.text).where(Document.id == "a1")).scalar_one() == \
+            "De eerste tekst over kraamzorg."
+        assert conn.execute(select(func.count()).select_from(SegmentScore)
+                            .where(SegmentScore.document_id == "a1")).scalar_one() == 0
+
+
+@pytest.mark.parametrize("field", ["title", "url", "id", "text"])
+def test_nul_in_any_text_field_is_refused_before_the_database(engine, writer, field):
+    source = writer.ensure_source("nos", "news")
+    run = writer.start_run(model=MODEL, model_version="1.0.0")
+    row = doc("n1", source)
+    row[field] = row[field] + "\x00"
+    with pytest.raises(ValueError, match=f"field '{field}' contains a NUL"):
+        writer.write_batch(run, [row])
+    with pytest.raises(ValueError, match="field 'text' contains a NUL"):
+        writer.write_batch(run, [doc("n2", source)], [], [{**segments("n2")[0], "text": "zin\x00"}])
+    assert count(engine, Document) == 0
+
+
+def test_runs_whose_process_died_are_interrupted_by_the_next_run(engine, writer):
+    import socket
+    import subprocess
+    import sys
+
+    from discourse.store.liveness import process_owner
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    host = socket.gethostname()
+    killed = writer.start_run(model=MODEL, model_version="1", owner=f"{host}:{dead_pid}:abc")  # this host, pid gone
+    elsewhere_fresh = writer.start_run(model=MODEL, model_version="1", owner="elders:1:abc")  # beats: alive
+    elsewhere_stale = writer.start_run(model=MODEL, model_version="1", owner="elders:2:abc")
+    alive = writer.start_run(model=MODEL, model_version="1", owner=process_owner())  # this process
+    with engine.begin() as conn:
+        conn.execute(Run.__table__.update().where(Run.id == elsewhere_stale).values(heartbeat_at=old))
+    writer.heartbeat_run(alive)
+    # The killed run was closed when the next run started; the stale one now.
+    assert writer.interrupt_orphaned_runs() == [elsewhere_stale]
+    assert writer.interrupt_orphaned_runs() == []
+    with session_factory(engine)() as session:
+        states = {r.id: r.state for r in session.scalars(select(Run))}
+    assert states == {killed: "interrupted", elsewhere_fresh: "running", elsewhere_stale: "interrupted",
+                      alive: "running"}

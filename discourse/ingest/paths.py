@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import gzip
 import os
+import stat
 from pathlib import Path
 
 #: Formats by suffix. Longest suffixes first, so ".jsonl.gz" wins over ".gz". A ".json.gz" is read as JSONL:
@@ -46,9 +47,75 @@ def is_gzip(path: str | Path) -> bool:
     return str(path).lower().endswith(".gz")
 
 
-def open_binary(path: str | Path):
-    """The file's bytes, decompressed when it is gzip."""
-    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
+class PathNotAllowed(ValueError):
+    """A file outside the data roots, or not a regular file, where only files inside the roots may be read."""
+
+
+def resolve_roots(roots) -> list[Path] | None:
+    """`roots` as real paths (symlinks resolved), or None when reading is not confined."""
+    return None if roots is None else [Path(os.path.realpath(root)) for root in roots]
+
+
+def confined(path: str | Path, roots: list[Path]) -> Path:
+    """The real path of `path` when it is a regular file inside one of `roots` (already resolved); otherwise
+    PathNotAllowed. Every symlink on the way is resolved first, so a link inside a root to a file outside it
+    (/etc/passwd, /proc/self/environ) is refused, whatever folder expansion or glob produced the name."""
+    real = Path(os.path.realpath(path))
+    if not any(real.is_relative_to(root) for root in roots):
+        raise PathNotAllowed(f"{path} resolves to {real}, outside the data roots")
+    try:
+        mode = os.stat(real).st_mode
+    except OSError as error:
+        raise PathNotAllowed(f"{path}: {error.strerror or error}") from error
+    if not stat.S_ISREG(mode):
+        raise PathNotAllowed(f"{path} is not a regular file")
+    return real
+
+
+def open_raw(path: str | Path, roots: list[Path] | None = None):
+    """The file's raw bytes, unbuffered by gzip. With `roots` (resolved, see resolve_roots) the file must be a
+    regular file inside a root: its real path is checked, then opened with O_NOFOLLOW (a link swapped in after
+    the check is refused, not followed) and O_NONBLOCK (a FIFO cannot hang the reader), and what was opened is
+    checked to be a regular file again."""
+    if roots is None:
+        return open(path, "rb")
+    real = confined(path, roots)
+    fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PathNotAllowed(f"{path} is not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class _GzipReader(gzip.GzipFile):
+    """A GzipFile over a file object it owns: closing it closes the file too (a plain GzipFile given a file
+    object leaves it open)."""
+
+    def __init__(self, raw):
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
+
+
+def open_binary(path: str | Path, roots: list[Path] | None = None):
+    """The file's bytes, decompressed when it is gzip (`roots`: see open_raw)."""
+    raw = open_raw(path, roots)
+    if not is_gzip(path):
+        return raw
+    try:
+        return _GzipReader(raw)
+    except BaseException:
+        raw.close()
+        raise
 
 
 def _is_supported(path: Path) -> bool:

@@ -9,9 +9,11 @@ gives one `unreadable_file` rejection and the next file is read.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as _dt
 import gzip
+import io
 import itertools
 import json
 import re
@@ -26,7 +28,7 @@ from ..records import max_chars as configured_max_chars
 from .dates import parse_date
 from .ids import content_id
 from .mapping import MISSING, FieldMapping, to_jsonable
-from .paths import file_format, is_gzip, open_binary
+from .paths import PathNotAllowed, file_format, open_binary, open_raw, resolve_roots
 
 EXCERPT_CHARS = 300
 PARQUET_BATCH_ROWS = 1024
@@ -47,9 +49,18 @@ REASON_CODES = (
     "text_not_string",  # text is a number, list, object...
     "too_long",         # text (or the raw line) is over the limit
     "unreadable_file",  # the file cannot be opened or decoded at all (corrupt gzip/Parquet, permissions)
+    "nul_character",    # a field holds a NUL character (U+0000), which PostgreSQL cannot store
+    "path_not_allowed",  # reading is confined to data roots and the file is outside them, or not a regular file
+    "record_error",     # a record that fails in a way no check above foresaw (the message says how)
 )
 
-_SURROGATE = re.compile("[\udc80-\udcff]")
+#: Any UTF-16 surrogate: bytes decoded with surrogateescape (dc80-dcff) and lone surrogates that a JSON escape
+#: ("\ud800") or an Arrow string can carry. Neither can be encoded as UTF-8, so such a record cannot be stored.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_BAD_CHARACTER = re.compile("[\ud800-\udfff\x00]")
+
+#: How much of a CSV/TSV file (decompressed) is read to choose its encoding.
+ENCODING_SAMPLE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -86,10 +97,32 @@ class Rejection:
 def _excerpt(raw: str | bytes) -> str:
     if isinstance(raw, bytes):
         raw = raw[: EXCERPT_CHARS * 4].decode("utf-8", "replace")
-    elif _SURROGATE.search(raw):
-        # CSV text decoded with surrogateescape: show the bad bytes as U+FFFD so the excerpt can be printed/saved.
-        raw = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return raw[:EXCERPT_CHARS]
+    # A lone surrogate (a bad byte decoded with surrogateescape, a "\ud800" JSON escape) becomes U+FFFD, so
+    # the excerpt can be printed and stored.
+    return _SURROGATE.sub("\ufffd", raw[:EXCERPT_CHARS])
+
+
+def _bad_character(obj: Any, where: str = "") -> tuple[str, str] | None:
+    """(field, "surrogate" | "nul") for the first string, key or value at any depth, that holds a lone surrogate
+    or a NUL character; None when there is none."""
+    if isinstance(obj, str):
+        found = _BAD_CHARACTER.search(obj)
+        if found:
+            return where or "value", "nul" if found.group() == "\x00" else "surrogate"
+        return None
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            name = f"{where}.{key}" if where else str(key)
+            problem = _bad_character(key, name) if isinstance(key, str) else None
+            problem = problem or _bad_character(value, name)
+            if problem:
+                return problem
+    elif isinstance(obj, (list, tuple)):
+        for index, value in enumerate(obj):
+            problem = _bad_character(value, f"{where}[{index}]")
+            if problem:
+                return problem
+    return None
 
 
 def _optional_str(value: Any) -> str | None:
@@ -108,12 +141,34 @@ def _reject(path: str, position: int, raw: str | bytes, code: str, reason: str,
 
 def build_record(obj: Any, mapping: FieldMapping, path: str, position: int, raw: str | bytes,
                  max_chars: int = DEFAULT_MAX_CHARS) -> IngestRecord | Rejection:
-    """Validate one parsed input object and map its fields; a problem gives a Rejection, never an exception."""
+    """Validate one parsed input object and map its fields; a problem gives a Rejection, never an exception
+    (one the checks did not foresee, such as a structure nested too deep to walk, becomes `record_error`)."""
+    try:
+        return _build_record(obj, mapping, path, position, raw, max_chars)
+    except (RecursionError, MemoryError) as error:
+        return _reject(path, position, raw, "record_error", f"record cannot be read: {type(error).__name__}")
+    except Exception as error:  # noqa: BLE001 - one odd record must not end the file
+        return _reject(path, position, raw, "record_error",
+                       f"record cannot be read: {type(error).__name__}: {error}"[:2000])
 
+
+def _build_record(obj: Any, mapping: FieldMapping, path: str, position: int, raw: str | bytes,
+                  max_chars: int) -> IngestRecord | Rejection:
     if not isinstance(obj, dict):
         kind = type(obj).__name__
         hint = " (a JSON array file is not JSONL: one object per line is needed)" if isinstance(obj, list) else ""
         return _reject(path, position, raw, "not_an_object", f"expected a JSON object, got {kind}{hint}")
+
+    bad = _bad_character(obj)
+    if bad:
+        field_name, kind = bad
+        field_name = _SURROGATE.sub("\ufffd", field_name.replace("\x00", "\\0"))
+        if kind == "nul":
+            return _reject(path, position, raw, "nul_character",
+                           f"field {field_name!r} contains a NUL character (U+0000), which cannot be stored")
+        return _reject(path, position, raw, "not_utf8",
+                       f"field {field_name!r} contains a lone surrogate (an unpaired \\ud800-\\udfff escape), "
+                       f"which is not valid Unicode")
 
     values, used, meta = mapping.split(obj)
     given_id = _optional_str(values["id"])
@@ -162,12 +217,13 @@ def build_record(obj: Any, mapping: FieldMapping, path: str, position: int, raw:
 # JSONL
 
 
-def _read_jsonl(path: Path, mapping: FieldMapping, max_chars: int) -> Iterator[IngestRecord | Rejection]:
+def _read_jsonl(path: Path, mapping: FieldMapping, max_chars: int, roots: list[Path] | None
+                ) -> Iterator[IngestRecord | Rejection]:
     name = str(path)
     # Binary + per-line decoding: a bad byte costs one line, where a text-mode reader would fail the whole file.
     limit = max(MAX_LINE_BYTES, max_chars * 8)
     number = 0
-    with open_binary(path) as handle:
+    with open_binary(path, roots) as handle:
         while True:
             # readline with a size: an overlong line (or a file with no newlines) is cut off, never read whole.
             line = handle.readline(limit + 1)
@@ -188,8 +244,9 @@ def _read_jsonl(path: Path, mapping: FieldMapping, max_chars: int) -> Iterator[I
                 yield Rejection(name, number, None, "not_utf8",
                                 f"line is not valid UTF-8 (byte {bad!r} at offset {error.start})", _excerpt(line))
                 continue
-            if number == 1:
-                decoded = decoded.lstrip("\ufeff")  # a byte-order mark from Windows tools
+            # A byte-order mark from Windows tools: on the first line, and on any line of files concatenated
+            # with `cat` (each part brought its own).
+            decoded = decoded.lstrip("\ufeff")
             if decoded.isspace() or not decoded:
                 continue  # blank lines (a trailing newline, a separator) are not records
             try:
@@ -236,13 +293,32 @@ def _clean_header(header: list[str]) -> list[str]:
     return names
 
 
-def _read_csv(path: Path, fmt: str, mapping: FieldMapping, max_chars: int) -> Iterator[IngestRecord | Rejection]:
+def detect_encoding(sample: bytes) -> str:
+    """"utf-8" or "cp1252" for the first bytes of a CSV/TSV file. Spreadsheet exports on Windows (Excel's "CSV"
+    in a Dutch locale) are cp1252, where "é" is one byte that is never valid UTF-8. A file is read as cp1252 when
+    its invalid UTF-8 bytes outnumber its valid multi-byte UTF-8 characters: a UTF-8 file with one stray bad
+    byte stays UTF-8 (that row alone is rejected), a cp1252 file with accented words does not."""
+    text = codecs.getincrementaldecoder("utf-8")("surrogateescape").decode(sample, final=False)
+    invalid = len(_SURROGATE.findall(text))
+    if not invalid:
+        return "utf-8"
+    multibyte = len(text) - len(text.encode("ascii", "ignore")) - invalid  # C speed, not a loop per character
+    return "utf-8" if multibyte >= invalid else "cp1252"
+
+
+def _read_csv(path: Path, fmt: str, mapping: FieldMapping, max_chars: int, roots: list[Path] | None,
+              encodings: dict[str, str] | None) -> Iterator[IngestRecord | Rejection]:
     name = str(path)
     _raise_csv_field_limit(max(MAX_LINE_BYTES, max_chars * 8))
-    # surrogateescape: undecodable bytes become lone surrogates instead of an exception that would end the file;
-    # rows containing them are then rejected one by one. utf-8-sig drops a byte-order mark from the header.
-    opener = gzip.open if is_gzip(path) else open
-    with opener(path, "rt", encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+    with open_binary(path, roots) as binary:
+        encoding = detect_encoding(binary.read(ENCODING_SAMPLE_BYTES))
+        binary.seek(0)
+        if encoding != "utf-8" and encodings is not None:
+            encodings[name] = encoding
+        # surrogateescape: undecodable bytes become lone surrogates instead of an exception that would end the
+        # file; rows containing them are then rejected one by one. utf-8-sig drops a byte-order mark.
+        handle = io.TextIOWrapper(binary, encoding="utf-8-sig" if encoding == "utf-8" else encoding,
+                                  errors="surrogateescape", newline="")
         # Peek at the first line to choose the delimiter, then hand it back to the reader in front of the rest.
         first_line = handle.readline()
         delimiter = _delimiter(fmt, first_line)
@@ -268,7 +344,8 @@ def _read_csv(path: Path, fmt: str, mapping: FieldMapping, max_chars: int) -> It
                 continue
             raw = delimiter.join(row)
             if _SURROGATE.search(raw):
-                yield Rejection(name, start, None, "not_utf8", "row is not valid UTF-8", _excerpt(raw))
+                yield Rejection(name, start, None, "not_utf8",
+                                f"row is not valid {'UTF-8' if encoding == 'utf-8' else encoding}", _excerpt(raw))
                 continue
             if len(row) != len(header):
                 yield Rejection(name, start, None, "invalid_csv",
@@ -281,16 +358,36 @@ def _read_csv(path: Path, fmt: str, mapping: FieldMapping, max_chars: int) -> It
 # Parquet
 
 
-def _read_parquet(path: Path, mapping: FieldMapping, max_chars: int) -> Iterator[IngestRecord | Rejection]:
+def _read_parquet(path: Path, mapping: FieldMapping, max_chars: int, roots: list[Path] | None
+                  ) -> Iterator[IngestRecord | Rejection]:
     import pyarrow.parquet as pq  # imported here: JSONL/CSV users should not pay for loading Arrow
 
     name = str(path)
     position = 0
-    with pq.ParquetFile(path) as parquet:
+    with open_raw(path, roots) as raw, pq.ParquetFile(raw) as parquet:
         for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
-            for row in batch.to_pylist():
+            for row in _parquet_rows(batch):
                 position += 1
+                if isinstance(row, UnicodeDecodeError):
+                    yield Rejection(name, position, None, "not_utf8",
+                                    f"a string column holds bytes that are not valid UTF-8: {row}", "")
+                    continue
                 yield build_record(row, mapping, name, position, _row_excerpt(row), max_chars)
+
+
+def _parquet_rows(batch) -> Iterator[dict | UnicodeDecodeError]:
+    """The batch's rows as dicts. Arrow does not check that a string column is valid UTF-8 when it is written
+    without validation; such a row fails to convert, and it alone (not its batch of 1,024) becomes an error."""
+    try:
+        yield from batch.to_pylist()
+        return
+    except UnicodeDecodeError:
+        pass
+    for index in range(batch.num_rows):
+        try:
+            yield batch.slice(index, 1).to_pylist()[0]
+        except UnicodeDecodeError as error:
+            yield error
 
 
 def _row_excerpt(row: dict) -> str:
@@ -309,34 +406,42 @@ def _row_excerpt(row: dict) -> str:
 _FILE_ERRORS = (OSError, EOFError, zlib.error, ValueError, UnicodeError, gzip.BadGzipFile)
 
 
-def _read_file(path: Path, mapping: FieldMapping, max_chars: int) -> Iterator[IngestRecord | Rejection]:
+def _read_file(path: Path, mapping: FieldMapping, max_chars: int, roots: list[Path] | None,
+               encodings: dict[str, str] | None) -> Iterator[IngestRecord | Rejection]:
     fmt = file_format(path)
     if fmt == "jsonl":
-        return _read_jsonl(path, mapping, max_chars)
+        return _read_jsonl(path, mapping, max_chars, roots)
     if fmt in ("csv", "tsv"):
-        return _read_csv(path, fmt, mapping, max_chars)
+        return _read_csv(path, fmt, mapping, max_chars, roots, encodings)
     if fmt == "parquet":
-        return _read_parquet(path, mapping, max_chars)
+        return _read_parquet(path, mapping, max_chars, roots)
     raise ValueError(f"unsupported file type: {path}")
 
 
 def read_records(paths: Iterable[str | Path], mapping: FieldMapping | None = None,
-                 max_chars: int | None = None) -> Iterator[IngestRecord | Rejection]:
+                 max_chars: int | None = None, roots: Iterable[str | Path] | None = None,
+                 encodings: dict[str, str] | None = None) -> Iterator[IngestRecord | Rejection]:
     """Yield an IngestRecord or a Rejection for every record in `paths` (files, in the order given), streaming.
     `max_chars`: the longest accepted text (default: $DISCOURSE_MAX_CHARS, as for classify, else 100,000).
+    `roots`: when given, only regular files inside these folders are read (symlinks resolved; see
+    paths.open_raw); any other file becomes one `path_not_allowed` Rejection. `encodings`: filled with
+    path -> encoding for every CSV/TSV file read as something other than UTF-8 (cp1252).
 
     Never raises for bad input: a bad record becomes a Rejection and reading continues; a file that cannot be read
     becomes one `unreadable_file` Rejection (after any records already read from it) and the next file is read.
     """
     mapping = mapping or FieldMapping()
     max_chars = max_chars if max_chars is not None else configured_max_chars()
+    resolved_roots = resolve_roots(roots)
     for path in paths:
         path = Path(path)
         last_position = 0
         try:
-            for item in _read_file(path, mapping, max_chars):
+            for item in _read_file(path, mapping, max_chars, resolved_roots, encodings):
                 last_position = item.position
                 yield item
+        except PathNotAllowed as error:
+            yield Rejection(str(path), 0, None, "path_not_allowed", f"not read: {error}", "")
         except _FILE_ERRORS as error:
             where = f" after position {last_position}" if last_position else ""
             yield Rejection(str(path), last_position + 1 if last_position else 0, None, "unreadable_file",

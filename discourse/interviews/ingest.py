@@ -10,17 +10,24 @@ are the researcher's words, not the parents'. No relevance pre-filter: an interv
 relevant throughout, and the filter was tuned on news. Attributes come from the transcript's own notation
 ("R7 (V, 26, 37w)") and from the respondents CSV, which wins on conflicts; `parent` (mother/father) is derived
 from them, so a comparison can say `parent=mother`. Re-running skips transcripts this model version has scored.
+
+Each transcript stands alone: one that cannot be read, parsed, scored or stored is rejected with a reason (once,
+however often the command is repeated) and the next is read. A transcript holding NUL characters is rejected
+(`nul_character`), not cleaned: in a text file they mean binary content, or UTF-16 without a byte-order mark,
+and stripping them would store garbage as speech. (UTF-16 with a byte-order mark, as Notepad writes
+"Unicode", is read as such.)
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..language import detect_language
-from ..score_archive import document_score_row, recorded_run, segment_score_row
+from ..score_archive import STORE_UNAVAILABLE, document_score_row, recorded_run, segment_score_row
 from ..store import ScoreWriter, make_engine, upgrade
 from .respondents import merge_attributes, normalise_label, read_respondents, role_of_parent
 from .transcripts import Transcript, read_transcript
@@ -78,27 +85,43 @@ def ingest_interviews(directory: str | Path, model, respondents: str | Path | No
         for path in files:
             summary.transcripts += 1
             doc_id = f"{source}:{path.relative_to(directory).with_suffix('').as_posix()}"
-            if writer.scored_document_ids([doc_id], meta["model"], meta["model_version"]):
-                summary.skipped["already_scored"] += 1
-                seen.update(_labels_in_register(path, register))
-                continue
             try:
-                transcript = read_transcript(path)
-            except (ValueError, OSError, UnicodeError) as exc:
-                _reject(writer, summary, path, doc_id, "invalid_transcript", f"cannot read the transcript: {exc}")
-                continue
-            problem = _problem(transcript)
-            if problem:
-                _reject(writer, summary, path, doc_id, *problem)
-                continue
-            speakers = _speakers(transcript, path, register)
-            seen.update(s["label"] for s in speakers)
-            _score_and_write(writer, summary, model, transcript, path, doc_id, source_id, speakers)
+                _ingest_one(writer, summary, model, meta, path, doc_id, source_id, register, seen)
+            except STORE_UNAVAILABLE:
+                raise  # the store is away: stop; the next run resumes
+            except Exception as exc:  # noqa: BLE001 - this transcript alone fails; the others go on
+                _reject(writer, summary, path, doc_id, "record_error",
+                        f"scoring or storing the transcript failed: {type(exc).__name__}: {exc}"[:2000])
         summary.respondents_without_transcript = sorted(set(register) - seen)
     return summary
 
 
+def _ingest_one(writer: ScoreWriter, summary: InterviewSummary, model, meta: dict, path: Path, doc_id: str,
+                source_id: int, register: dict[str, dict], seen: set[str]) -> None:
+    if writer.scored_document_ids([doc_id], meta["model"], meta["model_version"]):
+        summary.skipped["already_scored"] += 1
+        seen.update(_labels_in_register(path, register))
+        return
+    try:
+        transcript = read_transcript(path)
+    except Exception as exc:  # noqa: BLE001 - a corrupt .docx raises whatever its XML or zip library raises
+        _reject(writer, summary, path, doc_id, "invalid_transcript",
+                f"cannot read the transcript: {type(exc).__name__}: {exc}"[:2000])
+        return
+    problem = _problem(transcript)
+    if problem:
+        _reject(writer, summary, path, doc_id, *problem)
+        return
+    speakers = _speakers(transcript, path, register)
+    seen.update(s["label"] for s in speakers)
+    _score_and_write(writer, summary, model, transcript, path, doc_id, source_id, speakers)
+
+
 def _problem(transcript: Transcript) -> tuple[str, str] | None:
+    nuls = transcript.text.count("\x00") + transcript.header.count("\x00")
+    if nuls:
+        return "nul_character", (f"the transcript holds {nuls} NUL character(s): a binary file, or text saved as "
+                                 "UTF-16 without a byte-order mark? Save it as UTF-8 text or .docx")
     if not any(turn.role != "interviewer" for turn in transcript.turns):
         return "no_respondent_speech", "no respondent turn found (speaker labels such as 'R7:' or 'Respondent 7:')"
     language = detect_language(" ".join(t.text for t in transcript.turns if t.role != "interviewer"))
@@ -149,17 +172,23 @@ def _score_and_write(writer: ScoreWriter, summary: InterviewSummary, model, tran
         row = segment_score_row(doc_id, {"position": position, "start": sentence.start, "end": sentence.end,
                                          "text": sentence.text, **prediction})
         segments.append({**row, "speaker": turn.speaker, "speaker_role": turn.role})
-    writer.write_batch(summary.run_id, [{
+    counts = writer.write_batch(summary.run_id, [{
         "id": doc_id, "source_id": source_id, "title": path.stem, "text": transcript.text, "genre": "interview",
         "language": "nl", "meta": {"file": path.name, "header": transcript.header or None,
                                    "speakers": [s["label"] for s in speakers]}}],
         [document_score_row(doc_id, document)], segments,
         [{**s, "document_id": doc_id} for s in speakers])
+    if counts.conflicts:
+        _reject(writer, summary, path, doc_id, "id_conflict",
+                f"{doc_id!r} is stored already with a different text (the transcript changed since it was first "
+                "ingested, or another folder has the same file name under this --source)")
+        return
     summary.scored += 1
     summary.segments += len(segments)
     summary.respondent_segments += len(speech)
 
 
 def _reject(writer: ScoreWriter, summary: InterviewSummary, path: Path, doc_id: str, code: str, reason: str) -> None:
-    writer.add_rejected(summary.run_id, code, reason, source_path=str(path), record_id=doc_id)
+    # The absolute path: a rerun from another folder finds the rejection it recorded already.
+    writer.add_rejected(summary.run_id, code, reason, source_path=os.path.abspath(path), record_id=doc_id)
     summary.skipped[code] += 1

@@ -25,6 +25,11 @@ Design decisions, because transcripts are ambiguous:
   describes the interview and belongs to the header; its attributes are still registered.
 * A label with a timestamp and no colon on a line of its own ("Interviewer  0:05", as Teams and Word transcription
   write it) starts a turn whose text follows on the next lines.
+* Every run of spaces and tabs (and other spaces, non-breaking ones included) becomes one space before anything
+  is matched, and a speaker prefix must lie within the first SCAN_CHARS characters of its line. The speaker
+  pattern has several optional parts separated by optional spaces; on a line with a long run of spaces they
+  could split the run in very many ways before failing ("R7" + 200 spaces + "x" took minutes), and a very long
+  line would be searched from every position. With both bounds every line is matched in linear time.
 """
 
 from __future__ import annotations
@@ -92,6 +97,12 @@ _NAME_WORD = re.compile(r"[^\W\d_][\w'’.\-]*")
 _HEADER_NOTATION = re.compile(r"(?P<label>[^\W\d_][\w.]*(?:[ \t]*\d{1,4})?)[ \t]*\((?P<notation>[^()]*)\)")
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u2009": " ", "\ufeff": None,
                          "\u200b": None})
+# Runs of white space other than the line break ("\s" covers tabs, form feeds, Unicode spaces).
+_BLANKS = re.compile(r"[^\S\n]+")
+
+#: A speaker prefix (label, notation, timestamps, colon) must start a line and end within this many characters;
+#: header notation ("R7 (V, 26, 37w)") is looked for in the first this-many characters of a header line.
+SCAN_CHARS = 500
 
 
 @dataclass
@@ -170,7 +181,7 @@ def parse_transcript(text: str, name: str = "", *, names: Iterable[str] | None =
             if drafts:
                 drafts[-1].break_paragraph()
             continue
-        ts_only = _TS_LINE.match(line)
+        ts_only = _TS_LINE.match(line) if len(line) <= SCAN_CHARS else None
         if ts_only:
             pending_ts = _timestamp(ts_only["ts"])
             if drafts:
@@ -201,7 +212,7 @@ def parse_transcript(text: str, name: str = "", *, names: Iterable[str] | None =
             _register(respondents, label, parse_notation(notation))
 
     for line in header:
-        for m in _HEADER_NOTATION.finditer(line):
+        for m in _HEADER_NOTATION.finditer(line[:SCAN_CHARS]):
             label = _header_label(m["label"], speakers)
             attrs = parse_notation(m["notation"])
             if label and (attrs.keys() - {"extra"}):
@@ -292,6 +303,8 @@ def _looks_like_label(text: str) -> bool:
 def _decode(raw: bytes) -> str:
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark (Notepad's "Unicode")
+        return raw.decode("utf-16", "replace")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -299,7 +312,8 @@ def _decode(raw: bytes) -> str:
 
 
 def _normalise(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_SPACES)
+    """Line breaks as "\n", every other run of white space one space (see the module docstring)."""
+    return _BLANKS.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n").translate(_SPACES))
 
 
 def _check_roles(roles: dict[str, str]) -> dict[str, str]:
@@ -332,9 +346,9 @@ def _name_form(label: str) -> bool:
 
 def _name_candidate(line: str, known: set[str]) -> str | None:
     """The name a line starts with ("Sofie: ...", or "Sofie  0:05" alone), if it has the form of one or is known."""
-    m = _SPEAKER.match(line)
+    m = _SPEAKER.match(line[:SCAN_CHARS])
     if m is None:
-        m = _SPEAKER_NO_COLON.match(line)
+        m = _SPEAKER_NO_COLON.match(line) if len(line) <= SCAN_CHARS else None
         if m is None or not (m["ts1"] or m["ts2"]):
             return None
     label = " ".join(m["label"].split())
@@ -359,18 +373,24 @@ def _accepted_names(lines: list[str], known: set[str]) -> dict[str, str]:
 
 
 def _speaker_line(line: str, names: dict[str, str]):
-    """(label, role, timestamp, notation, rest) when `line` starts a turn, else None."""
-    m = _SPEAKER.match(line)
+    """(label, role, timestamp, notation, rest) when `line` starts a turn, else None. The prefix is matched in
+    the first SCAN_CHARS characters; the rest of a longer line is the turn's text."""
+    head, tail = line[:SCAN_CHARS], line[SCAN_CHARS:]
+    m = _SPEAKER.match(head)
     if m:
         found = _label(m["label"], names)
         if found:
-            ts = m["ts1"] or m["ts2"] or m["ts3"] or m["ts4"] or m["ts5"] or m["ts6"]
-            rest = m["rest"].strip()
+            ts6 = m["ts6"]
+            rest = m["rest"]
+            if tail and ts6:  # the time ended the cut-off head, not the line: it is part of the text
+                rest, ts6 = head[m.start("ts6"):], None
+            ts = m["ts1"] or m["ts2"] or m["ts3"] or m["ts4"] or m["ts5"] or ts6
+            rest = (rest + tail).strip()
             if (m["bold_after"] is None and m["bold_close"] is None and line.lstrip().startswith(("**", "__"))
                     and rest.endswith(("**", "__"))):
                 rest = rest[:-2].rstrip()  # "**Interviewer: the whole line bold**"
             return found[0], found[1], _timestamp(ts) if ts else None, m["notation"], rest
-    m = _SPEAKER_NO_COLON.match(line)
+    m = _SPEAKER_NO_COLON.match(line) if not tail else None
     if m and (m["ts1"] or m["ts2"]):
         found = _label(m["label"], names)
         if found:
@@ -406,7 +426,7 @@ def _register(respondents: dict[str, dict[str, Any]], label: str, attrs: dict[st
 
 
 def _describes_respondent(text: str) -> bool:
-    m = _HEADER_NOTATION.match(text)
+    m = _HEADER_NOTATION.match(text[:SCAN_CHARS])
     if m is None:
         return False
     found = classify_label(m["label"])

@@ -9,6 +9,7 @@ then read and fix the generated script; tests/test_store.py checks that the migr
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -19,6 +20,11 @@ from sqlalchemy import Engine
 from discourse.store.engine import make_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Alembic's command API keeps module-level state while it runs (the `context` and `op` proxies): two threads of
+# one process migrating at once (two job runners, a job and the CLI in tests) break each other. Across processes
+# the database serialises them (PostgreSQL: an advisory lock in env.py; SQLite: the write lock).
+_UPGRADE_LOCK = threading.Lock()
 
 
 def alembic_config() -> Config:
@@ -40,7 +46,7 @@ def upgrade(engine_or_url: Engine | str | None = None, revision: str = "head") -
     an up-to-date store does nothing. Returns the revision the store is at afterwards."""
     engine, owned = _engine(engine_or_url)
     try:
-        with engine.begin() as connection:
+        with _UPGRADE_LOCK, engine.begin() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)

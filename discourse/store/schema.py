@@ -16,16 +16,19 @@ from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, DateTime, Float, F
                         String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-#: The states a run can be in: "running" until finish_run; "interrupted" is a run stopped on purpose (Ctrl-C),
-#: "failed" one that raised. A resumed run is a new run that skips what scored_document_ids reports.
+#: The states a run can be in: "running" until finish_run; "interrupted" is a run stopped on purpose (Ctrl-C) or
+#: one whose process died (found by the next run or job server: see discourse.store.liveness), "failed" one that
+#: raised. A resumed run is a new run that skips what scored_document_ids reports.
 RUN_STATES = ("running", "finished", "failed", "interrupted")
 
 #: Short machine-readable reasons for rejected input records; `reason` holds the human message. Not enforced
 #: by the database (a new reader may need a new code), but the writer's callers should use these: the readers'
-#: codes (discourse.ingest.REASON_CODES) and the scorer's (not Dutch, no sentence, a NUL character).
+#: codes (discourse.ingest.REASON_CODES) and the scorer's (not Dutch, no sentence, an id already stored with
+#: another text, a record the scorer or the store failed on).
 REJECT_REASONS = ("invalid_json", "not_an_object", "invalid_csv", "not_utf8", "missing_text", "empty_text",
-                  "text_not_string", "too_long", "unreadable_file", "not_dutch", "no_sentences", "nul_character",
-                  "invalid_transcript", "no_respondent_speech")
+                  "text_not_string", "too_long", "unreadable_file", "nul_character", "path_not_allowed",
+                  "not_dutch", "no_sentences", "id_conflict", "record_error", "invalid_transcript",
+                  "no_respondent_speech")
 
 #: Who says a segment in an interview; news and policy segments have no speaker.
 SPEAKER_ROLES = ("interviewer", "respondent", "other")
@@ -105,6 +108,10 @@ class Run(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column()
     # {"scored": n, "skipped": {"already_scored": n, "not_dutch": n, ...}, "errors": n}
     counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # "host:pid:token" of the process running it, and when that process last said it was alive: a run left
+    # "running" by a process that died is marked "interrupted" (discourse.store.liveness).
+    owner: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column()
 
     __table_args__ = (
         CheckConstraint("state IN ('running', 'finished', 'failed', 'interrupted')", name="state"),
@@ -112,8 +119,9 @@ class Run(Base):
 
 
 class Job(Base):
-    """An archive-scoring job submitted over HTTP. It outlives the server: on start-up, jobs still queued or
-    running are taken up again, and their runs skip what was already scored."""
+    """An archive-scoring job submitted over HTTP. It outlives the server: a server claims a queued job
+    atomically (owner, heartbeat), and a running job whose server died is queued again by the next server that
+    notices; its new run skips what was already scored."""
 
     __tablename__ = "jobs"
 
@@ -126,6 +134,8 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    owner: Mapped[str | None] = mapped_column(String(200))  # the server running it ("host:pid:token")
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column()
 
     __table_args__ = (CheckConstraint("state IN ('queued', 'running', 'finished', 'failed')", name="state"),)
 
@@ -224,16 +234,20 @@ class TopicAssignment(Base):
 
 
 class RejectedRecord(Base):
-    """An input record a run could not score, with where it was and why, so that it can be found and fixed."""
+    """An input record a run could not score, with where it was and why, so that it can be found and fixed.
+    One row per (input, position, reason): a rerun over the same input finds its rejections already there and
+    adds none (the row keeps the run that first rejected it). A whole file has position 0; "" is no file."""
 
     __tablename__ = "rejected_records"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
-    source_path: Mapped[str | None] = mapped_column(Text)
-    line_or_row: Mapped[int | None] = mapped_column(Integer)
+    source_path: Mapped[str] = mapped_column(Text)
+    line_or_row: Mapped[int] = mapped_column(Integer)
     record_id: Mapped[str | None] = mapped_column(String(255))
     reason_code: Mapped[str] = mapped_column(String(32), index=True)
     reason: Mapped[str] = mapped_column(Text)
     raw_excerpt: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("source_path", "line_or_row", "reason_code"),)
