@@ -52,11 +52,11 @@ def test_jobs_need_a_key_stay_inside_the_data_roots_and_report_progress(default_
         accepted = client.post("/v1/jobs", json={"paths": ["klein.jsonl"], "source": "test"}, headers=key)
         assert accepted.status_code == 202, accepted.text
         job_id = accepted.json()["id"]
-        job = _wait_for(lambda: client.get(f"/v1/jobs/{job_id}").json(), "finished")
+        job = _wait_for(lambda: client.get(f"/v1/jobs/{job_id}", headers=key).json(), "finished")
         assert job["state"] == "finished", job
         assert job["progress"]["scored"] == 4 and len(job["run_ids"]) == 1
-        assert client.get("/v1/jobs/999999").status_code == 404
-        assert client.get("/v1/jobs").json()["jobs"][0]["id"] == job_id
+        assert client.get("/v1/jobs/999999", headers=key).status_code == 404
+        assert client.get("/v1/jobs", headers=key).json()["jobs"][0]["id"] == job_id
     with sqlite3.connect(tmp_path / "store.sqlite") as conn:
         assert conn.execute("SELECT COUNT(*) FROM document_scores").fetchone()[0] == 4
 
@@ -88,7 +88,7 @@ def test_a_job_resumes_after_its_server_is_killed(default_encoder, tmp_path, sta
     assert 4 <= at_kill < n
 
     restarted = start_server(env)
-    job = _wait_for(lambda: httpx.get(f"{restarted.base}/v1/jobs/{job_id}", timeout=10).json(), "finished")
+    job = _wait_for(lambda: httpx.get(f"{restarted.base}/v1/jobs/{job_id}", headers={"X-API-Key": "geheim"}, timeout=10).json(), "finished")
     assert job["state"] == "finished", job
     assert len(job["run_ids"]) == 2 and job["progress"]["skipped"].get("already_scored") == at_kill
     with sqlite3.connect(db) as conn:
