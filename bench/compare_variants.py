@@ -1,12 +1,12 @@
-"""Choose between the frozen-encoder head and the LoRA-fine-tuned variant on dev, and record the choice.
+"""Choose between trained framing-model variants on dev, real text first, and record the choice.
 
-    discourse train-framing --out /tmp/framing-head --mode head --seed 0
-    discourse train-framing --out /tmp/framing-lora --mode finetune --seed 0 --epochs 4
-    .venv/bin/python bench/compare_variants.py /tmp/framing-head /tmp/framing-lora --ship models/framing-e5-small
+    discourse train-framing --out /tmp/framing-a --mode head --seed 0 --adapter-from models/framing-e5-small/adapter
+    discourse train-framing --out /tmp/framing-b --mode head --seed 0 --real-weight 3
+    .venv/bin/python bench/compare_variants.py /tmp/framing-a /tmp/framing-b --ship models/framing-e5-small
 
-The variant with the higher mean of dev relevance macro-F1 and dev stance macro-F1 is copied to --ship (its
-folder replaces the shipped model's heads, config, metrics and adapter), with comparison.json beside it. The test
-split plays no part in the choice.
+The variant with the higher mean of relevance macro-F1 and stance macro-F1 on the REAL dev split (on the authored
+dev split for variants trained without real units) is copied to --ship (its folder replaces the shipped model's
+heads, config, metrics and adapter), with comparison.json beside it. No test split plays a part in the choice.
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ SHIPPED_FILES = ("config.json", "metrics.json", "relevance.safetensors", "releva
 
 
 def dev_score(metrics: dict) -> float:
-    return (metrics["dev"]["relevance"]["macro_f1"] + metrics["dev"]["stance"]["macro_f1"]) / 2
+    dev = metrics.get("real_dev") or metrics["dev"]
+    return (dev["relevance"]["macro_f1"] + dev["stance"]["macro_f1"]) / 2
+
+
+def variant_name(m: dict) -> str:
+    encoder = "LoRA fine-tuned encoder" if m["mode"] == "finetune" else (
+        "kept LoRA adapter" if "--adapter-from" in m["command"] else "frozen base encoder")
+    real = f", real units ×{m['real_weight']}" if m.get("real_dev") else ", authored only"
+    return f"{encoder} + heads{real}"
 
 
 def main() -> None:
@@ -32,12 +40,16 @@ def main() -> None:
     rows = []
     for folder in args.variants:
         m = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-        rows.append({"variant": "LoRA fine-tuned encoder + heads" if m["mode"] == "finetune" else "frozen encoder + heads",
-                     "folder": str(folder), "mode": m["mode"], "dev_relevance": m["dev"]["relevance"]["macro_f1"],
+        real = m.get("real_dev") or {}
+        rows.append({"variant": variant_name(m), "folder": str(folder), "mode": m["mode"],
+                     "real_dev_relevance": real.get("relevance", {}).get("macro_f1"),
+                     "real_dev_stance": real.get("stance", {}).get("macro_f1"),
+                     "real_dev_frames_micro": real.get("frames", {}).get("micro_f1"),
+                     "dev_relevance": m["dev"]["relevance"]["macro_f1"],
                      "dev_stance": m["dev"]["stance"]["macro_f1"], "dev_frames_micro": m["dev"]["frames"]["micro_f1"],
                      "score": round(dev_score(m), 4), "train_seconds": m["train_seconds"], "command": m["command"]})
     best = max(rows, key=lambda r: r["score"])
-    decision = (f"Shipped: **{best['variant']}** (mean of dev relevance and stance macro-F1 {best['score']:.3f} vs "
+    decision = (f"Shipped: **{best['variant']}** (mean of real-dev relevance and stance macro-F1 {best['score']:.3f} vs "
                 + ", ".join(f"{r['score']:.3f}" for r in rows if r is not best) + ").")
     args.ship.mkdir(parents=True, exist_ok=True)
     source = Path(best["folder"])

@@ -65,7 +65,8 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
     elif mode != "head":
         raise ValueError(f"mode must be 'head' or 'finetune', got {mode!r}")
     elif adapter_from is not None:
-        shutil.copytree(Path(adapter_from), out_dir / "adapter", dirs_exist_ok=True)
+        if Path(adapter_from).resolve() != (out_dir / "adapter").resolve():
+            shutil.copytree(Path(adapter_from), out_dir / "adapter", dirs_exist_ok=True)
         encoder = encoder.with_adapter(out_dir / "adapter")
         adapter = "adapter"
 

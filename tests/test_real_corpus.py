@@ -55,3 +55,28 @@ def test_a_changed_text_fails_loudly():
     ref = dict(realcorpus.load_labels("test")[0], row=10 ** 7)
     with pytest.raises(ValueError, match="no row"):
         realcorpus.resolve(ref)
+
+
+def test_the_shipped_model_reports_the_frozen_real_test_split_first():
+    """The card's lead figures are on today's frozen split, and the model was trained and chosen with real text."""
+    from discourse.settings import DEFAULT_MODEL_DIR
+
+    real_test = json.loads((DEFAULT_MODEL_DIR / "real_test.json").read_text(encoding="utf-8"))
+    assert real_test["frozen_test"] == json.loads(realcorpus.FROZEN_TEST.read_text(encoding="utf-8"))
+    metrics = json.loads((DEFAULT_MODEL_DIR / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["real_corpus"]["train"] > 0 and "real_test" not in metrics  # test never evaluated in training
+    card = (DEFAULT_MODEL_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert card.index("### Real test split") < card.index("### Authored test split")
+
+
+@needs_corpora
+def test_real_evaluation_reports_every_register(tmp_path):
+    from discourse.framing import FramingModel
+    from discourse.settings import DEFAULT_MODEL_DIR
+    from discourse.training import evaluate_real
+
+    units = realcorpus.load_real_units("dev")[:60]
+    report = evaluate_real(FramingModel.load(DEFAULT_MODEL_DIR, backend="torch"), units)
+    assert report["relevance"]["n"] == 60
+    assert set(report["per_register"]) == {u.batch.removeprefix("real-") for u in units}
+    assert sum(r["n"] for r in report["per_register"].values()) == 60
