@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import sentences  # noqa: F401  (puts the repo on sys.path)
 
+from discourse import realcorpus
 from discourse.corpus import load_units
 from discourse.framing import FramingModel
 from discourse.settings import model_dir
@@ -61,6 +62,8 @@ def main() -> None:
     optimised = FramingModel.load(args.model, backend="onnx")
     units = load_units()
     splits = {name: [u for u in units if u.split == name] for name in ("dev", "test")}
+    if realcorpus.available() and realcorpus.load_labels("dev"):  # real text too, where the corpora are here
+        splits["real_dev"] = realcorpus.load_real_units("dev")
     payload = {"command": "bench/onnx_agreement.py --write", "gate_product_label_dev": GATE,
                "build": optimised.encoder.build_info,
                "agreement": {name: agreement(reference, optimised, [u.text for u in split])

@@ -91,7 +91,8 @@ def render_figures(directory: Path) -> str:
                 f"the torch backend:", "",
                 "| split | n | product label | relevance | stance given relevant | sub-frame decisions | cosine min |",
                 "|---|---|---|---|---|---|---|"]
-        for name, a in (("dev", dev), ("test", test)):
+        for name, a in (("dev", dev), ("test", test), *((("real dev", onnx["agreement"]["real_dev"]),)
+                                                         if "real_dev" in onnx["agreement"] else ())):
             out.append(f"| {name} | {a['n']} | {a['product_label']:.1%} | {a['relevance_decision']:.1%} | "
                        f"{a['stance_given_relevant']:.1%} | {a['frame_decisions']:.1%} | "
                        f"{a['embedding_cosine_min']:.3f} |")

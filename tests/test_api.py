@@ -57,6 +57,8 @@ def test_models_lists_model_metrics_and_codebook(client):
     model = body["models"][0]
     assert model["model"] == "framing-e5-small" and model["model_version"]
     assert 0.5 < model["metrics"]["test"]["stance"] <= 1.0
+    assert list(model["metrics"])[0] == "real_test", "real text first"
+    assert 0.0 < model["metrics"]["real_test"]["stance"] <= 1.0
     assert {s["label"] for s in body["codebook"]["stances"]} == {"supportive", "pressuring", "neutral"}
     assert len(body["codebook"]["frames"]) == 12 and all(f["nl"] and f["en"] for f in body["codebook"]["frames"])
 
