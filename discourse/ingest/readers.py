@@ -162,7 +162,8 @@ def build_record(obj: Any, mapping: FieldMapping, path: str, position: int, raw:
 # JSONL
 
 
-def _read_jsonl(path: Path, mapping: FieldMapping, max_chars: int) -> Iterator[IngestRecord | Rejection]:
+def _lines(path: Path, max_chars: int) -> Iterator[tuple[int, str] | Rejection]:
+    """(line number, decoded line) for each non-blank line, or a Rejection for an overlong or non-UTF-8 line."""
     name = str(path)
     # Binary + per-line decoding: a bad byte costs one line, where a text-mode reader would fail the whole file.
     limit = max(MAX_LINE_BYTES, max_chars * 8)
@@ -192,13 +193,34 @@ def _read_jsonl(path: Path, mapping: FieldMapping, max_chars: int) -> Iterator[I
                 decoded = decoded.lstrip("\ufeff")  # a byte-order mark from Windows tools
             if decoded.isspace() or not decoded:
                 continue  # blank lines (a trailing newline, a separator) are not records
-            try:
-                obj = json.loads(decoded)
-            except (ValueError, RecursionError) as error:
-                yield Rejection(name, number, None, "invalid_json", f"line is not valid JSON: {error}",
-                                _excerpt(decoded))
-                continue
-            yield build_record(obj, mapping, name, number, decoded, max_chars)
+            yield number, decoded
+
+
+def _read_jsonl(path: Path, mapping: FieldMapping, max_chars: int) -> Iterator[IngestRecord | Rejection]:
+    name = str(path)
+    for item in _lines(path, max_chars):
+        if isinstance(item, Rejection):
+            yield item
+            continue
+        number, decoded = item
+        try:
+            obj = json.loads(decoded)
+        except (ValueError, RecursionError) as error:
+            yield Rejection(name, number, None, "invalid_json", f"line is not valid JSON: {error}",
+                            _excerpt(decoded))
+            continue
+        yield build_record(obj, mapping, name, number, decoded, max_chars)
+
+
+def _read_txt(path: Path, mapping: FieldMapping, max_chars: int) -> Iterator[IngestRecord | Rejection]:
+    """Plain text: every non-blank line is one record (its id made from its content)."""
+    name = str(path)
+    for item in _lines(path, max_chars):
+        if isinstance(item, Rejection):
+            yield item
+            continue
+        number, decoded = item
+        yield build_record({mapping.text: decoded.strip()}, mapping, name, number, decoded, max_chars)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -317,6 +339,8 @@ def _read_file(path: Path, mapping: FieldMapping, max_chars: int) -> Iterator[In
         return _read_csv(path, fmt, mapping, max_chars)
     if fmt == "parquet":
         return _read_parquet(path, mapping, max_chars)
+    if fmt == "txt":
+        return _read_txt(path, mapping, max_chars)
     raise ValueError(f"unsupported file type: {path}")
 
 
