@@ -51,11 +51,11 @@ def _classify_chunk(model: Model, chunk: list[dict | RecordError], level: Level,
         if language.refuse:
             rows[i] = _error_row(item, f"{language.reason()}; not classified", language.guess.code)
             continue
-        if level == "document":
+        if level == "document" and not getattr(model, "pools_documents", False):
             sentences = split_sentences(text)
             plans.append((i, sentences, len(units), len(sentences), language))
             units.extend(s.text for s in sentences)
-        else:
+        else:  # a sentence, or a whole document for a model that pools its sentences itself (trained so)
             plans.append((i, None, len(units), 1, language))
             units.append(text.strip())
     predictions = model.predict(units) if units else []

@@ -33,6 +33,7 @@ class Task:
     targets: np.ndarray  # (n,) class indices, or (n, k) 0/1 for multilabel
     mask: np.ndarray  # (n,) bool: which examples this task learns from
     multilabel: bool = False
+    weight: np.ndarray | None = None  # (n_outputs,) per-class loss weights (single-label), e.g. balanced
 
 
 @dataclass
@@ -132,7 +133,8 @@ def _multitask_loss(heads: nn.ModuleDict, tasks: list[Task], embeddings: torch.T
         if task.multilabel:
             loss = loss + nn.functional.binary_cross_entropy_with_logits(logits, targets.float())
         else:
-            loss = loss + nn.functional.cross_entropy(logits, targets.long())
+            weight = None if task.weight is None else torch.as_tensor(task.weight, dtype=logits.dtype)
+            loss = loss + nn.functional.cross_entropy(logits, targets.long(), weight=weight)
     return loss
 
 

@@ -92,9 +92,9 @@ def test_expand_paths_reports_the_spec_that_matches_nothing(tmp_path):
     (tmp_path / "empty" / "readme.md").write_text("")
     with pytest.raises(FileNotFoundError, match="empty"):
         expand_paths([str(tmp_path / "empty")])
-    (tmp_path / "notes.txt").write_text("")
-    with pytest.raises(ValueError, match="notes.txt"):
-        expand_paths([str(tmp_path / "notes.txt")])
+    (tmp_path / "notes.docx").write_text("")
+    with pytest.raises(ValueError, match="notes.docx"):
+        expand_paths([str(tmp_path / "notes.docx")])
 
 
 # ------------------------------------------------------------------------------------------------ formats

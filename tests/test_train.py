@@ -45,7 +45,7 @@ def test_train_then_classify_beats_chance(tmp_path):
                                    "--label-column", "code", "--out", str(model_dir), "--mode", "head",
                                    "--seed", "3"], capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr
-    assert "dev accuracy" in result.stderr and "macro-F1" in result.stderr
+    assert "test accuracy" in result.stderr and "macro-F1" in result.stderr and "baseline" in result.stderr
     config = json.loads((model_dir / "config.json").read_text())
     assert config["labels"] == ["-1", "1"] and config["seed"] == 3
     assert (model_dir / "MODEL_CARD.md").read_text().count("macro-F1") >= 1
@@ -145,3 +145,168 @@ def test_lora_linear_schedule_trains_and_bad_schedule_is_refused(tmp_path, tiny_
     assert result.epochs_run == 4 and (tmp_path / "adapter" / "adapter_config.json").is_file()
     losses = [float(line.split("train loss ")[1].split(",")[0]) for line in log if "train loss" in line]
     assert len(losses) == 4 and losses[-1] < losses[0], log
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Honest reporting, seed ensembles and document level, on a tiny random BERT (the e5 path is the same code).
+
+def _tiny_rows(n: int, sentences_per_text: int = 1, seed: int = 0, skew: float = 0.5) -> list[dict]:
+    """`n` labelled texts; 'fijn' texts and 'zwaar' texts differ in one word per sentence. `skew`: share of 'fijn'."""
+    import random
+
+    rng = random.Random(seed)
+    subjects = ["De baby", "De moeder", "De vader", "De kraamzorg"]
+    rows = []
+    for i in range(n):
+        label = "fijn" if rng.random() < skew else "zwaar"
+        parts = [f"{rng.choice(subjects)} slaapt niet goed en het is {label} ." if k % 2 == 0 else
+                 f"{rng.choice(subjects)} helpt , de baby is {rng.choice(['fijn', 'zwaar', 'goed'])} ."
+                 for k in range(sentences_per_text)]
+        rows.append({"tekst": " ".join(parts), "code": label})
+    return rows
+
+
+def _write_rows(path, rows):
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["tekst", "code"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _train(tmp_path, data, out, *flags):
+    return subprocess.run(CLI + ["train", "--data", str(data), "--text-column", "tekst", "--label-column", "code",
+                                 "--out", str(out), *flags], capture_output=True, text=True, timeout=600)
+
+
+def test_card_reports_test_figures_beside_a_tfidf_baseline_with_ece_and_small_class_warning(tmp_path, tiny_model_dir):
+    rows = _tiny_rows(160, skew=0.8)  # about 20 'zwaar' rows end up in training: fewer than 50
+    data = _write_rows(tmp_path / "d.csv", rows)
+    result = _train(tmp_path, data, tmp_path / "m", "--encoder", str(tiny_model_dir))
+    assert result.returncode == 0, result.stderr
+    assert "warning: label 'zwaar' has" in result.stderr and "warning: label 'fijn'" not in result.stderr
+    report = json.loads((tmp_path / "m" / "report.json").read_text())
+    assert report["evaluated_on"] == "test" and report["n_test"] == report["n"] == 24
+    assert report["n_train"] + report["n_dev"] + report["n_test"] == 160
+    assert set(report["per_class"]) == {"fijn", "zwaar"} and 0 <= report["ece"] <= 1
+    assert sum(map(sum, report["confusion"]["matrix"])) == 24
+    assert report["baseline"]["n"] == 24 and "ece" in report["baseline"]  # the same test rows
+    card = (tmp_path / "m" / "MODEL_CARD.md").read_text()
+    for needed in ("## Figures on test (24 rows)", "baseline: TF-IDF + logistic regression", "ECE (15 bins)",
+                   "| zwaar |", "baseline F1", "Confusion matrix (test)", "**Warning:** label 'zwaar'"):
+        assert needed in card, needed
+
+
+def test_test_share_zero_reports_on_dev_and_says_so(tmp_path, tiny_model_dir):
+    data = _write_rows(tmp_path / "d.csv", _tiny_rows(60))
+    result = _train(tmp_path, data, tmp_path / "m", "--encoder", str(tiny_model_dir), "--test-share", "0")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "m" / "report.json").read_text())
+    assert report["evaluated_on"] == "dev" and report["n_test"] == 0 and report["n"] == report["n_dev"]
+    assert "**These figures are on the dev split**" in (tmp_path / "m" / "MODEL_CARD.md").read_text()
+
+
+def test_seeds_train_an_ensemble_that_classify_loads_and_averages(tmp_path, tiny_model_dir):
+    import numpy as np
+
+    from discourse.encoder import Encoder
+    from discourse.heads import SoftmaxHead
+    from discourse.loading import load_model
+
+    data = _write_rows(tmp_path / "d.csv", _tiny_rows(120, seed=1))
+    out = tmp_path / "ens"
+    result = _train(tmp_path, data, out, "--encoder", str(tiny_model_dir), "--seeds", "3")
+    assert result.returncode == 0, result.stderr
+    assert "over 3 seeds: accuracy" in result.stderr and "ensemble of 3" in result.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert [m["head"] for m in config["members"]] == ["member-0/head", "member-1/head", "member-2/head"]
+    report = json.loads((out / "report.json").read_text())
+    assert [m["seed"] for m in report["members"]] == [0, 1, 2]
+    assert set(report["seeds"]["macro_f1"]) == {"mean", "sd", "min", "max"}
+    assert "mean ± sd over 3 seeds" in (out / "MODEL_CARD.md").read_text()
+
+    model = load_model(out, backend="torch")
+    assert len(model.members) == 3 and len({id(e) for e, _ in model.members}) == 1  # one encoder, three heads
+    texts = ["De baby slaapt niet goed en het is fijn .", "De vader helpt , de baby is zwaar ."]
+    x = Encoder.load(str(tiny_model_dir)).encode(texts)
+    expected = np.mean([SoftmaxHead.load(out, f"member-{i}/head").predict_proba(x) for i in range(3)], axis=0)
+    got = model.predict(texts)
+    assert np.allclose([[r["scores"][l] for l in model.labels] for r in got], expected, atol=1e-4)
+
+    classified = subprocess.run(CLI + ["classify", "--model", str(out), "--backend", "torch", "--language-check",
+                                       "off", texts[0]], capture_output=True, text=True, timeout=300)
+    assert classified.returncode == 0, classified.stderr
+    assert f"label: {got[0]['label']}" in classified.stdout
+
+
+def test_finetune_seeds_keep_one_adapter_per_model(tmp_path, tiny_model_dir):
+    from discourse.loading import load_model
+
+    data = _write_rows(tmp_path / "d.csv", _tiny_rows(60, seed=2))
+    out = tmp_path / "ft"
+    result = _train(tmp_path, data, out, "--encoder", str(tiny_model_dir), "--mode", "finetune", "--seeds", "2",
+                    "--epochs", "1", "--class-weight", "none")
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert [m["adapter"] for m in config["members"]] == ["member-0/adapter", "member-1/adapter"]
+    assert all((out / m["adapter"] / "adapter_config.json").is_file() for m in config["members"])
+    model = load_model(out, backend="torch")
+    encoders = [e for e, _ in model.members]
+    assert encoders[0] is not encoders[1] and encoders[0].version != encoders[1].version
+    assert len(model.predict(["De baby slaapt niet goed en het is fijn ."])) == 1
+
+
+def test_document_level_pools_sentences_in_training_and_in_classify(tmp_path, tiny_model_dir):
+    import numpy as np
+
+    from discourse.encoder import Encoder
+    from discourse.heads import SoftmaxHead
+    from discourse.segment import split_sentences
+
+    data = _write_rows(tmp_path / "docs.csv", _tiny_rows(80, sentences_per_text=4, seed=3))
+    out = tmp_path / "doc"
+    result = _train(tmp_path, data, out, "--encoder", str(tiny_model_dir), "--level", "document",
+                    "--max-sentences", "3")
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["level"] == "document" and config["max_sentences"] == 3
+    assert "mean-pooled" in (out / "MODEL_CARD.md").read_text()
+
+    document = ("De baby slaapt niet goed en het is zwaar . De moeder helpt , de baby is fijn . "
+                "De vader slaapt niet goed en het is zwaar . De kraamzorg helpt , de baby is goed .")
+    sentences = [s.text for s in split_sentences(document)]
+    assert len(sentences) == 4
+    encoder = Encoder.load(str(tiny_model_dir))
+    head = SoftmaxHead.load(out, "head")
+    kept = [sentences[0], sentences[2], sentences[3]]  # 3 of 4, spread over the text (first and last kept)
+    pooled = encoder.encode(kept).mean(axis=0)
+    expected = head.predict_proba((pooled / np.linalg.norm(pooled))[None])[0]
+    per_sentence = head.predict_proba(encoder.encode(sentences)).mean(axis=0)  # what sentence-averaging would give
+    assert not np.allclose(expected, per_sentence, atol=1e-3)
+
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "a1", "text": document}) + "\n", encoding="utf-8")
+    for level in ("document", "sentence"):  # a document model pools whatever it is given
+        run = subprocess.run(CLI + ["classify", "--model", str(out), "--input", str(tmp_path / "in.jsonl"),
+                                    "--level", level, "--backend", "torch", "--language-check", "off"],
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        row = json.loads(run.stdout.splitlines()[0])
+        assert row["id"] == "a1" and row["sentences"] == {"total": 4, "pooled": 3}
+        assert np.allclose([row["scores"][l] for l in head.labels], expected, atol=1e-4), (level, row)
+
+
+def test_cap_sentences_spreads_over_the_text():
+    from discourse.textclassifier import cap_sentences
+
+    kept = cap_sentences(list(range(200)), 64)
+    assert len(kept) == 64 and kept[0] == 0 and kept[-1] == 199 and kept == sorted(set(kept))
+    assert cap_sentences([1, 2], 64) == [1, 2]
+
+
+def test_train_refuses_bad_options_before_loading(tmp_path):
+    data = _write_rows(tmp_path / "d.csv", _tiny_rows(10))
+    for flags, message in ((["--level", "paragraph"], "level must be"), (["--seeds", "0"], "seeds must be"),
+                           (["--class-weight", "auto"], "--class-weight"), (["--schedule", "cosine"], "schedule"),
+                           (["--test-share", "0.7"], "test share")):
+        result = _train(tmp_path, data, tmp_path / "m", *flags)
+        assert result.returncode == 2 and message in result.stderr, (flags, result.stderr)

