@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.jobs = JobRunner(app.state.store, lambda: app.state.model)
         app.state.jobs.start()  # takes up jobs a previous server left unfinished
         app.state.batcher = MicroBatcher(app.state.model, settings.batch_max_items, settings.batch_wait_ms,
-                                         settings.language_check)
+                                         settings.language_check, settings.batch_max_tokens)
         await app.state.batcher.start()
         # Echo's embeddings: the on-disk cache `discourse compare` uses too, without a memory layer that would
         # grow with every sentence the server has compared.

@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from discourse.records import DEFAULT_MAX_CHARS
 from discourse.settings import REPO_ROOT
 
+from .batcher import TURN_TOKENS
+
 
 def env_file() -> Path | None:
     """The `.env` file settings are read from: `DISCOURSE_ENV_FILE` (empty: none), else the repository root's."""
@@ -42,6 +44,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(4_000_000, gt=0, description="Largest request body accepted.")
     batch_max_items: int = Field(64, gt=0, description="Most texts the model sees in one micro-batch.")
     batch_wait_ms: float = Field(5.0, ge=0, description="How long a micro-batch waits for more requests.")
+    batch_max_tokens: int = Field(TURN_TOKENS, gt=0, description="Most tokens the model encodes in one turn: longer work "
+                                                         "(a long document) is spread over turns, with the texts "
+                                                         "that arrive meanwhile in between.")
     api_keys: list[str] = Field(default_factory=list, description="Keys accepted in X-API-Key (JSON list).")
     classify_requires_key: bool = Field(False, description="Close /v1/classify to callers without a key.")
     protect_reads: bool = Field(False, description="Close the read side (dashboard, compare, topics: transcripts "
