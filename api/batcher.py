@@ -2,15 +2,14 @@
 
 Each request puts its records on a queue and awaits a future per record. One collector task runs the model in a
 single worker thread (the encoder spreads a turn over the cores), one turn at a time, so the event loop never
-blocks on inference and `/v1/health` keeps answering. A turn encodes at most `max_tokens` tokens (and
-`max_items` texts): a 100,000-character document (1,200 sentences, ~15 s of encoding on two cores) or a batch of
-texts that each fill the encoder's 512-token window (~0.3 s each: emoji, combining accents and ligatures become
-one to four tokens per character) is spread over many turns, and the texts that arrive meanwhile are encoded in
-the next turn instead of after the whole document. Which units a turn takes: those of the records that have had
-the least encoding so far, counting the unit they wait to encode (shortest first among fresh ones, then the long
-ones in rotation). Each text's prediction is a function of that text alone, so a record's row is the one a
-single model call would give. Rows go back to each record's own future as soon as its last unit is encoded, so
-callers never see each other's rows.
+blocks on inference and `/v1/health` keeps answering. A record with more than `max_tokens` tokens to encode
+is long: a 100,000-character document (1,200 sentences, ~15 s of encoding on two cores), or texts that fill the
+encoder's 512-token window although they are short (~0.3 s each: emoji, combining accents and ligatures are one
+or two tokens per character). Long records are encoded `max_tokens` tokens a turn, and short and long records
+take turns when both wait, so an ordinary text waits for at most one long turn, never for a whole document;
+among the long ones, those that have had the least encoding go first. Each text's prediction is a function of
+that text alone, so a record's row is the one a single model call would give. Rows go back to each record's own
+future as soon as its last unit is encoded, so callers never see each other's rows.
 """
 
 from __future__ import annotations
@@ -33,8 +32,9 @@ def warm_up(model) -> None:
     classify_texts(model, ["Een eerste zin om het model op te warmen."])
 
 
-#: Tokens encoded in one turn of the model thread: one text at the encoder's maximum length, ~0.3 s on two cores.
-TURN_TOKENS = 512
+#: Tokens of long records encoded in one turn: five or so sentences, ~0.1 s on two cores. A record with more left
+#: is long, and waits while the short ones (ordinary texts) have their turn.
+TURN_TOKENS = 128
 #: Characters prepared (language check, sentence split, token count) in one turn beyond the short texts, which are
 #: always prepared at once: the preparation of a 100,000-character document takes ~50 ms.
 PREPARE_CHARS = 100_000
@@ -55,11 +55,16 @@ class _Job:
     model: object
     seq: int
     plan: RecordPlan | None = None
-    costs: list[int] = field(default_factory=list)  # tokens per unit, at most a turn's worth
+    costs: list[int] = field(default_factory=list)  # tokens per unit (before the encoder truncates)
     predictions: list[dict] = field(default_factory=list)
     served: int = 0  # tokens encoded so far
     row: dict | None = None
     error: BaseException | None = None
+
+    @property
+    def remaining(self) -> int:
+        """Tokens still to encode."""
+        return sum(self.costs) - self.served
 
     @property
     def finished(self) -> bool:
@@ -81,6 +86,7 @@ class MicroBatcher:
         self._task: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
         self._seq = itertools.count()
+        self._last_turn_long = False
         self.batches_run = 0  # for tests and metrics: how many model calls (turns) served how many records
         self.records_run = 0
 
@@ -168,29 +174,14 @@ class MicroBatcher:
     # ------------------------------------------------------------------------------------------ the model thread
 
     def _turn(self, jobs: list[_Job]) -> None:
-        """One turn, in the model thread: prepare what arrived, encode at most `max_tokens` tokens of the units
-        that have waited for the least encoding, and make the rows of the records whose last unit that was."""
+        """One turn, in the model thread: prepare what arrived, encode at most `max_tokens` tokens, and make the
+        rows of the records whose last unit that was."""
         self._prepare(jobs)
-        ready = sorted((j for j in jobs if not j.finished and j.plan is not None), key=_Job.next_key)
-        if not ready:
+        taken = self._select([j for j in jobs if not j.finished and j.plan is not None])
+        if not taken:
             return
-        model = ready[0].model
-        taken: list[tuple[_Job, int]] = []  # (job, how many units)
-        units: list[str] = []
-        tokens = 0
-        for job in ready:
-            if job.model is not model:
-                continue
-            first = n = len(job.predictions)
-            while (n < len(job.costs) and len(units) < self.max_items
-                   and (not units or tokens + job.costs[n] <= self.max_tokens)):
-                units.append(job.plan.units[n])
-                tokens += job.costs[n]
-                n += 1
-            if n > first:
-                taken.append((job, n - first))
-            if len(units) >= self.max_items or tokens >= self.max_tokens:
-                break
+        model = taken[0][0].model
+        units = [unit for job, n in taken for unit in job.plan.units[len(job.predictions):len(job.predictions) + n]]
         try:
             predictions = model.predict(units)
         except Exception as exc:
@@ -205,6 +196,35 @@ class MicroBatcher:
             start += n
             if len(job.predictions) == len(job.plan.units):
                 self._finish(job)
+
+    def _select(self, ready: list[_Job]) -> list[tuple[_Job, int]]:
+        """What this turn encodes: (job, how many of its next units). A record with at most `max_tokens` tokens
+        left is short (an ordinary text), a longer one is long. Short and long take turns when both wait, so a
+        short text waits for at most one long turn. A short turn takes the short records in arrival order (at most
+        `max_items`); a long turn encodes `max_tokens` tokens (at least one unit) of the long records that have had
+        the least encoding, new ones first, then those that have had turns, in rotation."""
+        short = [j for j in ready if j.remaining <= self.max_tokens]
+        long = [j for j in ready if j.remaining > self.max_tokens]
+        self._last_turn_long = bool(long) and not (short and self._last_turn_long)
+        chosen = sorted(long, key=_Job.next_key) if self._last_turn_long else sorted(short, key=lambda j: j.seq)
+        budget = self.max_tokens if self._last_turn_long else math.inf
+        model = chosen[0].model if chosen else None
+        taken: list[tuple[_Job, int]] = []
+        units = tokens = 0
+        for job in chosen:
+            if job.model is not model:  # after a reload: the old model's records first, never mixed
+                continue
+            first = n = len(job.predictions)
+            while (n < len(job.costs) and units < self.max_items
+                   and (not units or tokens + job.costs[n] <= budget)):
+                tokens += job.costs[n]
+                units += 1
+                n += 1
+            if n > first:
+                taken.append((job, n - first))
+            if units >= self.max_items or tokens >= budget:
+                break
+        return taken
 
     def _prepare(self, jobs: list[_Job]) -> None:
         """Plan the records that arrived (language check, sentence split, token count): shortest first, about
@@ -223,7 +243,7 @@ class MicroBatcher:
             except Exception as exc:  # this record's failure, not its turn mates'
                 job.error = exc
                 continue
-            job.plan, job.costs = plan, [min(c, self.max_tokens) for c in costs]
+            job.plan, job.costs = plan, costs
             if not plan.units:
                 self._finish(job)
 

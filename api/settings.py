@@ -50,9 +50,9 @@ class Settings(BaseSettings):
                                                             "before parsing, strings included).")
     batch_max_items: int = Field(64, gt=0, description="Most texts the model sees in one micro-batch.")
     batch_wait_ms: float = Field(5.0, ge=0, description="How long a micro-batch waits for more requests.")
-    batch_max_tokens: int = Field(TURN_TOKENS, gt=0, description="Most tokens the model encodes in one turn: longer work "
-                                                         "(a long document) is spread over turns, with the texts "
-                                                         "that arrive meanwhile in between.")
+    batch_max_tokens: int = Field(TURN_TOKENS, gt=0, description="A text or document with more tokens than this "
+                                                                 "to encode is long: it is encoded this many tokens "
+                                                                 "a turn, in turns alternating with the short ones.")
     api_keys: list[str] = Field(default_factory=list, description="Keys accepted in X-API-Key (JSON list).")
     classify_requires_key: bool = Field(False, description="Close /v1/classify to callers without a key.")
     protect_reads: bool = Field(False, description="Close the read side (dashboard, compare, topics: transcripts "

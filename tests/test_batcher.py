@@ -53,10 +53,10 @@ def test_a_long_document_in_turns_gives_the_row_of_one_call(model):
     expected = list(classify_records(model, records, "document"))
     assert expected[0]["sentences"]["total"] > 100
 
-    rows, batcher = asyncio.run(_serve(model, lambda b: b.classify(records, "document"), max_tokens=128))
+    rows, batcher = asyncio.run(_serve(model, lambda b: b.classify(records, "document"), max_tokens=32))
     assert rows == expected
     assert batcher.batches_run > 20  # spread over many turns, not one model call
-    sentence_rows, _ = asyncio.run(_serve(model, lambda b: b.classify(records, "sentence"), max_tokens=128))
+    sentence_rows, _ = asyncio.run(_serve(model, lambda b: b.classify(records, "sentence"), max_tokens=32))
     assert sentence_rows == list(classify_records(model, records, "sentence"))
 
 
