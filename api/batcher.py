@@ -1,15 +1,21 @@
-"""Micro-batching: concurrent requests share one model call.
+"""Micro-batching: concurrent requests share the model, in short turns.
 
-Each request puts its records on a queue and awaits a future per record. One collector task takes what arrives
-within `wait_ms` (up to `max_items`), groups it by level and runs the model in a single worker thread (the
-encoder spreads a batch over the cores). The event loop never blocks on inference, and `/v1/health` keeps
-answering while a long batch runs. Results go back to each record's own future, so callers never see each
-other's rows.
+Each request puts its records on a queue and awaits a future per record. One collector task runs the model in a
+single worker thread (the encoder spreads a turn over the cores), one turn at a time, so the event loop never
+blocks on inference and `/v1/health` keeps answering. A record with more than `max_tokens` tokens to encode
+is long: a 100,000-character document (1,200 sentences, ~15 s of encoding on two cores), or texts that fill the
+encoder's 512-token window although they are short (~0.3 s each: emoji, combining accents and ligatures are one
+or two tokens per character). Long records are encoded `max_tokens` tokens a turn, and short and long records
+take turns when both wait, so an ordinary text waits for at most one long turn, never for a whole document;
+among the long ones, those that have had the least encoding go first. Each text's prediction is a function of
+that text alone, so a record's row is the one a single model call would give. Rows go back to each record's own
+future as soon as its last unit is encoded, so callers never see each other's rows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -17,13 +23,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from discourse.classify import Level, classify_records, classify_texts
+from discourse.classify import Level, RecordPlan, classify_texts, plan_record
 
 
 def warm_up(model) -> None:
     """One classification before the first request: lingua loads its language models (~4 s, holding the GIL) and
     the encoder runs its first batch; done lazily, that would stall the first requests and /v1/health with them."""
     classify_texts(model, ["Een eerste zin om het model op te warmen."])
+
+
+#: Tokens of long records encoded in one turn: five or so sentences, ~0.1 s on two cores. A record with more left
+#: is long, and waits while the short ones (ordinary texts) have their turn.
+TURN_TOKENS = 128
+#: Characters prepared (language check, sentence split, token count) in one turn beyond the short texts, which are
+#: always prepared at once: the preparation of a 100,000-character document takes ~50 ms.
+PREPARE_CHARS = 100_000
 
 
 @dataclass
@@ -33,16 +47,47 @@ class _Pending:
     future: asyncio.Future = field(repr=False)
 
 
+@dataclass
+class _Job:
+    """A record in the model thread's care: the model it runs on (taken at arrival, so a reload never mixes two
+    models in one row), its plan once prepared, and the predictions of the units encoded so far."""
+    pending: _Pending
+    model: object
+    seq: int
+    plan: RecordPlan | None = None
+    costs: list[int] = field(default_factory=list)  # tokens per unit (before the encoder truncates)
+    predictions: list[dict] = field(default_factory=list)
+    served: int = 0  # tokens encoded so far
+    row: dict | None = None
+    error: BaseException | None = None
+
+    @property
+    def remaining(self) -> int:
+        """Tokens still to encode."""
+        return sum(self.costs) - self.served
+
+    @property
+    def finished(self) -> bool:
+        return self.row is not None or self.error is not None
+
+    def next_key(self) -> tuple[int, int]:
+        return self.served + self.costs[len(self.predictions)], self.seq
+
+
 class MicroBatcher:
-    def __init__(self, model, max_items: int = 64, wait_ms: float = 5.0, language_check: str = "strict") -> None:
+    def __init__(self, model, max_items: int = 64, wait_ms: float = 5.0, language_check: str = "strict",
+                 max_tokens: int = TURN_TOKENS) -> None:
         self.model = model
         self.language_check = language_check
         self.max_items = max_items
+        self.max_tokens = max_tokens
         self.wait = wait_ms / 1000.0
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
-        self.batches_run = 0  # for tests and metrics: how many model calls served how many records
+        self._seq = itertools.count()
+        self._last_turn_long = False
+        self.batches_run = 0  # for tests and metrics: how many model calls (turns) served how many records
         self.records_run = 0
 
     async def start(self) -> None:
@@ -59,9 +104,9 @@ class MicroBatcher:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def replace_model(self, load) -> object:
-        """Load a model with `load()` in the model thread and serve it from the next batch on. Batches already
-        running finish on the old model; nothing runs half on one and half on the other. If `load` fails the old
-        model stays."""
+        """Load a model with `load()` in the model thread and serve it from the next record on. Records already
+        taken in finish on the old model; nothing runs half on one and half on the other. If `load` fails the
+        old model stays."""
         loop = asyncio.get_running_loop()
 
         def load_and_warm():
@@ -88,37 +133,125 @@ class MicroBatcher:
     async def _collect(self) -> None:
         assert self._queue is not None
         loop = asyncio.get_running_loop()
+        jobs: list[_Job] = []
         while True:
-            batch = [await self._queue.get()]
-            deadline = loop.time() + self.wait
-            while len(batch) < self.max_items:
-                timeout = deadline - loop.time()
-                if timeout <= 0:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), timeout))
-                except asyncio.TimeoutError:
-                    break
-            for level in ("sentence", "document"):
-                group = [p for p in batch if p.level == level and not p.future.cancelled()]
-                if group:
-                    await self._run(loop, group, level)
+            if not jobs:  # idle: wait for a request, then up to `wait` for others to share its turn
+                jobs.append(self._job(await self._queue.get()))
+                deadline = loop.time() + self.wait
+                while len(jobs) < self.max_items and (timeout := deadline - loop.time()) > 0:
+                    try:
+                        jobs.append(self._job(await asyncio.wait_for(self._queue.get(), timeout)))
+                    except asyncio.TimeoutError:
+                        break
+            while not self._queue.empty():  # what arrived during the last turn joins the next one
+                jobs.append(self._job(self._queue.get_nowait()))
+            jobs = [j for j in jobs if not j.pending.future.done()]  # callers gone: their work is dropped
+            if not jobs:
+                continue
+            try:
+                await loop.run_in_executor(self._executor, self._turn, jobs)
+            except Exception as exc:  # never the collector: fail the records of this turn
+                for job in jobs:
+                    job.error = job.error or exc
+            for job in jobs:
+                if job.finished:
+                    self._resolve(job)
+            jobs = [j for j in jobs if not j.finished]
 
-    async def _run(self, loop, group: list[_Pending], level: Level) -> None:
+    def _job(self, pending: _Pending) -> _Job:
+        return _Job(pending, self.model, next(self._seq))
+
+    def _resolve(self, job: _Job) -> None:
+        future = job.pending.future
+        if future.done():
+            return
+        if job.error is not None:
+            future.set_exception(job.error)
+        else:
+            self.records_run += 1
+            future.set_result(job.row)
+
+    # ------------------------------------------------------------------------------------------ the model thread
+
+    def _turn(self, jobs: list[_Job]) -> None:
+        """One turn, in the model thread: prepare what arrived, encode at most `max_tokens` tokens, and make the
+        rows of the records whose last unit that was."""
+        self._prepare(jobs)
+        taken = self._select([j for j in jobs if not j.finished and j.plan is not None])
+        if not taken:
+            return
+        model = taken[0][0].model
+        units = [unit for job, n in taken for unit in job.plan.units[len(job.predictions):len(job.predictions) + n]]
         try:
-            rows = await loop.run_in_executor(
-                self._executor,
-                lambda: list(classify_records(self.model, [p.record for p in group], level, self.language_check)))
-        except Exception as exc:  # a model failure fails these callers, never the collector
-            for p in group:
-                if not p.future.done():
-                    p.future.set_exception(exc)
+            predictions = model.predict(units)
+        except Exception as exc:
+            for job, _ in taken:
+                job.error = exc
             return
         self.batches_run += 1
-        self.records_run += len(group)
-        for p, row in zip(group, rows):
-            if not p.future.done():
-                p.future.set_result(row)
+        start = 0
+        for job, n in taken:
+            job.predictions.extend(predictions[start:start + n])
+            job.served += sum(job.costs[len(job.predictions) - n:len(job.predictions)])
+            start += n
+            if len(job.predictions) == len(job.plan.units):
+                self._finish(job)
+
+    def _select(self, ready: list[_Job]) -> list[tuple[_Job, int]]:
+        """What this turn encodes: (job, how many of its next units). A record with at most `max_tokens` tokens
+        left is short (an ordinary text), a longer one is long. Short and long take turns when both wait, so a
+        short text waits for at most one long turn. A short turn takes the short records in arrival order (at most
+        `max_items`); a long turn encodes `max_tokens` tokens (at least one unit) of the long records that have had
+        the least encoding, new ones first, then those that have had turns, in rotation."""
+        short = [j for j in ready if j.remaining <= self.max_tokens]
+        long = [j for j in ready if j.remaining > self.max_tokens]
+        self._last_turn_long = bool(long) and not (short and self._last_turn_long)
+        chosen = sorted(long, key=_Job.next_key) if self._last_turn_long else sorted(short, key=lambda j: j.seq)
+        budget = self.max_tokens if self._last_turn_long else math.inf
+        model = chosen[0].model if chosen else None
+        taken: list[tuple[_Job, int]] = []
+        units = tokens = 0
+        for job in chosen:
+            if job.model is not model:  # after a reload: the old model's records first, never mixed
+                continue
+            first = n = len(job.predictions)
+            while (n < len(job.costs) and units < self.max_items
+                   and (not units or tokens + job.costs[n] <= budget)):
+                tokens += job.costs[n]
+                units += 1
+                n += 1
+            if n > first:
+                taken.append((job, n - first))
+            if units >= self.max_items or tokens >= budget:
+                break
+        return taken
+
+    def _prepare(self, jobs: list[_Job]) -> None:
+        """Plan the records that arrived (language check, sentence split, token count): shortest first, about
+        PREPARE_CHARS characters a turn (at least one record), so short texts are never held up by long ones."""
+        waiting = sorted((j for j in jobs if j.plan is None and not j.finished),
+                         key=lambda j: len(j.pending.record["text"]))
+        budget = PREPARE_CHARS
+        for job in waiting:
+            size = len(job.pending.record["text"])
+            if size > budget and budget < PREPARE_CHARS:
+                break
+            budget -= size
+            try:
+                plan = plan_record(job.pending.record, job.pending.level, self.language_check, job.model)
+                costs = job.model.encoder.count_tokens(plan.units)
+            except Exception as exc:  # this record's failure, not its turn mates'
+                job.error = exc
+                continue
+            job.plan, job.costs = plan, costs
+            if not plan.units:
+                self._finish(job)
+
+    def _finish(self, job: _Job) -> None:
+        try:
+            job.row = job.plan.finish(job.model, job.predictions)
+        except Exception as exc:
+            job.error = exc
 
 
 class ModelThreadEncoder:

@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.jobs = JobRunner(app.state.store, lambda: app.state.model, roots=settings.data_roots)
         app.state.jobs.start()  # takes up jobs whose server died
         app.state.batcher = MicroBatcher(app.state.model, settings.batch_max_items, settings.batch_wait_ms,
-                                         settings.language_check)
+                                         settings.language_check, settings.batch_max_tokens)
         await app.state.batcher.start()
         # Echo's embeddings: the on-disk cache `discourse compare` uses too, without a memory layer that would
         # grow with every sentence the server has compared.
@@ -94,7 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            allow_headers=["Content-Type", "X-API-Key", "X-Request-ID"])
 
     # Counts the body as it arrives: a chunked request has no Content-Length to check up front.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_json_containers=settings.max_json_containers,
+                       max_json_values=settings.max_json_values)
 
     @app.middleware("http")
     async def request_id_and_body_limit(request: Request, call_next):
@@ -120,6 +121,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        for e in exc.errors():  # a list of texts past schemas.MAX_ITEMS_CEILING: the same 413 as past MAX_ITEMS
+            if e.get("type") == "too_long" and tuple(e["loc"]) in (("body", "texts"), ("body", "items")):
+                detail = classify.too_many_texts(e["ctx"]["actual_length"], settings.max_items)
+                return JSONResponse({"detail": detail, "request_id": _request_id(request)}, status_code=413)
         errors = []
         for e in exc.errors():
             if e.get("type") == "json_invalid":  # loc holds a character position, not a field
@@ -152,11 +157,21 @@ class BodyLimit:
     """ASGI middleware: counts request-body bytes as the app receives them and stops at `max_bytes` with a 413
     (an HTTPException raised from `receive`, which FastAPI passes on to the JSON error handler). The
     Content-Length check in the request-id middleware answers declared sizes before any byte is read; this one
-    catches bodies that declare none (Transfer-Encoding: chunked) or lie."""
+    catches bodies that declare none (Transfer-Encoding: chunked) or lie.
 
-    def __init__(self, app, max_bytes: int):
+    It also bounds what the JSON parser and the request validation would have to build, before they start: they
+    run on the event loop, and their time grows with the number of values, not bytes (a 3 MB array of 1,000,000
+    numbers as `items` kept the loop, /v1/health included, busy for 16 s; 250,000 small items for 3.5 s; JSON
+    nested 100,000 deep). Counted in the raw bytes with `bytes.count` as they arrive: `[` and `{` (objects and
+    arrays, which also bound the depth) and `,` (values). Characters inside strings count too, so the bounds are
+    generous: real Dutch text has ~1 comma in 90 characters and ~1 bracket in 12,000."""
+
+    def __init__(self, app, max_bytes: int, max_json_containers: int | None = None,
+                 max_json_values: int | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.max_json_containers = max_json_containers
+        self.max_json_values = max_json_values
 
     @staticmethod
     def message(max_bytes: int) -> str:
@@ -166,15 +181,24 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        received = 0
+        received = containers = separators = 0
 
         async def counted_receive():
-            nonlocal received
+            nonlocal received, containers, separators
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                body = message.get("body", b"")
+                received += len(body)
                 if received > self.max_bytes:
                     raise StarletteHTTPException(413, self.message(self.max_bytes))
+                containers += body.count(b"[") + body.count(b"{")
+                separators += body.count(b",")
+                if self.max_json_containers is not None and containers > self.max_json_containers:
+                    raise StarletteHTTPException(413, f"request body has more than {self.max_json_containers:,} "
+                                                      f"JSON objects and arrays (DISCOURSE_API_MAX_JSON_CONTAINERS)")
+                if self.max_json_values is not None and separators >= self.max_json_values:
+                    raise StarletteHTTPException(413, f"request body has more than {self.max_json_values:,} JSON "
+                                                      f"values (DISCOURSE_API_MAX_JSON_VALUES)")
             return message
 
         await self.app(scope, counted_receive, send)

@@ -22,16 +22,28 @@ def _not_blank(text: str) -> str:
 #: How deep a pass-through field may nest: enough for any real metadata; a 900-level array would otherwise
 #: exhaust Python's recursion limit while the response is written.
 MAX_PASSTHROUGH_DEPTH = 32
+#: How many values (strings, numbers, keys, lists, objects) one pass-through field may hold: enough for any real
+#: metadata. Checking and echoing 1,000,000 of them took over a second of the event loop.
+MAX_PASSTHROUGH_VALUES = 1_000
+#: Most texts a classify request may list, whatever DISCOURSE_API_MAX_ITEMS says: validation stops at this many
+#: instead of validating (and reporting errors for) every entry of a huge list on the event loop.
+MAX_ITEMS_CEILING = 5_000
 
 
 def _check_passthrough(value: object, where: str) -> None:
     """Every string in a pass-through JSON value, keys included, must be encodable (the response carries it), and
-    the value may nest at most MAX_PASSTHROUGH_DEPTH levels. Iterative: the depth check must not recurse."""
+    the value may nest at most MAX_PASSTHROUGH_DEPTH levels and hold at most MAX_PASSTHROUGH_VALUES values.
+    Iterative: the depth check must not recurse."""
     stack = [(value, where, 0)]
+    values = 1  # counted as they are put on the stack, so a huge list is refused before it is walked
     while stack:
         item, path, depth = stack.pop()
         if depth > MAX_PASSTHROUGH_DEPTH:
             raise ValueError(f"{where} nests deeper than {MAX_PASSTHROUGH_DEPTH} levels")
+        if isinstance(item, (dict, list)):
+            values += 2 * len(item) if isinstance(item, dict) else len(item)
+            if values > MAX_PASSTHROUGH_VALUES:
+                raise ValueError(f"{where} holds more than {MAX_PASSTHROUGH_VALUES:,} values")
         if isinstance(item, str):
             try:
                 utf8_text(item)
@@ -78,8 +90,8 @@ class ClassifyRequest(BaseModel):
     ]})
 
     text: Utf8Str | None = None
-    texts: list[Utf8Str] | None = None
-    items: list[ClassifyItem] | None = None
+    texts: list[Utf8Str] | None = Field(None, max_length=MAX_ITEMS_CEILING)
+    items: list[ClassifyItem] | None = Field(None, max_length=MAX_ITEMS_CEILING)
     level: Literal["sentence", "document"] = "sentence"
 
     @field_validator("text")

@@ -18,6 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from discourse.records import DEFAULT_MAX_CHARS
 from discourse.settings import REPO_ROOT
 
+from .batcher import TURN_TOKENS
+from .schemas import MAX_ITEMS_CEILING
+
 
 def env_file() -> Path | None:
     """The `.env` file settings are read from: `DISCOURSE_ENV_FILE` (empty: none), else the repository root's."""
@@ -38,10 +41,18 @@ class Settings(BaseSettings):
     data_roots: list[Path] = Field(
         default_factory=list, description="Folders whose files jobs may score (JSON list); none: no jobs.")
     max_chars: int = Field(DEFAULT_MAX_CHARS, gt=0, description="Longest text accepted, in characters.")
-    max_items: int = Field(256, gt=0, description="Most texts in one classify request.")
+    max_items: int = Field(256, gt=0, le=MAX_ITEMS_CEILING, description="Most texts in one classify request.")
     max_body_bytes: int = Field(4_000_000, gt=0, description="Largest request body accepted.")
+    max_json_containers: int = Field(10_000, gt=0, description="Most JSON objects and arrays in a request body "
+                                                               "('[' and '{' counted before parsing, strings "
+                                                               "included).")
+    max_json_values: int = Field(250_000, gt=0, description="Most JSON values in a request body (',' counted "
+                                                            "before parsing, strings included).")
     batch_max_items: int = Field(64, gt=0, description="Most texts the model sees in one micro-batch.")
     batch_wait_ms: float = Field(5.0, ge=0, description="How long a micro-batch waits for more requests.")
+    batch_max_tokens: int = Field(TURN_TOKENS, gt=0, description="A text or document with more tokens than this "
+                                                                 "to encode is long: it is encoded this many tokens "
+                                                                 "a turn, in turns alternating with the short ones.")
     api_keys: list[str] = Field(default_factory=list, description="Keys accepted in X-API-Key (JSON list).")
     classify_requires_key: bool = Field(False, description="Close /v1/classify to callers without a key.")
     protect_reads: bool = Field(False, description="Close the read side (dashboard, compare, topics: transcripts "

@@ -24,6 +24,7 @@ NEUTRAL_NEWS = "De gemeenteraad keurde gisteren de begroting voor de heraanleg v
 @pytest.fixture(scope="module")
 def client(default_encoder, tmp_path_factory):
     settings = Settings(api_keys=["geheim"], max_items=8, max_chars=2_000, max_body_bytes=50_000,
+                        max_json_containers=2_000, max_json_values=10_000,
                         database_url=f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.sqlite'}")
     with TestClient(create_app(settings)) as test_client:
         yield test_client
@@ -275,6 +276,39 @@ def test_deeply_nested_bodies_are_4xx_not_a_crash(client):
     too_deep_to_parse = client.post("/v1/classify", content=b"[" * 100_000 + b"]" * 100_000,
                                     headers={"content-type": "application/json"})
     assert 400 <= too_deep_to_parse.status_code < 500
+
+
+def test_bodies_with_too_many_json_values_are_refused_before_they_are_parsed(client):
+    """Parsing and validation run on the event loop, and their cost grows with the number of JSON values, not
+    bytes: a 3 MB list of 1,000,000 numbers as `items` kept the loop (and /v1/health) busy for 16 s. Such bodies
+    are counted as they arrive and refused with a 413 naming the limit, before parsing."""
+    batches = client.app.state.batcher.batches_run
+    for body, setting in [(b'{"items": [' + b"1," * 12_000 + b"1]}", "DISCOURSE_API_MAX_JSON_VALUES"),
+                          (b'{"items": [' + b'{"text": "a"},' * 2_500 + b'{"text": "a"}]}',
+                           "DISCOURSE_API_MAX_JSON_CONTAINERS"),
+                          (b"[" * 20_000 + b"]" * 20_000, "DISCOURSE_API_MAX_JSON_CONTAINERS")]:
+        response = client.post("/v1/classify", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 413 and setting in response.json()["detail"], response.text[:300]
+        assert response.json()["request_id"] == response.headers["x-request-id"]
+    # a pass-through field is metadata: at most MAX_PASSTHROUGH_VALUES values, checked without walking them all
+    meta = client.post("/v1/classify", json={"items": [{"text": SUPPORTIVE, "m": list(range(1_500))}]})
+    assert meta.status_code == 422 and "more than 1,000 values" in meta.json()["detail"][0]["message"]
+    assert client.app.state.batcher.batches_run == batches
+
+
+def test_a_huge_list_of_texts_fails_validation_at_the_ceiling_not_per_entry(client):
+    """Past MAX_ITEMS_CEILING entries validation stops with one error (it reported 1,000,000 errors for a list of
+    1,000,000 numbers, 16 s on the event loop); the service answers it as any list past DISCOURSE_API_MAX_ITEMS."""
+    from pydantic import ValidationError
+
+    from api.schemas import MAX_ITEMS_CEILING, ClassifyRequest
+
+    for field in ("texts", "items"):
+        with pytest.raises(ValidationError) as refused:
+            ClassifyRequest.model_validate({field: [1] * (MAX_ITEMS_CEILING * 20)})
+        assert refused.value.error_count() == 1
+    response = client.post("/v1/classify", json={"texts": ["a"] * (MAX_ITEMS_CEILING + 1)})
+    assert response.status_code == 413 and "the limit is 8 (DISCOURSE_API_MAX_ITEMS)" in response.json()["detail"]
 
 
 def test_surrogates_in_other_bodies_and_query_strings(client):

@@ -17,3 +17,14 @@ def test_other_languages_are_flagged():
 
 def test_very_short_text_is_accepted_as_dutch():
     assert detect_language("Ja.").is_dutch
+
+
+def test_only_the_sample_is_read():
+    """A verdict is a function of the first SAMPLE_CHARS characters, letters counted included, so checking a
+    100,000-character text costs what checking its first 600 characters costs."""
+    from discourse.language import SAMPLE_CHARS
+
+    head = "Kind en Gezin biedt gratis consultaties aan voor alle baby's en peuters. " * 10
+    long = head + "The rest of this text is English and would otherwise be counted. " * 1500
+    assert detect_language(long) == detect_language(long[:SAMPLE_CHARS])
+    assert detect_language(long).letters <= SAMPLE_CHARS

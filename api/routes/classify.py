@@ -8,6 +8,10 @@ from ..schemas import ClassifyRequest, ClassifyResponse
 router = APIRouter(tags=["classify"])
 
 
+def too_many_texts(count: int, limit: int) -> str:
+    return f"{count} texts in one request; the limit is {limit} (DISCOURSE_API_MAX_ITEMS)"
+
+
 @router.post("/classify", response_model=ClassifyResponse, dependencies=[Depends(classify_access)])
 async def classify(body: ClassifyRequest, settings: SettingsDep, batcher: BatcherDep,
                    request: Request) -> ClassifyResponse:
@@ -15,8 +19,7 @@ async def classify(body: ClassifyRequest, settings: SettingsDep, batcher: Batche
     cannot be classified (e.g. not Dutch) gets an `error` row; the others are still classified."""
     records = body.records()
     if len(records) > settings.max_items:
-        raise HTTPException(413, f"{len(records)} texts in one request; the limit is {settings.max_items} "
-                                 f"(DISCOURSE_API_MAX_ITEMS)")
+        raise HTTPException(413, too_many_texts(len(records), settings.max_items))
     for i, record in enumerate(records):
         if len(record["text"]) > settings.max_chars:
             raise HTTPException(413, f"text {i} has {len(record['text']):,} characters; the limit is "

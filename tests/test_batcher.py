@@ -1,0 +1,79 @@
+"""The micro-batcher with the real shipped model: long work is spread over turns of the model thread, short texts
+are answered in between, and every row is the one a single model call gives."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from api.batcher import MicroBatcher
+from discourse.classify import classify_records
+from discourse.corpus import load_units
+from discourse.loading import load_model
+
+pytestmark = pytest.mark.encoder
+
+SHORT = "Ge moet u niet schuldig voelen als het niet perfect loopt; goed genoeg is echt genoeg."
+# Each fills the encoder's 512-token window although it is short: one or two tokens per character.
+ODD = ["a\u0301" * 2000, "\u01c5" * 500, "\U0001f476\U0001f37c" * 300, "\U0001f468\u200d\U0001f469\u200d\U0001f467" * 150]
+
+
+@pytest.fixture(scope="module")
+def model(default_encoder):
+    return load_model()
+
+
+def real_document(n_chars: int, seed: int = 0) -> str:
+    """Annotated units, one after another: real Dutch sentences, ~`n_chars` long."""
+    units = [u.text for u in load_units() if 20 <= len(u.text) <= 400]
+    random.Random(seed).shuffle(units)
+    parts, size = [], 0
+    for text in units:
+        if size >= n_chars:
+            break
+        parts.append(text)
+        size += len(text) + 1
+    return " ".join(parts)
+
+
+async def _serve(model, work, **options):
+    batcher = MicroBatcher(model, **options)
+    await batcher.start()
+    try:
+        return await work(batcher), batcher
+    finally:
+        await batcher.stop()
+
+
+def test_a_long_document_in_turns_gives_the_row_of_one_call(model):
+    records = [{"id": "doc", "text": real_document(12_000), "bron": "test"},
+               {"id": "odd", "text": ODD[0]}, {"id": "kort", "text": SHORT}]
+    expected = list(classify_records(model, records, "document"))
+    assert expected[0]["sentences"]["total"] > 100
+
+    rows, batcher = asyncio.run(_serve(model, lambda b: b.classify(records, "document"), max_tokens=32))
+    assert rows == expected
+    assert batcher.batches_run > 20  # spread over many turns, not one model call
+    sentence_rows, _ = asyncio.run(_serve(model, lambda b: b.classify(records, "sentence"), max_tokens=32))
+    assert sentence_rows == list(classify_records(model, records, "sentence"))
+
+
+@pytest.mark.parametrize("level, slow", [("document", [real_document(30_000, seed=1)]), ("sentence", ODD * 3)],
+                         ids=["long document", "odd-Unicode texts"])
+def test_a_short_text_is_answered_while_long_work_is_still_running(model, level, slow):
+    """Before, the model thread ran a request's records in one call: a short text that came in meanwhile waited
+    for the whole document (or all twelve 512-token texts)."""
+    async def work(batcher):
+        long = asyncio.create_task(batcher.classify([{"id": i, "text": t} for i, t in enumerate(slow)], level))
+        while batcher.batches_run == 0:  # the long work has the model thread
+            await asyncio.sleep(0.005)
+        [short] = await batcher.classify([{"id": "kort", "text": SHORT}], "sentence")
+        still_running = not long.done()
+        return short, still_running, await long
+
+    (short, still_running, long_rows), _ = asyncio.run(_serve(model, work))
+    assert short["id"] == "kort" and short["label"] == "supportive"
+    assert still_running
+    assert [r["id"] for r in long_rows] == list(range(len(slow))) and all("label" in r for r in long_rows)
