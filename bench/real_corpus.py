@@ -403,7 +403,7 @@ def finalize() -> None:
                 row = json.loads(line)
                 adjudicated[row["uid"]] = row
     rows, pending = [], []
-    documents = {(d["corpus"], d["file"], d["row"]) for d in load_documents()}
+    documents = {(d["corpus"], d["file"], d["row"]) for d in load_documents() if d["split"] == "test"}
     for ref in load_pool():
         pair = codings.get(ref["uid"], {})
         if {"A", "B"} <= set(pair):
@@ -473,7 +473,7 @@ def select_documents(n_relevant: int, n_other: int, max_words: int = 1500) -> li
     return [_document_row(key, stratum) for key, stratum in chosen]
 
 
-def select_dense_documents(n: int, exclude: set[tuple], max_words: int = 1500) -> list[dict]:
+def select_dense_documents(n: int, exclude: set[tuple], max_words: int = 1500, split: str = "test") -> list[dict]:
     """Documents where early parenthood is likely a main topic: at least two sentences with a narrow
     early-parenthood term (not hard negatives), or one that makes up a fifth of the sentences. All such documents
     whose pooled sentences are on the test side first, then a random draw of the others; the sentences of every
@@ -489,6 +489,9 @@ def select_dense_documents(n: int, exclude: set[tuple], max_words: int = 1500) -
         if core >= 2 or (core and core / len(sentences) >= 0.2):
             units = by_doc.get((corpus, file, row), [])
             (test_side if all(u["split"] == "test" for u in units) else other).append((corpus, file, row))
+    if split == "dev":  # documents for choosing the document aggregate: any that the test draw left
+        chosen = rng.sample(test_side + other, min(n, len(test_side) + len(other)))
+        return [{**_document_row(key, "dense_dev"), "split": "dev"} for key in chosen]
     chosen = test_side if len(test_side) >= n else test_side + rng.sample(other, min(len(other), n - len(test_side)))
     return [_document_row(key, "dense") for key in chosen[:n]]
 
@@ -612,6 +615,10 @@ def finalize_documents() -> None:
     rows, pending = [], []
     for d in load_documents():
         pair = codings.get(d["did"], {})
+        if d["split"] == "dev" and len(pair) == 1:  # dev documents are coded once
+            label = next(iter(pair.values()))
+            rows.append({**d, "relevant": label["relevant"], "stance": label["stance"], "decided": "single"})
+            continue
         if len(pair) < 2:
             pending.append(d["did"])
             continue
@@ -683,6 +690,7 @@ def main() -> None:
     dp.add_argument("--relevant", type=int, default=200)
     dp.add_argument("--other", type=int, default=20)
     dp.add_argument("--dense", type=int, default=0, help="add this many dense documents to the existing draw")
+    dp.add_argument("--split", default="test", choices=("test", "dev"))
     de = sub.add_parser("export-documents")
     de.add_argument("--out", type=Path, required=True)
     de.add_argument("--size", type=int, default=110)
@@ -717,7 +725,7 @@ def main() -> None:
         if args.dense:
             existing = load_documents()
             rows = existing + select_dense_documents(args.dense, {(r["corpus"], r["file"], r["row"])
-                                                                  for r in existing})
+                                                                  for r in existing}, split=args.split)
         else:
             rows = select_documents(args.relevant, args.other)
         with open(DOCUMENTS, "w", encoding="utf-8") as handle:
