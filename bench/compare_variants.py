@@ -5,8 +5,10 @@
     .venv/bin/python bench/compare_variants.py /tmp/framing-a /tmp/framing-b --ship models/framing-e5-small
 
 The variant with the higher mean of relevance macro-F1 and stance macro-F1 on the REAL dev split (on the authored
-dev split for variants trained without real units) is copied to --ship (its folder replaces the shipped model's
-heads, config, metrics and adapter), with comparison.json beside it. No test split plays a part in the choice.
+dev split for variants trained without real units), among those whose int8 build keeps the torch labels on at least
+98 % of the authored dev split (the gate of bench/onnx_agreement.py), is copied to --ship (its folder replaces the
+shipped model's heads, config, metrics and adapter), with comparison.json beside it. No test split plays a part in
+the choice.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import shutil
 from pathlib import Path
 
+GATE = 0.98  # bench/onnx_agreement.py
 SHIPPED_FILES = ("config.json", "metrics.json", "relevance.safetensors", "relevance.json", "stance.safetensors",
                  "stance.json", "frames.safetensors", "frames.json")
 
@@ -23,6 +26,28 @@ SHIPPED_FILES = ("config.json", "metrics.json", "relevance.safetensors", "releva
 def dev_score(metrics: dict) -> float:
     dev = metrics.get("real_dev") or metrics["dev"]
     return (dev["relevance"]["macro_f1"] + dev["stance"]["macro_f1"]) / 2
+
+
+def int8_agreement(folders: list[Path]) -> dict[str, float]:
+    """Product-label agreement of each variant's int8 build with its torch reference on the authored dev split.
+    Variants that share an encoder (the same adapter) share its embeddings, so each is encoded once."""
+    from discourse.corpus import load_units
+    from discourse.framing import FramingModel
+
+    texts = [u.text for u in load_units("dev")]
+    embeddings: dict[str, tuple] = {}
+    out = {}
+    for folder in folders:
+        torch_model = FramingModel.load(folder, backend="torch")
+        key = torch_model.encoder.version
+        if key not in embeddings:
+            embeddings[key] = (torch_model.encoder.encode(texts),
+                               FramingModel.load(folder, backend="onnx").encoder.encode(texts))
+        reference, optimised = embeddings[key]
+        a = torch_model.predict_embeddings(reference)["scores"].argmax(1)
+        b = torch_model.predict_embeddings(optimised)["scores"].argmax(1)
+        out[str(folder)] = round(float((a == b).mean()), 4)
+    return out
 
 
 def variant_name(m: dict) -> str:
@@ -48,9 +73,14 @@ def main() -> None:
                      "dev_relevance": m["dev"]["relevance"]["macro_f1"],
                      "dev_stance": m["dev"]["stance"]["macro_f1"], "dev_frames_micro": m["dev"]["frames"]["micro_f1"],
                      "score": round(dev_score(m), 4), "train_seconds": m["train_seconds"], "command": m["command"]})
-    best = max(rows, key=lambda r: r["score"])
+    agreement = int8_agreement(args.variants)
+    for row in rows:
+        row["int8_agreement_dev"] = agreement[row["folder"]]
+    passing = [r for r in rows if r["int8_agreement_dev"] >= GATE] or rows
+    best = max(passing, key=lambda r: r["score"])
     decision = (f"Shipped: **{best['variant']}** (mean of real-dev relevance and stance macro-F1 {best['score']:.3f} vs "
-                + ", ".join(f"{r['score']:.3f}" for r in rows if r is not best) + ").")
+                + ", ".join(f"{r['score']:.3f}" + ("" if r["int8_agreement_dev"] >= GATE else " (fails the int8 gate)")
+                            for r in rows if r is not best) + ").")
     args.ship.mkdir(parents=True, exist_ok=True)
     source = Path(best["folder"])
     for name in SHIPPED_FILES:

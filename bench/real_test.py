@@ -37,6 +37,7 @@ def document_report(model: FramingModel) -> dict | None:
     if not DOCUMENT_LABELS.exists():
         return None
     rows = [json.loads(line) for line in DOCUMENT_LABELS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [r for r in rows if r["split"] == "test"]
     texts = [realcorpus.document_text(r["corpus"], r["file"], r["row"]) for r in rows]
     out = classify_texts(model, texts, level="document")
     predicted = [o.get("label", "neutral") for o in out]
@@ -47,7 +48,7 @@ def document_report(model: FramingModel) -> dict | None:
         per_register[register] = classification_report([rows[i]["stance"] for i in idx],
                                                         [predicted[i] for i in idx], list(STANCES))
     return {
-        "n": len(rows), "relevant": len(relevant),
+        "n": len(rows), "relevant": len(relevant), "neutral_weight": model.config.document_neutral_weight,
         "stance": classification_report([rows[i]["stance"] for i in relevant], [predicted[i] for i in relevant],
                                         list(STANCES)),
         "stance_end_to_end": classification_report([r["stance"] if r["relevant"] else "neutral" for r in rows],
@@ -76,8 +77,20 @@ def main() -> None:
     parser.add_argument("--split", choices=("dev", "test"), default="dev")
     parser.add_argument("--backend", default="torch", help="torch (the reference) or onnx")
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--documents-only", action="store_true",
+                        help="recompute only the document figures (after the document aggregate changed)")
     args = parser.parse_args()
     model = FramingModel.load(args.model, backend=args.backend)
+    if args.documents_only:
+        path = args.model / f"real_{args.split}.json"
+        report = json.loads(path.read_text(encoding="utf-8"))
+        report["documents"] = document_report(model)
+        d = report["documents"]
+        print(f"documents n={d['n']} relevant {d['relevant']}  stance macro-F1 {d['stance']['macro_f1']:.3f}"
+              f"  end to end {d['stance_end_to_end']['macro_f1']:.3f}")
+        if args.write:
+            path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        return
     units = realcorpus.load_real_units(args.split)
     report = evaluate_real(model, units)
     report["intervals"] = intervals(model, units)

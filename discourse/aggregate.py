@@ -3,6 +3,9 @@
 Each sentence votes with its weight of relevance: a long article about the budget with one sentence on
 kinderopvang is judged on that sentence, not drowned by the rest. The document's relevance is its most relevant
 sentence's; its stance given relevance is the relevance-weighted mean of the sentences' conditional stances.
+The label weighs that mean's neutral share by `neutral_weight` (a model setting, chosen on real documents): most
+sentences of a document that coders call pressuring or supportive are themselves neutral (facts, procedure), so
+an unweighted mean calls nearly every document neutral.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ EVIDENCE_PER_SIDE = 3
 
 
 def aggregate_document(sentences: list[Sentence], predictions: list[dict], relevance_threshold: float = 0.5,
-                       frame_thresholds: dict[str, float] | None = None) -> dict:
+                       frame_thresholds: dict[str, float] | None = None, neutral_weight: float = 1.0) -> dict:
     """Combine per-sentence predictions (FramingModel.predict rows) into one document-level result."""
     if not sentences:
         raise ValueError("a document needs at least one sentence")
@@ -25,7 +28,8 @@ def aggregate_document(sentences: list[Sentence], predictions: list[dict], relev
     doc_relevance = float(relevance.max())
     weights = relevance / relevance.sum() if relevance.sum() > 0 else np.full(len(relevance), 1 / len(relevance))
     stance_given_relevant = weights @ conditional
-    scores = stance_given_relevant * doc_relevance
+    weighted = stance_given_relevant * np.where(np.arange(len(STANCES)) == STANCES.index("neutral"), neutral_weight, 1)
+    scores = weighted / weighted.sum() * doc_relevance
     scores[STANCES.index("neutral")] += 1.0 - doc_relevance
 
     relevant = relevance >= relevance_threshold

@@ -37,6 +37,7 @@ class FramingConfig:
     codebook_version: str
     adapter: str | None = None  # sub-folder with a LoRA adapter, merged into the encoder at load
     relevance_threshold: float = 0.5
+    document_neutral_weight: float = 1.0  # see discourse.aggregate; chosen on real dev documents
 
     @classmethod
     def read(cls, directory: Path) -> "FramingConfig":
@@ -96,7 +97,8 @@ class FramingModel:
 
     def aggregate(self, sentences: list[Sentence], predictions: list[dict]) -> dict:
         thresholds = dict(zip(self.frames_head.labels, self.frames_head.thresholds))
-        return aggregate_document(sentences, predictions, self.config.relevance_threshold, thresholds)
+        return aggregate_document(sentences, predictions, self.config.relevance_threshold, thresholds,
+                                  self.config.document_neutral_weight)
 
     def _row(self, raw: dict[str, np.ndarray], i: int) -> dict:
         scores = raw["scores"][i]
