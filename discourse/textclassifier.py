@@ -18,7 +18,7 @@ from typing import Callable, Literal
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from .encoder import CachingEncoder, Encoder, load_inference_encoder
+from .encoder import CachingEncoder, Encoder, load_inference_encoder, resolve_encoder_spec
 from .heads import SoftmaxHead
 from .metrics import classification_report, format_confusion, macro_f1
 from .segment import Sentence
@@ -96,7 +96,8 @@ class TextClassifier:
         config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
         if encoder is None:
             adapter = directory / config["adapter"] if config.get("adapter") else None
-            encoder = load_inference_encoder(config["encoder"], adapter, backend)
+            encoder = load_inference_encoder(resolve_encoder_spec(config["encoder"], directory), adapter, backend,
+                                             prefix=config.get("encoder_prefix"))
         return cls(config, encoder, SoftmaxHead.load(directory, "head"))
 
     @property

@@ -17,7 +17,8 @@ from .base import CachingEncoder
 from .cache import EmbeddingCache
 from .registry import DEFAULT_ALIAS, EncoderIntegrityError, default_encoder_version, ensure_default_encoder
 
-__all__ = ["CachingEncoder", "Encoder", "load_inference_encoder", "EmbeddingCache", "EncoderIntegrityError", "DEFAULT_ALIAS"]
+__all__ = ["CachingEncoder", "Encoder", "load_inference_encoder", "resolve_encoder_spec", "EmbeddingCache",
+           "EncoderIntegrityError", "DEFAULT_ALIAS"]
 
 E5_PREFIX = "query: "  # E5 was trained with "query: "/"passage: "; "query: " suits symmetric tasks
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
@@ -89,15 +90,27 @@ class Encoder(CachingEncoder):
         return out
 
 
+def resolve_encoder_spec(spec: str | None, model_dir: str | Path) -> str | None:
+    """The encoder a model folder's config.json names. A model may carry its own encoder (a distilled student,
+    `discourse distill`) in a sub-folder, named by its path relative to the model folder so that the folder can be
+    moved; anything else (the default alias, an absolute path, a hub id) is returned as it is."""
+    if spec and not Path(spec).is_absolute():
+        local = Path(model_dir) / spec
+        if (local / "modules.json").is_file() or (local / "config.json").is_file():
+            return str(local.resolve())
+    return spec
+
+
 def load_inference_encoder(spec: str | None, adapter_dir: Path | None = None, backend: str | None = None,
-                           cache: EmbeddingCache | None = None) -> CachingEncoder:
-    """The encoder a saved model runs on: `spec` (+ its LoRA adapter, merged) on the chosen backend."""
+                           cache: EmbeddingCache | None = None, prefix: str | None = None) -> CachingEncoder:
+    """The encoder a saved model runs on: `spec` (+ its LoRA adapter, merged) on the chosen backend. `prefix`:
+    the text prefix the model was trained with, when its config records one (else Encoder.load's default)."""
     from ..settings import BACKENDS, default_backend
 
     backend = backend or default_backend()
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-    encoder = Encoder.load(spec, cache=cache)
+    encoder = Encoder.load(spec, cache=cache, prefix=prefix)
     if adapter_dir is not None:
         encoder = encoder.with_adapter(adapter_dir)
     if backend == "torch":
