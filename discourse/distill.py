@@ -200,7 +200,9 @@ def train_student(student, sentences: list[str], targets: np.ndarray, heads: lis
     _seed_everything(seed)
     st_model = student.st_model
     transformer = st_model[0].auto_model
-    for parameter in transformer.embeddings.parameters():  # most of the weights; the layers do the learning
+    for parameter in st_model.parameters():  # a merged adapter leaves the weights frozen: the layers learn
+        parameter.requires_grad_(True)
+    for parameter in transformer.embeddings.parameters():  # most of the weights, and the same for any layer count
         parameter.requires_grad_(False)
     trainable = [p for p in st_model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=lr, weight_decay=0.01)

@@ -49,20 +49,28 @@ def _splits(rng: random.Random) -> dict[str, list[Unit]]:
 
 @pytest.fixture(scope="module")
 def tiny_framing_teacher(tmp_path_factory, tiny_model_dir):
-    """A framing model folder on the tiny encoder, its heads fitted by train-framing's code."""
+    """A framing model folder on the tiny encoder with a LoRA adapter (as train-framing --mode finetune makes it:
+    the adapter's merge leaves the weights frozen, which the student must undo), its heads fitted by
+    train-framing's code on the adapted embeddings."""
     from discourse.codebook import load_codebook
     from discourse.encoder import Encoder
+    from discourse.finetune import Task, finetune_lora
     from discourse.framing import FramingConfig
     from discourse.training import _fit_heads
 
     rng = random.Random(1)
     splits = _splits(rng)
+    folder = tmp_path_factory.mktemp("teacher") / "tiny-framing"
     encoder = Encoder.load(str(tiny_model_dir))
+    texts = [u.text for u in splits["train"]]
+    task = [Task("relevance", 2, np.array([int(u.relevant) for u in splits["train"]]), np.ones(len(texts), bool))]
+    finetune_lora(encoder, texts, task, folder / "adapter", texts[:40], [Task("relevance", 2, task[0].targets[:40],
+                  task[0].mask[:40])], epochs=1, lr=1e-3, log=lambda _: None)
+    encoder = Encoder.load(str(tiny_model_dir)).with_adapter(folder / "adapter")  # the load-time path
     x = {name: encoder.encode([u.text for u in units]) for name, units in splits.items()}
     heads = _fit_heads(splits, x, load_codebook().frames, seed=0)
-    folder = tmp_path_factory.mktemp("teacher") / "tiny-framing"
-    folder.mkdir()
-    FramingConfig("tiny-framing", "0.1", str(tiny_model_dir), encoder.version, load_codebook().version).write(folder)
+    FramingConfig("tiny-framing", "0.1", str(tiny_model_dir), encoder.version, load_codebook().version,
+                  "adapter").write(folder)
     for name, head in heads.items():
         head.save(folder, name)
     return folder, splits
