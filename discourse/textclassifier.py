@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import Callable, Literal
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from .encoder import CachingEncoder, Encoder, load_inference_encoder, resolve_encoder_spec
 from .heads import SoftmaxHead
-from .metrics import classification_report, format_confusion, macro_f1
 from .segment import Sentence
 
 Mode = Literal["head", "finetune"]
@@ -133,6 +131,8 @@ class TextClassifier:
 def fit_head(x_train: np.ndarray, y_train: list[str], x_dev: np.ndarray, y_dev: list[str], labels: list[str],
              seed: int = 0, class_weight: str | None = "balanced") -> tuple[SoftmaxHead, float]:
     """Pick the regularisation on dev macro-F1, then calibrate the temperature on dev."""
+    from .metrics import macro_f1  # scikit-learn: for training and evaluating, not for loading a model
+
     best, best_f1 = None, -1.0
     for c in C_GRID:
         head = SoftmaxHead.fit(x_train, y_train, labels, c=c, class_weight=class_weight, seed=seed)
@@ -159,6 +159,10 @@ def train_classifier(data: str | Path, text_column: str, label_column: str, out_
     counts = Counter(dataset.labels)
     if len(counts) < 2:
         raise ValueError(f"need at least two distinct labels in column {label_column!r}, found {sorted(counts)}")
+    from sklearn.model_selection import train_test_split
+
+    from .metrics import classification_report
+
     labels = sorted(counts)
     stratify = dataset.labels if min(counts.values()) >= 2 else None
     if stratify is None:
@@ -200,6 +204,8 @@ def train_classifier(data: str | Path, text_column: str, label_column: str, out_
 
 
 def evaluate_classifier(model, data: str | Path, text_column: str, label_column: str) -> dict:
+    from .metrics import classification_report
+
     dataset = read_labelled(data, text_column, label_column)
     labels = list(model.labels)
     predicted = [p["label"] for p in model.predict(dataset.texts)]
@@ -213,6 +219,8 @@ def evaluate_classifier(model, data: str | Path, text_column: str, label_column:
 
 def _write_card(out_dir: Path, config: dict, report: dict, data, n_train: int, n_dev: int, seconds: float,
                 skipped: list) -> None:
+    from .metrics import format_confusion
+
     rows = "\n".join(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
                      for label, m in report["per_class"].items())
     card = f"""# {config['name']}
