@@ -7,7 +7,6 @@ changes confidence, never the arg-max, so it cannot cost accuracy.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -25,6 +24,8 @@ def fit_temperature(logits: np.ndarray, targets: np.ndarray, multilabel: bool = 
     """Return T > 0 minimising the NLL of `targets` under logits / T (class indices, or 0/1 matrix if multilabel)."""
     if len(logits) == 0:
         return 1.0
+    import torch  # fitting only: a served model applies its temperature with numpy, without torch in memory
+
     x = torch.tensor(logits, dtype=torch.float64)
     y = torch.tensor(targets, dtype=torch.float64 if multilabel else torch.long)
     log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)

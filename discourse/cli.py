@@ -578,6 +578,33 @@ def train_framing(
 
 
 @app.command()
+def distill(
+    teacher: Path = typer.Option(..., "--teacher", help="The model folder to distil (a framing model or a `discourse train` classifier)."),
+    out: Path = typer.Option(..., "--out", help="Where to write the student model folder."),
+    layers: int = typer.Option(6, "--layers", help="Encoder layers the student keeps (spread evenly over the teacher's)."),
+    data: Optional[list[str]] = typer.Option(None, "--data", help="Files, folders or globs of unlabelled text (JSONL, CSV, Parquet; any score-archive input); default: the real corpora in ../shared/corpora and the authored training units. Repeatable."),
+    seed: int = typer.Option(0, "--seed"),
+    max_sentences: int = typer.Option(200_000, "--max-sentences", help="At most this many sentences to distil on."),
+    epochs: int = typer.Option(1, "--epochs", help="Passes over the sentences."),
+    batch_size: int = typer.Option(32, "--batch-size"),
+    lr: float = typer.Option(1e-4, "--lr", help="Learning rate of the student's layers."),
+) -> None:
+    """Distil a model into a smaller student (fewer encoder layers) that gives the same labels, faster."""
+    from .distill import distill as distill_model
+    from .realcorpus import CorporaMissing
+
+    if layers < 1:
+        _fail(f"--layers must be at least 1, not {layers}")
+    if max_sentences < 2 or epochs < 1 or batch_size < 1:
+        _fail("--max-sentences must be at least 2, --epochs and --batch-size at least 1")
+    try:
+        distill_model(teacher, out, layers=layers, data=data, seed=seed, max_sentences=max_sentences, epochs=epochs,
+                      batch_size=batch_size, lr=lr, log=lambda m: typer.echo(m, err=True))
+    except (FileNotFoundError, ValueError, CorporaMissing) as exc:
+        _fail(str(exc))
+
+
+@app.command()
 def card(model: Path = typer.Option(Path("models/framing-e5-small"), "--model")) -> None:
     """Rewrite the figures block of a model card from the metrics files the scripts wrote."""
     from .card import update_card

@@ -21,7 +21,7 @@ import numpy as np
 
 from .aggregate import aggregate_document
 from .codebook import STANCES
-from .encoder import CachingEncoder, EmbeddingCache, load_inference_encoder
+from .encoder import CachingEncoder, EmbeddingCache, load_inference_encoder, resolve_encoder_spec
 from .heads import MultiLabelHead, SoftmaxHead
 from .segment import Sentence
 
@@ -38,6 +38,7 @@ class FramingConfig:
     adapter: str | None = None  # sub-folder with a LoRA adapter, merged into the encoder at load
     relevance_threshold: float = 0.5
     document_neutral_weight: float = 1.0  # see discourse.aggregate; chosen on real dev documents
+    encoder_prefix: str | None = None  # the text prefix the heads were fitted with; None: the encoder's default
 
     @classmethod
     def read(cls, directory: Path) -> "FramingConfig":
@@ -67,7 +68,8 @@ class FramingModel:
         config = FramingConfig.read(directory)
         if encoder is None:
             adapter = directory / config.adapter if config.adapter else None
-            encoder = load_inference_encoder(config.encoder, adapter, backend, cache)
+            encoder = load_inference_encoder(resolve_encoder_spec(config.encoder, directory), adapter, backend, cache,
+                                             config.encoder_prefix)
         return cls(config, encoder, SoftmaxHead.load(directory, "relevance"), SoftmaxHead.load(directory, "stance"),
                    MultiLabelHead.load(directory, "frames"))
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
-from sklearn.linear_model import LogisticRegression
 
 from .calibration import fit_temperature, sigmoid, softmax
 
@@ -43,6 +42,8 @@ class SoftmaxHead:
         labels = labels or sorted(set(y_labels))
         index = {label: i for i, label in enumerate(labels)}
         y = np.array([index[v] for v in y_labels])
+        from sklearn.linear_model import LogisticRegression  # fitting only; a served head is numpy
+
         model = LogisticRegression(C=c, max_iter=3000, class_weight=class_weight, random_state=seed)
         model.fit(x, y)
         if len(model.classes_) == 2 and len(labels) == 2:
@@ -94,6 +95,8 @@ class MultiLabelHead:
 
     @classmethod
     def fit(cls, x: np.ndarray, y: np.ndarray, labels: list[str], c: float = 1.0, seed: int = 0) -> "MultiLabelHead":
+        from sklearn.linear_model import LogisticRegression  # fitting only; a served head is numpy
+
         weight = np.zeros((x.shape[1], len(labels)), dtype=np.float32)
         bias = np.full(len(labels), -1e4, dtype=np.float32)
         for j in range(len(labels)):

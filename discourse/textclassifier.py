@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Callable, Literal
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from .calibration import expected_calibration_error
-from .encoder import CachingEncoder, EmbeddingCache, Encoder, load_inference_encoder
+from .encoder import CachingEncoder, EmbeddingCache, Encoder, load_inference_encoder, resolve_encoder_spec
 from .heads import SoftmaxHead
 from .metrics import classification_report, format_confusion, macro_f1
 from .segment import Sentence, split_sentences
@@ -192,7 +191,8 @@ class TextClassifier:
                     encoders[key] = encoder
                 else:
                     adapters = domain + ([directory / key] if key else [])
-                    encoders[key] = load_inference_encoder(config["encoder"], adapters, backend)
+                    encoders[key] = load_inference_encoder(resolve_encoder_spec(config["encoder"], directory),
+                                                           adapters, backend, prefix=config.get("encoder_prefix"))
             members.append((encoders[key], SoftmaxHead.load(directory, spec["head"])))
         return cls(config, members[0][0], members[0][1], members)
 
@@ -255,6 +255,8 @@ class TextClassifier:
 def fit_head(x_train: np.ndarray, y_train: list[str], x_dev: np.ndarray, y_dev: list[str], labels: list[str],
              seed: int = 0, class_weight: str | None = "balanced") -> tuple[SoftmaxHead, float]:
     """Pick the regularisation on dev macro-F1, then calibrate the temperature on dev."""
+    from .metrics import macro_f1  # scikit-learn: for training and evaluating, not for loading a model
+
     best, best_f1 = None, -1.0
     for c in C_GRID:
         head = SoftmaxHead.fit(x_train, y_train, labels, c=c, class_weight=class_weight, seed=seed)
@@ -344,6 +346,10 @@ def train_classifier(data: str | Path, text_column: str, label_column: str, out_
     counts = Counter(dataset.labels)
     if len(counts) < 2:
         raise ValueError(f"need at least two distinct labels in column {label_column!r}, found {sorted(counts)}")
+    from sklearn.model_selection import train_test_split
+
+    from .metrics import classification_report
+
     labels = sorted(counts)
     texts, ys = dataset.texts, dataset.labels
     if min(counts.values()) < 3:
@@ -486,6 +492,8 @@ def _finetune(texts, ys, labels, train, dev, options: TrainOptions, seed: int, e
 
 
 def evaluate_classifier(model, data: str | Path, text_column: str, label_column: str) -> dict:
+    from .metrics import classification_report
+
     dataset = read_labelled(data, text_column, label_column)
     labels = list(model.labels)
     predicted = [p["label"] for p in model.predict(dataset.texts)]

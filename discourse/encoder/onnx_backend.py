@@ -12,23 +12,21 @@ Why it is built this way (figures: bench/README.md, `bench/onnx_agreement.py`):
   98.7 % of dev (the ≥ 98 % gate is checked by tests/test_onnx.py and bench/onnx_agreement.py). Partial
   quantisation (attention only) kept the labels but gave no speed: the gain comes from the feed-forward layers.
 
-The build runs once per encoder version (about 70 s on 2 cores) into $DISCOURSE_HOME/onnx/<version>-…/ and is
-reused after; only the int8 file (≈ 115 MB) is kept.
+The build runs once per encoder version (about 70 s on 2 cores; `onnx_build.py`, the only part that needs torch)
+into $DISCOURSE_HOME/onnx/<version>-…/ and is reused after; only the int8 file (≈ 115 MB) is kept. A model whose
+build exists is served from it alone: the version is known from the weights' checksums, the tokenizer is
+tokenizer.json run by the `tokenizers` library, and neither torch nor the torch model is loaded (about 1.3 GB less
+resident memory; bench/memory.py).
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import os
-import shutil
-import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..settings import discourse_home
 from .base import CachingEncoder
@@ -49,13 +47,11 @@ class OnnxEncoder(CachingEncoder):
         self.name, self.version, self.prefix, self.dim, self.cache = name, version, prefix, dim, cache
         self.folder = folder
         self.build_info = json.loads((folder / BUILD_FILE).read_text(encoding="utf-8"))
-        # `threads` parallel single-threaded runs (default: DISCOURSE_THREADS, else one per core); an
-        # InferenceSession may be run from several threads at once.
+        # `threads` parallel runs (default: DISCOURSE_THREADS, else one per core) on one session, so the weights
+        # are in memory once; an InferenceSession may be run from several threads at once. The session's own
+        # pool has as many threads, so a lone text (a single API request at low load) runs on all cores.
         self.workers = threads or int(os.environ.get("DISCOURSE_THREADS") or 0) or os.cpu_count() or 1
-        self.session = open_session(folder / MODEL_FILE, threads=1)
-        # A lone text (a single API request at low load) runs on all cores instead: 34 vs 56 ms for 40 words.
-        # Same kernels, same result to the bit (tests/test_onnx.py checks it).
-        self.solo_session = open_session(folder / MODEL_FILE, threads=self.workers)
+        self.session = open_session(folder / MODEL_FILE, threads=self.workers)
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="onnx")
         self._tokenizer = tokenizer
         self.max_length = max_length
@@ -69,10 +65,30 @@ class OnnxEncoder(CachingEncoder):
     def from_encoder(cls, encoder, calibration: list[str] | None = None, home: Path | None = None,
                      threads: int | None = None) -> "OnnxEncoder":
         """The ONNX build of a loaded torch `Encoder` (adapter merged), built first if it is not there yet."""
+        from .onnx_build import build_onnx
+
         folder = build_onnx(encoder, calibration, home=home)
         st_model = encoder.st_model
-        return cls(encoder.name, f"{encoder.version}+int8", folder, st_model.tokenizer, int(st_model.max_seq_length),
-                   encoder.prefix, encoder.dim, encoder.cache, threads)
+        max_length = int(st_model.max_seq_length)
+        record_shape(folder, max_length, encoder.dim)
+        return cls(encoder.name, f"{encoder.version}+int8", folder, st_model.tokenizer, max_length, encoder.prefix,
+                   encoder.dim, encoder.cache, threads)
+
+    @classmethod
+    def from_build(cls, name: str, version: str, source_folder: Path, prefix: str, cache: EmbeddingCache | None = None,
+                   home: Path | None = None, threads: int | None = None) -> "OnnxEncoder | None":
+        """The existing build of the weights `version` (their tokenizer in `source_folder`), loaded without torch;
+        None when there is none yet, or when it lacks what this needs (an older build): build it with
+        `from_encoder` then."""
+        folder = build_dir(version, home)
+        tokenizer_file = Path(source_folder) / "tokenizer.json"
+        if not ((folder / BUILD_FILE).is_file() and (folder / MODEL_FILE).is_file() and tokenizer_file.is_file()):
+            return None
+        info = json.loads((folder / BUILD_FILE).read_text(encoding="utf-8"))
+        if "max_length" not in info or "dim" not in info:
+            return None
+        return cls(name, f"{version}+int8", folder, FastTokenizer(tokenizer_file, info["max_length"]),
+                   info["max_length"], prefix, info["dim"], cache, threads)
 
     def _embed(self, texts: list[str], batch_size: int) -> np.ndarray:
         """One text per run, `workers` runs at a time (`batch_size` is not used). Dynamic quantisation picks the
@@ -87,7 +103,7 @@ class OnnxEncoder(CachingEncoder):
             return vector[0]
 
         if len(ids) < self.workers:
-            vectors = [run(row, self.solo_session) for row in ids]
+            vectors = [run(row, self.session) for row in ids]
         else:
             vectors = list(self._pool.map(lambda row: run(row, self.session), ids))
         out = np.stack(vectors).astype(np.float32, copy=False)
@@ -107,145 +123,55 @@ def open_session(path: Path, threads: int = 1):
 
 
 def onnx_dir(encoder, home: Path | None = None) -> Path:
-    return (home or discourse_home()) / "onnx" / f"{encoder.version}-sq{SMOOTHING_ALPHA}-int8-v{BUILD_FORMAT}"
+    return build_dir(encoder.version, home)
 
 
-def build_onnx(encoder, calibration: list[str] | None = None, home: Path | None = None) -> Path:
-    """Export, smooth and quantise `encoder` (a torch `Encoder`); returns the folder. Idempotent: an existing
-    complete build is reused; a build is written to a temporary folder and renamed, so a crash leaves nothing."""
-    folder = onnx_dir(encoder, home)
-    if (folder / BUILD_FILE).is_file() and (folder / MODEL_FILE).is_file():
-        return folder
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    started = time.perf_counter()
-    pooling = _pooling_mode(encoder.st_model)
-    if calibration is None:
-        calibration = default_calibration_texts()
-    transformer = copy.deepcopy(encoder.st_model[0].auto_model).float().eval()  # the torch encoder stays as it is
-    tokenizer = encoder.st_model.tokenizer
-    max_length = int(encoder.st_model.max_seq_length)
-    prefixed = [encoder.prefix + t for t in calibration]
-    smoothed = smooth_linears(transformer, _activation_maxima(transformer, tokenizer, prefixed, max_length))
-
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
-    try:
-        fp32 = work / "model.fp32.onnx"
-        sample = tokenizer(["query: een zin", "query: een iets langere zin over ouders"], padding=True,
-                           return_tensors="pt")
-        axes = {0: "batch", 1: "sequence"}
-        with torch.no_grad():
-            torch.onnx.export(
-                PooledEncoder(transformer, pooling).eval(), (sample["input_ids"], sample["attention_mask"]), str(fp32),
-                input_names=["input_ids", "attention_mask"], output_names=["embedding"], opset_version=17,
-                dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {0: "batch"}},
-                dynamo=False)  # the TorchScript exporter needs no onnxscript and handles BertModel's masks
-        quantize_dynamic(str(fp32), str(work / MODEL_FILE), weight_type=QuantType.QInt8, per_channel=True)
-        fp32.unlink()
-        info = {"source_encoder": encoder.name, "source_version": encoder.version, "pooling": pooling,
-                "smoothing_alpha": SMOOTHING_ALPHA, "smoothed_linears": smoothed,
-                "calibration_texts": len(calibration), "weights": "int8 per channel, activations int8 dynamic",
-                "build_seconds": round(time.perf_counter() - started, 1), "build_format": BUILD_FORMAT,
-                "libraries": _library_versions()}
-        (work / BUILD_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-        try:
-            work.rename(folder)
-        except OSError:  # another process finished the same build first: keep theirs
-            if not (folder / BUILD_FILE).is_file():
-                raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return folder
+def build_dir(version: str, home: Path | None = None) -> Path:
+    """Where the build of the weights `version` (an `Encoder.version`, adapter included) lives."""
+    return (home or discourse_home()) / "onnx" / f"{version}-sq{SMOOTHING_ALPHA}-int8-v{BUILD_FORMAT}"
 
 
-def default_calibration_texts(n: int = CALIBRATION_TEXTS) -> list[str]:
-    """The first `n` units of the annotated training split (all genres; never dev or test)."""
-    from ..corpus import load_units
-
-    return [u.text for u in load_units() if u.split == "train"][:n]
-
-
-class PooledEncoder(torch.nn.Module):
-    """transformer → mean (or CLS) pooling: what gets exported; L2 normalisation happens after, in numpy."""
-
-    def __init__(self, transformer, pooling: str):
-        super().__init__()
-        self.transformer, self.pooling = transformer, pooling
-
-    def forward(self, input_ids, attention_mask):
-        hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask,
-                                  token_type_ids=torch.zeros_like(input_ids)).last_hidden_state
-        if self.pooling == "cls":
-            return hidden[:, 0]
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+def record_shape(folder: Path, max_length: int, dim: int) -> None:
+    """Add the input length and output width to an older build's build.json, so that it loads without torch
+    next time (written to a temporary file and renamed: a reader never sees half a file)."""
+    path = folder / BUILD_FILE
+    info = json.loads(path.read_text(encoding="utf-8"))
+    if info.get("max_length") == max_length and info.get("dim") == dim:
+        return
+    info.update(max_length=max_length, dim=dim)
+    scratch = path.with_name(f".{BUILD_FILE}.{os.getpid()}")
+    scratch.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    os.replace(scratch, path)
 
 
-class SmoothedLinear(torch.nn.Module):
-    """x ↦ Linear_{W·diag(s)}(x · 1/s): the same function as `linear`, with the activation range in the weights."""
+class FastTokenizer:
+    """tokenizer.json run by the `tokenizers` library itself: the ids transformers' fast tokenizer gives (it runs
+    the same file underneath; tests/test_onnx.py compares them), without importing transformers or torch. Called
+    the way `OnnxEncoder` and `CachingEncoder.count_tokens` call a transformers tokenizer. One instance (a large
+    vocabulary costs ~300 MB each), configured once and never changed, so threads may call it at once:
+    truncation is applied per call, as transformers does it (the text's tokens cut to leave room for the special
+    tokens, then the special tokens added)."""
 
-    def __init__(self, linear: torch.nn.Linear, scale: torch.Tensor):
-        super().__init__()
-        self.register_buffer("inverse_scale", (1.0 / scale).float())
-        self.linear = torch.nn.Linear(linear.in_features, linear.out_features, bias=linear.bias is not None)
-        with torch.no_grad():
-            self.linear.weight.copy_(linear.weight * scale[None, :])
-            if linear.bias is not None:
-                self.linear.bias.copy_(linear.bias)
+    def __init__(self, path: Path, max_length: int):
+        from tokenizers import Tokenizer
 
-    def forward(self, x):
-        return self.linear(x * self.inverse_scale)
+        self._tokenizer = Tokenizer.from_file(str(path))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        self.max_length = max_length
 
-
-def _pooling_mode(st_model) -> str:
-    from sentence_transformers.sentence_transformer.modules import Pooling
-
-    modes = [m.pooling_mode for m in st_model if isinstance(m, Pooling)]
-    if modes not in (["mean"], ["cls"]) or len(st_model) > 3:
-        raise ValueError("the ONNX backend supports Transformer → mean or CLS pooling (→ Normalize); this model "
-                         f"is {[type(m).__name__ for m in st_model]} with pooling {modes}: use backend 'torch'")
-    return modes[0]
-
-
-def _activation_maxima(transformer, tokenizer, texts: list[str], max_length: int, batch_size: int = 32) -> dict:
-    """max |x_j| over the calibration texts, for the input of every Linear (padding positions included: they
-    pass through the same matmuls at inference)."""
-
-    maxima: dict[str, torch.Tensor] = {}
-    hooks = []
-    for name, module in transformer.named_modules():
-        if isinstance(module, torch.nn.Linear):
-            def record(module, inputs, output, name=name):
-                x = inputs[0].detach().abs().reshape(-1, inputs[0].shape[-1]).amax(0)
-                maxima[name] = torch.maximum(maxima[name], x) if name in maxima else x
-            hooks.append(module.register_forward_hook(record))
-    try:
-        with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                features = tokenizer(texts[start:start + batch_size], padding=True, truncation=True,
-                                     max_length=max_length, return_tensors="pt")
-                transformer(input_ids=features["input_ids"], attention_mask=features["attention_mask"])
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return maxima
-
-
-def smooth_linears(transformer, maxima: dict, alpha: float = SMOOTHING_ALPHA) -> int:
-    """Replace each calibrated Linear by a `SmoothedLinear`; returns how many were replaced."""
-    with torch.no_grad():
-        for name, activation_max in maxima.items():
-            parent_name, _, child = name.rpartition(".")
-            parent = transformer.get_submodule(parent_name) if parent_name else transformer
-            linear = getattr(parent, child)
-            weight_max = linear.weight.abs().amax(0).clamp(min=1e-5)
-            scale = (activation_max.clamp(min=1e-5) ** alpha / weight_max ** (1 - alpha)).clamp(min=1e-5)
-            setattr(parent, child, SmoothedLinear(linear, scale))
-    return len(maxima)
-
-
-def _library_versions() -> dict[str, str]:
-    from importlib import metadata
-
-    return {lib: metadata.version(lib) for lib in ("torch", "onnx", "onnxruntime", "transformers")}
+    def __call__(self, texts: list[str], truncation: bool = False, max_length: int | None = None,
+                 add_special_tokens: bool = True, verbose: bool = True) -> dict:
+        if not truncation:
+            encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=add_special_tokens)
+            return {"input_ids": [e.ids for e in encodings]}
+        limit = (max_length or self.max_length) - (self._tokenizer.num_special_tokens_to_add(False)
+                                                   if add_special_tokens else 0)
+        ids = []
+        for encoding in self._tokenizer.encode_batch(list(texts), add_special_tokens=False):
+            if len(encoding.ids) > limit:
+                encoding.truncate(limit)
+            if add_special_tokens:
+                encoding = self._tokenizer.post_process(encoding)
+            ids.append(encoding.ids)
+        return {"input_ids": ids}
