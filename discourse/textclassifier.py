@@ -295,6 +295,8 @@ def tfidf_baseline(train_texts: list[str], train_y: list[str], dev_texts: list[s
 
 def _split(indices: np.ndarray, labels: list[str], share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Stratified (when every label has at least two rows) split of `indices` into (rest, held out)."""
+    from sklearn.model_selection import train_test_split
+
     if share <= 0:
         return indices, indices[:0]
     ys = [labels[i] for i in indices]
@@ -346,10 +348,6 @@ def train_classifier(data: str | Path, text_column: str, label_column: str, out_
     counts = Counter(dataset.labels)
     if len(counts) < 2:
         raise ValueError(f"need at least two distinct labels in column {label_column!r}, found {sorted(counts)}")
-    from sklearn.model_selection import train_test_split
-
-    from .metrics import classification_report
-
     labels = sorted(counts)
     texts, ys = dataset.texts, dataset.labels
     if min(counts.values()) < 3:
