@@ -21,7 +21,7 @@ import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ..records import DEFAULT_MAX_CHARS  # one limit for classify and archives
 from ..records import max_chars as configured_max_chars
@@ -254,6 +254,19 @@ def _lines(path: Path, max_chars: int, roots: list[Path] | None = None) -> Itera
 
 def _read_jsonl(path: Path, mapping: FieldMapping, max_chars: int, roots: list[Path] | None
                 ) -> Iterator[IngestRecord | Rejection]:
+    return _line_records(path, mapping, max_chars, roots, json.loads)
+
+
+def _read_txt(path: Path, mapping: FieldMapping, max_chars: int, roots: list[Path] | None
+              ) -> Iterator[IngestRecord | Rejection]:
+    """Plain text: every non-blank line is one record (its id made from its content)."""
+    return _line_records(path, mapping, max_chars, roots, lambda line: {mapping.text: line.strip()})
+
+
+def _line_records(path: Path, mapping: FieldMapping, max_chars: int, roots: list[Path] | None,
+                  parse: Callable[[str], dict]) -> Iterator[IngestRecord | Rejection]:
+    """One record per line of a line-based file, `parse` turning the decoded line into the record's fields (a
+    line it cannot parse, for JSON, is rejected alone)."""
     name = str(path)
     for item in _lines(path, max_chars, roots):
         if isinstance(item, Rejection):
@@ -261,24 +274,12 @@ def _read_jsonl(path: Path, mapping: FieldMapping, max_chars: int, roots: list[P
             continue
         number, decoded = item
         try:
-            obj = json.loads(decoded)
+            obj = parse(decoded)
         except (ValueError, RecursionError) as error:
             yield Rejection(name, number, None, "invalid_json", f"line is not valid JSON: {error}",
                             _excerpt(decoded))
             continue
         yield build_record(obj, mapping, name, number, decoded, max_chars)
-
-
-def _read_txt(path: Path, mapping: FieldMapping, max_chars: int, roots: list[Path] | None
-              ) -> Iterator[IngestRecord | Rejection]:
-    """Plain text: every non-blank line is one record (its id made from its content)."""
-    name = str(path)
-    for item in _lines(path, max_chars, roots):
-        if isinstance(item, Rejection):
-            yield item
-            continue
-        number, decoded = item
-        yield build_record({mapping.text: decoded.strip()}, mapping, name, number, decoded, max_chars)
 
 
 # ----------------------------------------------------------------------------------------------------------------
