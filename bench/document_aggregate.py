@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=model_dir())
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
-    docs = [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    docs = realcorpus.read_rows(LABELS)
     docs = [d for d in docs if d["split"] == "dev"]
     model = FramingModel.load(args.model, backend="torch")
     thresholds = dict(zip(model.frames_head.labels, model.frames_head.thresholds))

@@ -92,8 +92,7 @@ def draw_pairs() -> list[dict]:
     return pairs
 
 
-def load(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+load = realcorpus.read_rows
 
 
 def export(out: Path, coders: list[str]) -> None:

@@ -129,7 +129,7 @@ def _capped_sample(rng: random.Random, rows: list[dict], n: int, per_doc: int, t
 
 
 def _old_validation_refs() -> list[dict]:
-    refs = [json.loads(line) for line in OLD_VALIDATION.read_text(encoding="utf-8").splitlines() if line.strip()]
+    refs = realcorpus.read_rows(OLD_VALIDATION)
     out = []
     for ref in refs:
         text = realcorpus.resolve(ref)
@@ -208,7 +208,7 @@ def select_active(rows: list[dict], n: int, model_dir: Path, sample: int, round_
 
     from discourse.framing import FramingModel
 
-    known = {json.loads(line)["sha256"] for line in POOL.read_text(encoding="utf-8").splitlines() if line.strip()}
+    known = {r["sha256"] for r in realcorpus.read_rows(POOL)}
     rng = random.Random(SEED + round_no)
     pool = [r for r in rows if PARENTHOOD.search(r["text"]) and r["sha256"] not in known]
     pool = rng.sample(pool, min(sample, len(pool)))
@@ -243,7 +243,7 @@ def write_pool(chosen: list[dict], round_no: int) -> None:
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     existing = []
     if POOL.exists():
-        existing = [json.loads(line) for line in POOL.read_text(encoding="utf-8").splitlines() if line.strip()]
+        existing = realcorpus.read_rows(POOL)
     existing = [r for r in existing if r["round"] != round_no]
     fields = ("uid", "round", "stratum", "split", "corpus", "file", "row", "start", "end", "sha256", "register",
               "genre")
@@ -272,7 +272,7 @@ def _test_assignment(chosen: list[dict], round_no: int) -> dict[str, str]:
 
 
 def load_pool(round_no: int | None = None) -> list[dict]:
-    rows = [json.loads(line) for line in POOL.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = realcorpus.read_rows(POOL)
     return [r for r in rows if round_no is None or r["round"] == round_no]
 
 
@@ -301,15 +301,12 @@ def collect(round_no: int, coding: Path) -> None:
     uids = {r["uid"] for r in load_pool(round_no)}
     existing = []
     if CODINGS.exists():
-        existing = [json.loads(line) for line in CODINGS.read_text(encoding="utf-8").splitlines() if line.strip()]
+        existing = realcorpus.read_rows(CODINGS)
     have = {(c["uid"], c["coder"]) for c in existing}
     new = []
     for path in sorted(coding.glob(f"labels_r{round_no}_*_b*_*.jsonl")):
         coder = path.stem.rsplit("_", 1)[1]
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            label = json.loads(line)
+        for label in realcorpus.read_rows(path):
             if label["uid"] not in uids or (label["uid"], coder) in have:
                 continue
             have.add((label["uid"], coder))
@@ -330,14 +327,21 @@ def _coding(label: dict, coder: str) -> dict:
 
 
 def _codings() -> dict[str, dict[str, dict]]:
-    """uid -> coder -> coding."""
+    """uid -> coder -> coding ({} before the first coding is collected)."""
+    return _by_coder(CODINGS, "uid") if CODINGS.exists() else {}
+
+
+def _by_coder(path: Path, key: str) -> dict[str, dict[str, dict]]:
+    """unit (its `key` field) -> coder -> coding, from a codings file."""
     out: dict[str, dict[str, dict]] = defaultdict(dict)
-    if CODINGS.exists():
-        for line in CODINGS.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                c = json.loads(line)
-                out[c["uid"]][c["coder"]] = c
+    for c in realcorpus.read_rows(path):
+        out[c[key]][c["coder"]] = c
     return out
+
+
+def _keyed(path: Path, key: str) -> dict[str, dict]:
+    """The rows of an adjudication file by their `key` field ({} when there is none yet)."""
+    return {row[key]: row for row in realcorpus.read_rows(path)} if path.exists() else {}
 
 
 def _differs(a: dict, b: dict) -> bool:
@@ -396,12 +400,7 @@ def finalize() -> None:
     """Final labels into corpora/real_annotated/labels.jsonl: agreed, adjudicated or single-coded; the pool units
     split into train and dev by a hash of their uid (fixed before any label); the test split's checksum frozen."""
     codings = _codings()
-    adjudicated = {}
-    if ADJUDICATION.exists():
-        for line in ADJUDICATION.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                adjudicated[row["uid"]] = row
+    adjudicated = _keyed(ADJUDICATION, "uid")
     rows, pending = [], []
     documents = {(d["corpus"], d["file"], d["row"]) for d in load_documents() if d["split"] == "test"}
     for ref in load_pool():
@@ -515,7 +514,7 @@ def _document_row(key: tuple, stratum: str) -> dict:
 def load_documents() -> list[dict]:
     if not DOCUMENTS.exists():
         return []
-    return [json.loads(line) for line in DOCUMENTS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return realcorpus.read_rows(DOCUMENTS)
 
 
 def export_documents(out: Path, size: int, stratum: str | None = None) -> None:
@@ -544,7 +543,7 @@ def collect_documents(folders: list[Path]) -> None:
     for folder in folders:
         for path in sorted(folder.glob("labels_docs_b*_*.jsonl")):
             coder = path.stem.rsplit("_", 1)[1]
-            for label in (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()):
+            for label in realcorpus.read_rows(path):
                 if label["did"] not in dids or (label["did"], coder) in seen:
                     continue
                 seen.add((label["did"], coder))
@@ -558,12 +557,7 @@ def collect_documents(folders: list[Path]) -> None:
 
 
 def _document_codings() -> dict[str, dict[str, dict]]:
-    out: dict[str, dict[str, dict]] = defaultdict(dict)
-    for line in DOCUMENT_CODINGS.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            c = json.loads(line)
-            out[c["did"]][c["coder"]] = c
-    return out
+    return _by_coder(DOCUMENT_CODINGS, "did")
 
 
 def document_agreement() -> dict:
@@ -607,11 +601,7 @@ def export_document_disagreements(out: Path) -> None:
 
 def finalize_documents() -> None:
     codings = _document_codings()
-    adjudicated = {}
-    if DOCUMENT_ADJUDICATION.exists():
-        adjudicated = {r["did"]: r for r in (json.loads(line) for line in
-                                             DOCUMENT_ADJUDICATION.read_text(encoding="utf-8").splitlines()
-                                             if line.strip())}
+    adjudicated = _keyed(DOCUMENT_ADJUDICATION, "did")
     rows, pending = [], []
     for d in load_documents():
         pair = codings.get(d["did"], {})

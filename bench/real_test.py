@@ -36,7 +36,7 @@ def document_report(model: FramingModel) -> dict | None:
 
     if not DOCUMENT_LABELS.exists():
         return None
-    rows = [json.loads(line) for line in DOCUMENT_LABELS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = realcorpus.read_rows(DOCUMENT_LABELS)
     rows = [r for r in rows if r["split"] == "test"]
     texts = [realcorpus.document_text(r["corpus"], r["file"], r["row"]) for r in rows]
     out = classify_texts(model, texts, level="document")

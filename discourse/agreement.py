@@ -14,14 +14,11 @@ from pathlib import Path
 from .codebook import load_codebook
 from .corpus import load_units
 from .metrics import kappa
+from .realcorpus import read_rows
 from .settings import ANNOTATED_DIR
 
 SECOND_PASS = "second_pass.jsonl"
 ADJUDICATION = "adjudication.jsonl"
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def first_labels(directory: Path = ANNOTATED_DIR) -> dict[str, dict]:
@@ -30,7 +27,7 @@ def first_labels(directory: Path = ANNOTATED_DIR) -> dict[str, dict]:
               for u in load_units(directory=directory)}
     adjudication = directory / ADJUDICATION
     if adjudication.exists():
-        for row in _read_jsonl(adjudication):
+        for row in read_rows(adjudication):
             labels[row["id"]][row["layer"]] = row["first"]
     return labels
 
@@ -41,9 +38,9 @@ def stance4(labels: dict) -> str:
 
 def agreement_report(directory: Path = ANNOTATED_DIR) -> dict:
     first = first_labels(directory)
-    second = {row["id"]: row for row in _read_jsonl(directory / SECOND_PASS)}
+    second = {row["id"]: row for row in read_rows(directory / SECOND_PASS)}
     ids = sorted(set(second) & set(first))
-    adjudicated = _read_jsonl(directory / ADJUDICATION) if (directory / ADJUDICATION).exists() else []
+    adjudicated = read_rows(directory / ADJUDICATION) if (directory / ADJUDICATION).exists() else []
     return {**pairwise_agreement(first, second, ids), "adjudicated_changes": len(adjudicated)}
 
 
@@ -75,11 +72,11 @@ def pairwise_agreement(first: dict[str, dict], second: dict[str, dict], ids: lis
 def apply_adjudication(directory: Path = ANNOTATED_DIR) -> int:
     """Write the adjudicated ("final") labels into the batch files; idempotent. Returns units changed."""
     finals: dict[str, dict] = {}
-    for row in _read_jsonl(directory / ADJUDICATION):
+    for row in read_rows(directory / ADJUDICATION):
         finals.setdefault(row["id"], {})[row["layer"]] = row["final"]
     changed = 0
     for path in sorted((directory / "batches").glob("*.jsonl")):
-        rows = _read_jsonl(path)
+        rows = read_rows(path)
         dirty = False
         for row in rows:
             for layer, value in finals.get(row["id"], {}).items():

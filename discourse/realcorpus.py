@@ -141,11 +141,16 @@ def resolve(ref: dict) -> str:
                      "segmenter changed this sentence")
 
 
+def read_rows(path: Path) -> list[dict]:
+    """The rows of one of the project's own JSON-lines data files (blank lines skipped)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def load_labels(split: str | None = None) -> list[dict]:
     """The labelled real units (references and labels, no text), optionally one split's: train, dev or test."""
     if not REAL_LABELS.exists():
         return []
-    rows = [json.loads(line) for line in REAL_LABELS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = read_rows(REAL_LABELS)
     return [r for r in rows if split is None or r["split"] == split]
 
 
