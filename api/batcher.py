@@ -15,11 +15,15 @@ future as soon as its last unit is encoded, so callers never see each other's ro
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import math
+import os
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -30,6 +34,16 @@ def warm_up(model) -> None:
     """One classification before the first request: lingua loads its language models (~4 s, holding the GIL) and
     the encoder runs its first batch; done lazily, that would stall the first requests and /v1/health with them."""
     classify_texts(model, ["Een eerste zin om het model op te warmen."])
+
+
+def freeze_heap() -> None:
+    """Move every object alive now (the model, the libraries, the language models) out of the garbage
+    collector's view. A full collection otherwise walks them all, ~60 ms holding the GIL, at moments set by
+    allocation counts: the event loop, /v1/health included, stalls meanwhile. Objects made later are collected
+    as usual; `unfreeze` first when a model is replaced, so the old one can be collected."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 #: Tokens of long records encoded in one turn: five or so sentences, ~0.1 s on two cores. A record with more left
@@ -115,6 +129,7 @@ class MicroBatcher:
             return model
 
         self.model = await loop.run_in_executor(self._executor, load_and_warm)
+        freeze_heap()
         return self.model
 
     def submit(self, work) -> Future:
@@ -262,7 +277,7 @@ class ModelThreadEncoder:
 
     `encode` blocks: call it from a worker thread, never from the model thread itself."""
 
-    def __init__(self, batcher: MicroBatcher, cache=None, chunk: int = 32):
+    def __init__(self, batcher: MicroBatcher, cache=None, chunk: int = 8):
         self.batcher = batcher
         self.encoder = batcher.model.encoder.with_cache(cache)
         self.chunk = chunk
@@ -282,12 +297,21 @@ class Busy(Exception):
 
 
 class OneAtATime:
-    """At most one holder at a time; a caller waits up to `wait_s` for its turn (first come, first served), then
-    gets `Busy`. For work that takes seconds of every core: running two at once only makes both slower."""
+    """Work that takes seconds of every core (a comparison's bootstrap), one at a time, in its own thread at a
+    lower CPU priority than the model thread and the event loop: on two cores it would otherwise take half the
+    CPU from classification for seconds. A caller waits up to `wait_s` for its turn (first come, first served),
+    then gets `Busy`; running two at once would only make both slower."""
 
-    def __init__(self, wait_s: float):
+    def __init__(self, wait_s: float, niceness: int = 10):
         self.wait_s = wait_s
         self._lock = asyncio.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis",
+                                            initializer=_lower_priority, initargs=(niceness,))
+
+    async def run(self, fn, *args):
+        """`fn(*args)` in the analysis thread once it is this caller's turn."""
+        async with self.turn():
+            return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
 
     @asynccontextmanager
     async def turn(self):
@@ -300,3 +324,16 @@ class OneAtATime:
             yield
         finally:
             self._lock.release()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _lower_priority(niceness: int) -> None:
+    """`niceness` steps below the process's priority (at most 19). Linux keeps a nice value per thread, so this
+    lowers the calling thread only; elsewhere the thread keeps the process's priority."""
+    try:
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + niceness))
+    except (AttributeError, OSError):
+        pass

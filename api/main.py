@@ -6,6 +6,7 @@ JSON error with the request id — never a stack trace.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import threading
@@ -27,7 +28,7 @@ from discourse.loading import load_model
 from discourse.settings import embedding_cache_path, model_dir
 from discourse.store import make_engine, upgrade
 
-from .batcher import MicroBatcher, OneAtATime, warm_up
+from .batcher import MicroBatcher, OneAtATime, freeze_heap, warm_up
 from .routes import classify, compare, dashboard, jobs, meta, pages, topics
 from .settings import Settings
 
@@ -66,7 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.dashboard = DashboardService(app.state.store, settings.dashboard_cache_size)
         # The dashboard's columns load in the background: a large store takes seconds, and classification
         # does not need them. A dashboard question asked meanwhile waits for the load.
-        threading.Thread(target=app.state.dashboard.warm, name="dashboard-warm", daemon=True).start()
+        threading.Thread(target=_warm_dashboard, args=(app.state.dashboard,), name="dashboard-warm",
+                         daemon=True).start()
         # Jobs read only regular files inside the data roots, checked again for every file a folder expands to.
         app.state.jobs = JobRunner(app.state.store, lambda: app.state.model, roots=settings.data_roots)
         app.state.jobs.start()  # takes up jobs whose server died
@@ -77,11 +79,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # grow with every sentence the server has compared.
         app.state.echo_cache = EmbeddingCache(embedding_cache_path(), memory=False)
         app.state.compare_turn = OneAtATime(settings.compare_wait_s)
+        topics.warm_up()
+        freeze_heap()
         log.info("model loaded", extra={"fields": {"model_dir": str(folder),
                                                    "encoder_version": app.state.model.encoder.version}})
         yield
         await app.state.batcher.stop()
         app.state.echo_cache.close()
+        app.state.compare_turn.close()
         app.state.jobs.stop()
         app.state.store.dispose()
 
@@ -151,6 +156,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard.router, prefix="/v1")
     pages.mount(app)  # the dashboard page at / and /dashboard
     return app
+
+
+def _warm_dashboard(dashboard: DashboardService) -> None:
+    dashboard.warm()
+    gc.freeze()  # its columns join the start-up objects outside the collector's view (see freeze_heap)
 
 
 class BodyLimit:

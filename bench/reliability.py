@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -280,7 +281,11 @@ def classify_clients(base: str, texts: list[str], clients: int, stop: threading.
     return latencies, errors
 
 
-def health_probe(base: str, stop: threading.Event, out: list[float], failures: list[str]) -> None:
+def health_probe(base: str, stop, out, failures) -> None:
+    """GET /v1/health every HEALTH_EVERY_S until `stop`; (start, end) perf_counter pairs into `out`. Runs in its
+    own process (see `start_probe`): in the bench's process it would wait for the GIL behind 12 client threads
+    and measure the client, not the server. perf_counter is the system-wide monotonic clock, so its spans line up
+    with the hostile requests' spans."""
     with httpx.Client(base_url=base, timeout=30) as http:
         while not stop.is_set():
             started = time.perf_counter()
@@ -290,8 +295,31 @@ def health_probe(base: str, stop: threading.Event, out: list[float], failures: l
                     failures.append(str(status))
             except httpx.HTTPError as exc:
                 failures.append(repr(exc))
-            out.append((time.perf_counter() - started) * 1000)
+            out.append((started, time.perf_counter()))
             time.sleep(HEALTH_EVERY_S)
+
+
+def start_probe(base: str):
+    """The health probe in a separate process; returns (stop event, process, spans, failures)."""
+    context = multiprocessing.get_context("spawn")
+    manager = context.Manager()
+    stop, spans, failures = manager.Event(), manager.list(), manager.list()
+    process = context.Process(target=health_probe, args=(base, stop, spans, failures), daemon=True)
+    process.start()
+    return stop, process, spans, failures, manager
+
+
+def stop_probe(probe) -> tuple[list[tuple[float, float]], list[str]]:
+    stop, process, spans, failures, manager = probe
+    stop.set()
+    process.join(timeout=60)
+    result = list(spans), list(failures)
+    manager.shutdown()
+    return result
+
+
+def milliseconds(spans) -> list[float]:
+    return [(end - start) * 1000 for start, end, *_ in spans]
 
 
 def run_hostile(base: str, cases, workers: int, spans: list) -> tuple[dict, list[str], float]:
@@ -373,25 +401,24 @@ def main() -> None:
     try:
         classify_clients(base, texts, 2, threading.Event(), 5, 0)  # warm-up, not counted
 
-        stop, health_idle, health_failures = threading.Event(), [], []
-        probe = threading.Thread(target=health_probe, args=(base, stop, health_idle, health_failures))
-        probe.start()
+        probe = start_probe(base)
         idle, idle_errors = classify_clients(base, texts, args.clients, threading.Event(), args.idle_requests, 0)
-        stop.set()
-        probe.join()
+        health_idle_spans, health_failures = stop_probe(probe)
+        health_idle = milliseconds(health_idle_spans)
         print(f"idle: classify {percentiles(idle)} ms; health {percentiles(health_idle)} ms", flush=True)
 
         cases = hostile_cases(args.hostile, rng, port, texts, args.skip)
-        stop, health_attack, normal_spans, hostile_spans = threading.Event(), [], [], []
-        probe = threading.Thread(target=health_probe, args=(base, stop, health_attack, health_failures))
-        probe.start()
+        stop, normal_spans, hostile_spans = threading.Event(), [], []
+        probe = start_probe(base)
         with ThreadPoolExecutor(1) as background:
             normal = background.submit(classify_clients, base, texts, args.clients, stop, None, 100_000,
                                        normal_spans)
             statuses, server_errors, seconds = run_hostile(base, cases, args.hostile_workers, hostile_spans)
             stop.set()
             attack, attack_errors = normal.result()
-        probe.join()
+        health_attack_spans, attack_failures = stop_probe(probe)
+        health_failures += attack_failures
+        health_attack = milliseconds(health_attack_spans)
         alive = httpx.get(f"{base}/v1/ready", timeout=10).status_code
     finally:
         server.terminate()
@@ -413,6 +440,8 @@ def main() -> None:
         "classify_ms": {"idle": percentiles(idle), "hostile": percentiles(attack), "p99_ratio": ratio},
         # which hostile kinds were in flight while a normal request took more than 2x the idle p99
         "slow_classify_overlaps": slow_overlaps(normal_spans, hostile_spans, 2 * percentiles(idle)["p99"]),
+        # which hostile kinds were in flight while a health probe took more than 50 ms
+        "slow_health_overlaps": slow_overlaps(health_attack_spans, hostile_spans, 50),
         "hostile_ms_by_kind": {kind: percentiles([(e - b) * 1000 for b, e, k in hostile_spans if k == kind])
                                for kind in sorted(statuses)},
         # normal texts answered 200 without a label (language detection called them not Dutch), or failed

@@ -379,3 +379,31 @@ def test_the_server_refuses_to_start_with_the_filesystem_root_as_data_root(tmp_p
     done = subprocess.run([sys.executable, "-c", "import api.main"], cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=120, env={**os.environ, "DISCOURSE_API_DATA_ROOTS": '["/"]'})
     assert done.returncode != 0 and "root of the file system" in done.stderr, done.stderr[-2000:]
+
+
+def test_start_up_imports_the_topic_stack_and_freezes_the_heap(demo_store, demo_topic_model):
+    """What would otherwise stall the event loop later happens before the first request: a fitted topic model
+    is loaded (importing BERTopic, UMAP and numba takes seconds, holding the GIL), and the objects alive after
+    start-up are moved out of the garbage collector's view (a full collection walks them in ~60 ms)."""
+    import json
+    import subprocess
+    import sys
+
+    from discourse.settings import REPO_ROOT
+
+    script = (
+        "import gc, json, sys\n"
+        "from fastapi.testclient import TestClient\n"
+        "from api.main import create_app\n"
+        "from api.settings import Settings\n"
+        "before = ('bertopic' in sys.modules, gc.get_freeze_count())\n"
+        f"with TestClient(create_app(Settings(database_url={demo_store!r}))) as client:\n"
+        "    assert client.get('/v1/health').status_code == 200\n"
+        "    after = ('bertopic' in sys.modules, gc.get_freeze_count())\n"
+        "print(json.dumps({'before': before, 'after': after}))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    state = json.loads(done.stdout.strip().splitlines()[-1])
+    assert state["before"] == [False, 0]
+    assert state["after"][0] is True and state["after"][1] > 50_000

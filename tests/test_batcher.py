@@ -77,3 +77,28 @@ def test_a_short_text_is_answered_while_long_work_is_still_running(model, level,
     assert short["id"] == "kort" and short["label"] == "supportive"
     assert still_running
     assert [r["id"] for r in long_rows] == list(range(len(slow))) and all("label" in r for r in long_rows)
+
+
+def test_comparisons_run_one_at_a_time_in_a_thread_below_the_model_thread():
+    import os
+    import threading
+
+    from api.batcher import Busy, OneAtATime
+
+    def niceness() -> tuple[str, int]:
+        return threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    async def scenario():
+        turn = OneAtATime(wait_s=0.2)
+        try:
+            name, nice = await turn.run(niceness)
+            async with turn.turn():  # a comparison holds the turn: the next caller gets Busy after wait_s
+                with pytest.raises(Busy):
+                    await turn.run(niceness)
+            return name, nice
+        finally:
+            turn.close()
+
+    name, nice = asyncio.run(scenario())
+    assert name.startswith("analysis")
+    assert nice == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)

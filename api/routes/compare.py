@@ -1,21 +1,17 @@
-"""POST /v1/compare: two filters of scored segments compared (issue D), as JSON or as the self-contained HTML
+"""POST /v1/compare: two filters of scored segments compared, as JSON or as the self-contained HTML
 report `discourse compare --html` writes. The same function as the CLI (discourse.compare.run.compare).
 
 A comparison takes seconds of every core (the bootstrap; with echo, the encoder on every sentence of both
-sides), so one runs at a time: another waits up to DISCOURSE_API_COMPARE_WAIT_S for its turn, then gets 429 with
+sides), so one runs at a time, in a thread at a lower CPU priority: another waits up to DISCOURSE_API_COMPARE_WAIT_S for its turn, then gets 429 with
 Retry-After. Echo needs the API key (unless DISCOURSE_API_ECHO_REQUIRES_KEY=false); its sentences are encoded in
 the model thread between classify batches, and their embeddings kept in the on-disk embedding cache."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-from typing import Literal
-
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from discourse.compare import build_report, report_json
@@ -53,7 +49,7 @@ class CompareRequest(BaseModel):
 @router.post("/compare", response_model=None)
 async def compare_endpoint(body: CompareRequest, session: SessionDep, request: Request, settings: SettingsDep,
                            batcher: BatcherDep, x_api_key: Annotated[str | None, Header()] = None,
-                           ) -> JSONResponse | HTMLResponse:
+                           ) -> Response:
     """Stance and frame shares with cluster-bootstrap 95 % intervals and a test of the difference, topic
     prevalence, keyness (G², log ratio), adoption of discourse terms, and (with echo) embedding echo. One
     comparison runs at a time: 429 with Retry-After when the server stays busy."""
@@ -65,17 +61,24 @@ async def compare_endpoint(body: CompareRequest, session: SessionDep, request: R
         raise HTTPException(401, "echo encodes every sentence of both selections and needs a valid X-API-Key "
                                  "header (setting DISCOURSE_API_ECHO_REQUIRES_KEY)")
     try:
-        async with request.app.state.compare_turn.turn():
-            encoder = ModelThreadEncoder(batcher, request.app.state.echo_cache) if body.echo else None
-            result = await asyncio.to_thread(
-                compare, session, filter_a, filter_b, encoder=encoder, topic_model=body.topic_model,
-                n_resamples=body.n_resamples, min_freq=body.min_freq, lemmas=body.lemmas,
-                labels=(body.label_a, body.label_b))
+        encoder = ModelThreadEncoder(batcher, request.app.state.echo_cache) if body.echo else None
+        # The report is rendered in the analysis thread too: an echo report of ~900 sentence pairs takes tens of
+        # milliseconds to build, which on the event loop would delay every other answer, /v1/health too.
+        rendered = await request.app.state.compare_turn.run(_compare_and_render, session, filter_a, filter_b,
+                                                            encoder, body)
     except Busy as busy:
         raise HTTPException(429, f"another comparison is running; try again in {busy.retry_after_s} s",
                             headers={"Retry-After": str(busy.retry_after_s)}) from None
     except ValueError as exc:  # a filter that selects nothing, an unknown topic model, a bad attribute operator
         raise HTTPException(422, str(exc)) from None
     if body.format == "html":
-        return HTMLResponse(build_report(result))
-    return JSONResponse(json.loads(report_json(result)))
+        return HTMLResponse(rendered)
+    return Response(rendered, media_type="application/json")
+
+
+def _compare_and_render(session, filter_a: SegmentFilter, filter_b: SegmentFilter, encoder,
+                        body: CompareRequest) -> str:
+    result = compare(session, filter_a, filter_b, encoder=encoder, topic_model=body.topic_model,
+                     n_resamples=body.n_resamples, min_freq=body.min_freq, lemmas=body.lemmas,
+                     labels=(body.label_a, body.label_b))
+    return build_report(result) if body.format == "html" else report_json(result)

@@ -32,9 +32,15 @@ def _service(request: Request) -> DashboardService:
 
 async def _answer(request: Request, question: str, params) -> Response:
     try:
-        answer, hit = await asyncio.to_thread(_service(request).answer, question, params)
+        # Rendered in the worker thread as well: a long document list is milliseconds of serialising that would
+        # otherwise hold the event loop.
+        return await asyncio.to_thread(_render, _service(request), question, params)
     except QueryError as exc:
         raise HTTPException(exc.status, [{"field": exc.field, "message": str(exc)}]) from None
+
+
+def _render(service: DashboardService, question: str, params) -> Response:
+    answer, hit = service.answer(question, params)
     headers = {"X-Cache": "hit" if hit else "miss"}
     if getattr(params, "format", "json") == "csv":
         return Response(to_csv(question, answer), media_type="text/csv; charset=utf-8",

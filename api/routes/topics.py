@@ -52,6 +52,15 @@ async def get_topic(session: SessionDep, topic_id: int = PathParam(ge=-1, le=100
     return {"name": model_name, **topic}
 
 
+def warm_up() -> None:
+    """Load a fitted topic model, if there is one, at start-up: the first load imports BERTopic, UMAP, HDBSCAN
+    and numba (~4 s, holding the GIL up to 0.2 s at a time), which inside a request would stall every other
+    answer, /v1/health included. Later loads take milliseconds."""
+    models = list_models()
+    if models:
+        load_topic_model(models[0])
+
+
 def _pick(name: str | None, models: list[str]) -> str:
     if name:
         return name
