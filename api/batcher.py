@@ -1,15 +1,18 @@
 """Micro-batching: concurrent requests share the model, in short turns.
 
-Each request puts its records on a queue and awaits a future per record. One collector task runs the model in a
-single worker thread (the encoder spreads a turn over the cores), one turn at a time, so the event loop never
-blocks on inference and `/v1/health` keeps answering. A record with more than `max_tokens` tokens to encode
-is long: a 100,000-character document (1,200 sentences, ~15 s of encoding on two cores), or texts that fill the
-encoder's 512-token window although they are short (~0.3 s each: emoji, combining accents and ligatures are one
-or two tokens per character). Long records are encoded `max_tokens` tokens a turn, and short and long records
-take turns when both wait, so an ordinary text waits for at most one long turn, never for a whole document;
-among the long ones, those that have had the least encoding go first. Each text's prediction is a function of
-that text alone, so a record's row is the one a single model call would give. Rows go back to each record's own
-future as soon as its last unit is encoded, so callers never see each other's rows.
+Each request puts its records on a queue and awaits a future per record. A collector task (the short lane) runs
+the model in a worker thread, one turn at a time, so the event loop never blocks on inference and `/v1/health`
+keeps answering: each turn prepares what arrived (language check, sentence split, token count) and encodes the
+short records together. A record with more than `max_tokens` tokens to encode is long: a 100,000-character
+document (1,200 sentences, ~15 s of encoding on two cores), or texts that fill the encoder's 512-token window
+although they are short (0.1-0.3 s each: emoji, combining accents and ligatures are one or two tokens per
+character). Long records go to the long lane, which encodes `max_tokens` tokens a turn (at least one unit), those
+that have had the least encoding first. With an encoder that may be called from two threads (onnxruntime) the long
+lane has its own thread, so an ordinary text shares the cores with a long turn instead of waiting for it;
+otherwise the lanes take turns in the one model thread, and an ordinary text waits for at most one long turn,
+never for a whole document. Each text's prediction is a function of that text alone, so a record's row is the one
+a single model call would give. Rows go back to each record's own future as soon as its last unit is encoded, so
+callers never see each other's rows.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ def freeze_heap() -> None:
 #: Tokens of long records encoded in one turn: five or so sentences, ~0.1 s on two cores. A record with more left
 #: is long, and waits while the short ones (ordinary texts) have their turn.
 TURN_TOKENS = 128
+#: How far below the short lane the long lane's thread runs: with both busy, ordinary texts get most of the CPU.
+LONG_LANE_NICENESS = 5
 #: Characters prepared (language check, sentence split, token count) in one turn beyond the short texts, which are
 #: always prepared at once: the preparation of a 100,000-character document takes ~50 ms.
 PREPARE_CHARS = 100_000
@@ -97,25 +102,37 @@ class MicroBatcher:
         self.max_tokens = max_tokens
         self.wait = wait_ms / 1000.0
         self._queue: asyncio.Queue[_Pending] | None = None
-        self._task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+        # Long records get their own lane when the encoder may be called from two threads at once (onnxruntime):
+        # a long turn is one model call that cannot be interrupted (a 512-token unit takes 0.1-0.3 s), and in its
+        # own thread it shares the cores with the short turns instead of making them wait. Otherwise both lanes
+        # use the one model thread and take turns.
+        concurrent = getattr(model.encoder, "concurrent_calls", False)
+        self._long_executor = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-long",
+                                                  initializer=_lower_priority, initargs=(LONG_LANE_NICENESS,))
+                               if concurrent else self._executor)
+        self._long_jobs: list[_Job] = []
+        self._long_waiting: asyncio.Event | None = None
         self._seq = itertools.count()
-        self._last_turn_long = False
         self.batches_run = 0  # for tests and metrics: how many model calls (turns) served how many records
         self.records_run = 0
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
-        self._task = asyncio.create_task(self._collect(), name="micro-batcher")
+        self._long_waiting = asyncio.Event()
+        self._tasks = [asyncio.create_task(self._collect(), name="micro-batcher"),
+                       asyncio.create_task(self._long_lane(), name="micro-batcher-long")]
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             try:
-                await self._task
+                await task
             except asyncio.CancelledError:
                 pass
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._long_executor.shutdown(wait=False, cancel_futures=True)
 
     async def replace_model(self, load) -> object:
         """Load a model with `load()` in the model thread and serve it from the next record on. Records already
@@ -136,6 +153,10 @@ class MicroBatcher:
         """Run `work(model)` in the model thread, after what is already queued there; callable from any thread."""
         return self._executor.submit(lambda: work(self.model))
 
+    def submit_long(self, work) -> Future:
+        """`submit` for work that may wait for ordinary texts: in the long lane's thread, where it has one."""
+        return self._long_executor.submit(lambda: work(self.model))
+
     async def classify(self, records: list[dict], level: Level) -> list[dict]:
         if self._queue is None:
             raise RuntimeError("the micro-batcher is not running")
@@ -146,6 +167,7 @@ class MicroBatcher:
         return list(await asyncio.gather(*(p.future for p in pending)))
 
     async def _collect(self) -> None:
+        """The short lane: prepares every record that arrives, encodes the short ones, hands the long ones on."""
         assert self._queue is not None
         loop = asyncio.get_running_loop()
         jobs: list[_Job] = []
@@ -163,15 +185,34 @@ class MicroBatcher:
             jobs = [j for j in jobs if not j.pending.future.done()]  # callers gone: their work is dropped
             if not jobs:
                 continue
-            try:
-                await loop.run_in_executor(self._executor, self._turn, jobs)
-            except Exception as exc:  # never the collector: fail the records of this turn
-                for job in jobs:
-                    job.error = job.error or exc
+            await self._run_turn(self._executor, self._short_turn, jobs)
+            long = [j for j in jobs if not j.finished and j.plan is not None and j.remaining > self.max_tokens]
+            if long:
+                self._long_jobs.extend(long)
+                self._long_waiting.set()
+            jobs = [j for j in jobs if not j.finished and j not in long]
+
+    async def _long_lane(self) -> None:
+        """The long lane: `max_tokens` tokens a turn of the long records, those that have had the least encoding
+        first, until none is left."""
+        while True:
+            await self._long_waiting.wait()
+            self._long_jobs = [j for j in self._long_jobs if not j.finished and not j.pending.future.done()]
+            if not self._long_jobs:
+                self._long_waiting.clear()
+                continue
+            await self._run_turn(self._long_executor, self._long_turn, list(self._long_jobs))
+
+    async def _run_turn(self, executor, turn, jobs: list[_Job]) -> None:
+        try:
+            if await asyncio.get_running_loop().run_in_executor(executor, turn, jobs):
+                self.batches_run += 1
+        except Exception as exc:  # never the lane: fail the records of this turn
             for job in jobs:
-                if job.finished:
-                    self._resolve(job)
-            jobs = [j for j in jobs if not j.finished]
+                job.error = job.error or exc
+        for job in jobs:
+            if job.finished:
+                self._resolve(job)
 
     def _job(self, pending: _Pending) -> _Job:
         return _Job(pending, self.model, next(self._seq))
@@ -186,48 +227,29 @@ class MicroBatcher:
             self.records_run += 1
             future.set_result(job.row)
 
-    # ------------------------------------------------------------------------------------------ the model thread
+    # ------------------------------------------------------------------------------------------ the model threads
 
-    def _turn(self, jobs: list[_Job]) -> None:
-        """One turn, in the model thread: prepare what arrived, encode at most `max_tokens` tokens, and make the
-        rows of the records whose last unit that was."""
+    def _short_turn(self, jobs: list[_Job]) -> bool:
+        """One turn of the short lane: prepare what arrived and encode the short records (at most `max_tokens`
+        tokens left: ordinary texts) in arrival order, at most `max_items` units. True if the model ran."""
         self._prepare(jobs)
-        taken = self._select([j for j in jobs if not j.finished and j.plan is not None])
-        if not taken:
-            return
-        model = taken[0][0].model
-        units = [unit for job, n in taken for unit in job.plan.units[len(job.predictions):len(job.predictions) + n]]
-        try:
-            predictions = model.predict(units)
-        except Exception as exc:
-            for job, _ in taken:
-                job.error = exc
-            return
-        self.batches_run += 1
-        start = 0
-        for job, n in taken:
-            job.predictions.extend(predictions[start:start + n])
-            job.served += sum(job.costs[len(job.predictions) - n:len(job.predictions)])
-            start += n
-            if len(job.predictions) == len(job.plan.units):
-                self._finish(job)
+        short = sorted((j for j in jobs if not j.finished and j.plan is not None and j.remaining <= self.max_tokens),
+                       key=lambda j: j.seq)
+        return self._encode(self._take(short, math.inf))
 
-    def _select(self, ready: list[_Job]) -> list[tuple[_Job, int]]:
-        """What this turn encodes: (job, how many of its next units). A record with at most `max_tokens` tokens
-        left is short (an ordinary text), a longer one is long. Short and long take turns when both wait, so a
-        short text waits for at most one long turn. A short turn takes the short records in arrival order (at most
-        `max_items`); a long turn encodes `max_tokens` tokens (at least one unit) of the long records that have had
+    def _long_turn(self, jobs: list[_Job]) -> bool:
+        """One turn of the long lane: `max_tokens` tokens (at least one unit) of the long records that have had
         the least encoding, new ones first, then those that have had turns, in rotation."""
-        short = [j for j in ready if j.remaining <= self.max_tokens]
-        long = [j for j in ready if j.remaining > self.max_tokens]
-        self._last_turn_long = bool(long) and not (short and self._last_turn_long)
-        chosen = sorted(long, key=_Job.next_key) if self._last_turn_long else sorted(short, key=lambda j: j.seq)
-        budget = self.max_tokens if self._last_turn_long else math.inf
+        return self._encode(self._take(sorted(jobs, key=_Job.next_key), self.max_tokens))
+
+    def _take(self, chosen: list[_Job], budget: float) -> list[tuple[_Job, int]]:
+        """(job, how many of its next units) for one model call: in the order given, at most `max_items` units and
+        `budget` tokens (at least one unit), all of one model (after a reload the old model's records go first)."""
         model = chosen[0].model if chosen else None
         taken: list[tuple[_Job, int]] = []
         units = tokens = 0
         for job in chosen:
-            if job.model is not model:  # after a reload: the old model's records first, never mixed
+            if job.model is not model:
                 continue
             first = n = len(job.predictions)
             while (n < len(job.costs) and units < self.max_items
@@ -240,6 +262,26 @@ class MicroBatcher:
             if units >= self.max_items or tokens >= budget:
                 break
         return taken
+
+    def _encode(self, taken: list[tuple[_Job, int]]) -> bool:
+        if not taken:
+            return False
+        model = taken[0][0].model
+        units = [unit for job, n in taken for unit in job.plan.units[len(job.predictions):len(job.predictions) + n]]
+        try:
+            predictions = model.predict(units)
+        except Exception as exc:
+            for job, _ in taken:
+                job.error = exc
+            return True
+        start = 0
+        for job, n in taken:
+            job.predictions.extend(predictions[start:start + n])
+            job.served += sum(job.costs[len(job.predictions) - n:len(job.predictions)])
+            start += n
+            if len(job.predictions) == len(job.plan.units):
+                self._finish(job)
+        return True
 
     def _prepare(self, jobs: list[_Job]) -> None:
         """Plan the records that arrived (language check, sentence split, token count): shortest first, about
@@ -270,10 +312,11 @@ class MicroBatcher:
 
 
 class ModelThreadEncoder:
-    """The served model's encoder for work besides classification (compare's echo), run in the batcher's model
-    thread: `chunk` texts per turn, so classify batches queued meanwhile run between the chunks instead of
-    competing with them for the cores. Embeddings come from `cache` where it has them. The encoder is taken
-    once, so a model reload during a long encode does not mix two models' vectors in one result.
+    """The served model's encoder for work besides classification (compare's echo), run in the batcher's long
+    lane (its model thread where it has no long lane): `chunk` texts per turn, so classify batches run beside or
+    between the chunks instead of waiting for the whole selection. Embeddings come from `cache` where it has
+    them. The encoder is taken once, so a model reload during a long encode does not mix two models' vectors in
+    one result.
 
     `encode` blocks: call it from a worker thread, never from the model thread itself."""
 
@@ -284,8 +327,8 @@ class ModelThreadEncoder:
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         texts = list(texts)
-        parts = [self.batcher.submit(lambda _model, part=texts[start:start + self.chunk]:
-                                     self.encoder.encode(part, batch_size)).result()
+        parts = [self.batcher.submit_long(lambda _model, part=texts[start:start + self.chunk]:
+                                          self.encoder.encode(part, batch_size)).result()
                  for start in range(0, len(texts), self.chunk)]
         return np.concatenate(parts) if parts else np.zeros((0, self.encoder.dim), np.float32)
 

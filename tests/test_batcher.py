@@ -102,3 +102,30 @@ def test_comparisons_run_one_at_a_time_in_a_thread_below_the_model_thread():
     name, nice = asyncio.run(scenario())
     assert name.startswith("analysis")
     assert nice == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+
+
+def test_long_records_and_echo_have_their_own_lane_with_the_onnx_encoder(model):
+    """A long turn is one model call that cannot be interrupted (a 512-token unit: 0.1-0.3 s); in its own thread
+    it shares the cores with the ordinary texts instead of making them wait."""
+    import threading
+
+    assert model.encoder.concurrent_calls
+
+    async def work(batcher):
+        loop = asyncio.get_running_loop()
+        lanes = set()
+        original = batcher._encode
+
+        def watched(taken):
+            if taken:
+                lanes.add((threading.current_thread().name.split("_")[0], taken[0][0].pending.record["id"]))
+            return original(taken)
+
+        batcher._encode = watched
+        await batcher.classify([{"id": "odd", "text": ODD[0]}, {"id": "kort", "text": SHORT}], "sentence")
+        echo = await asyncio.wrap_future(batcher.submit_long(lambda m: threading.current_thread().name), loop=loop)
+        return lanes, echo
+
+    (lanes, echo), _ = asyncio.run(_serve(model, work))
+    assert lanes == {("model-long", "odd"), ("model", "kort")}
+    assert echo.startswith("model-long")

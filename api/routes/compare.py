@@ -2,9 +2,10 @@
 report `discourse compare --html` writes. The same function as the CLI (discourse.compare.run.compare).
 
 A comparison takes seconds of every core (the bootstrap; with echo, the encoder on every sentence of both
-sides), so one runs at a time, in a thread at a lower CPU priority: another waits up to DISCOURSE_API_COMPARE_WAIT_S for its turn, then gets 429 with
-Retry-After. Echo needs the API key (unless DISCOURSE_API_ECHO_REQUIRES_KEY=false); its sentences are encoded in
-the model thread between classify batches, and their embeddings kept in the on-disk embedding cache."""
+sides), so one runs at a time, in a thread at a lower CPU priority: another waits up to
+DISCOURSE_API_COMPARE_WAIT_S for its turn, then gets 429 with Retry-After. Echo needs the API key (unless
+DISCOURSE_API_ECHO_REQUIRES_KEY=false); its sentences are encoded in the batcher's long lane, beside or between
+classify turns, and their embeddings kept in the on-disk embedding cache."""
 
 from __future__ import annotations
 

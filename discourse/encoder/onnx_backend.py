@@ -54,6 +54,9 @@ class OnnxEncoder(CachingEncoder):
         self.session = open_session(folder / MODEL_FILE, threads=self.workers)
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="onnx")
         self._tokenizer = tokenizer
+        # Safe to call from two threads at once (the service's two lanes) when the tokenizer is our FastTokenizer,
+        # configured once; a transformers tokenizer changes its truncation settings per call.
+        self.concurrent_calls = isinstance(tokenizer, FastTokenizer)
         self.max_length = max_length
         self.computed = 0
 
