@@ -1,4 +1,4 @@
-"""Archive scoring end to end (issue C): `discourse score-archive` on real NOS news, as a user runs it.
+"""Archive scoring end to end: `discourse score-archive` on real NOS news, as a user runs it.
 
     .venv/bin/python bench/archive.py nos --write        # 3,481 NOS articles: docs/s, time per stage, pass share, RSS
     .venv/bin/python bench/archive.py identity --write   # rows with and without the pre-filter, 300 articles

@@ -1,4 +1,4 @@
-"""Comparison and topics on real institutional text (issue D's validation on ../shared/corpora).
+"""Comparison and topics validated on real institutional text (../shared/corpora).
 
     .venv/bin/python bench/compare_real.py --write
 

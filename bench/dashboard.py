@@ -1,4 +1,4 @@
-"""Dashboard queries (issue 6): p95 latency of the main /v1/dashboard aggregations over 1,000,000 sentence rows
+"""Dashboard queries: p95 latency of the main /v1/dashboard aggregations over 1,000,000 sentence rows
 in SQLite, with the per-query cache and its invalidation when new scores land.
 
     .venv/bin/python bench/dashboard.py build [--segments 1000000] [--db PATH] [--rebuild] [--write]

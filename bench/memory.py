@@ -6,7 +6,7 @@
 In-process (the default): RSS (VmRSS) of this fresh process after importing the loader, after `load_model`, after
 classifying `--n` NOS sentences (or authored dev units when ../shared/corpora is absent), and the peak (VmHWM); and
 whether torch, transformers, sentence-transformers and scikit-learn were imported at all. `--service`: the same
-for a real `uvicorn api.main:app` process (what the issue's 1.86 GB was): RSS once ready (idle), then after `--n`
+for a real `uvicorn api.main:app` process (what a deployment runs): RSS once ready (idle), then after `--n`
 `POST /v1/classify` requests from 16 concurrent clients, and its peak. The model's onnx build must exist
 (`discourse setup --model DIR`); a first build is a different, one-time cost.
 """

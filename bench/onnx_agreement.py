@@ -5,7 +5,7 @@ figures of both backends side by side.
 
 Agreement is counted per unit: the product label (supportive / pressuring / neutral, what `classify` returns), the
 relevance decision, the stance given relevance, and every (unit, sub-frame) decision. The gate the project holds
-the int8 build to (issue B): product labels agree on ≥ 98 % of dev. `--write` saves onnx.json in the model folder
+the int8 build to: product labels agree on ≥ 98 % of dev. `--write` saves onnx.json in the model folder
 for the model card.
 """
 

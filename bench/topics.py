@@ -7,7 +7,7 @@ shared corpora (bench/real_sentences.py) when NOS has fewer. They are embedded b
 (discourse.topics.topic_encoder: the base multilingual-e5-small, onnx int8) through an EmbeddingCache SQLite file,
 $DISCOURSE_HOME/bench/topics-embeddings.sqlite by default: the first run computes them (~100 sentences/s on two
 cores) and later runs read them back. The embedding time is reported separately; the timed figure is the fit alone
-(UMAP, HDBSCAN, c-TF-IDF, outlier reduction), the issue's target being 20,000 sentences within 3 minutes on two
+(UMAP, HDBSCAN, c-TF-IDF, outlier reduction), the target being 20,000 sentences within 3 minutes on two
 cores. Memory: the peak resident size during the fit (the kernel's high-water mark, reset just before it), and
 the peak before it (encoder loaded and running).
 `--write` saves the JSON as bench/results/topics.json.

@@ -1,4 +1,4 @@
-"""How long `discourse train` takes on 6,000 short real Dutch texts (the issue's budget: head ≤ 5 min, finetune ≤ 40).
+"""How long `discourse train` takes on 6,000 short real Dutch texts (the budget: head ≤ 5 min, finetune ≤ 40).
 
     .venv/bin/python bench/train_speed.py [--n 6000] [--mode head|finetune] [--epochs 4]
 

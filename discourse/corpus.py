@@ -116,18 +116,6 @@ def split_for_batch(batch: str) -> str:
     return "train" if number <= 7 else "dev" if number == 8 else "test"
 
 
-def add_new_batches_to_splits(directory: Path = ANNOTATED_DIR) -> dict[str, str]:
-    """Give batches that have no split yet one by `split_for_batch`; never moves a batch already assigned."""
-    path = directory / "splits.json"
-    current = json.loads(path.read_text(encoding="utf-8"))["batches"] if path.exists() else {}
-    for batch_file in sorted((directory / "batches").glob("*.jsonl")):
-        current.setdefault(batch_file.stem, split_for_batch(batch_file.stem))
-    payload = {"rule": split_for_batch.__doc__.split(":", 1)[1].strip().replace("\n   ", ""),
-               "batches": dict(sorted(current.items()))}
-    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    return current
-
-
 def word_ngrams(text: str, n: int = 4) -> set[tuple[str, ...]]:
     words = re.findall(r"\w+", text.lower())
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}

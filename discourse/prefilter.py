@@ -1,6 +1,6 @@
 """A fast relevance pre-filter: spares the transformer the sentences that are clearly not about early parenthood.
 
-Archive scoring (issue C) runs every sentence of every article; most news sentences are about something else. This
+Archive scoring runs every sentence of every article; most news sentences are about something else. This
 filter is a character n-gram logistic regression (hashed 3–5-grams, tf-idf): about 4,000 sentences/s on one core
 against about 100/s for the encoder. A sentence passes when the regression's score reaches the threshold *or*
 it contains a word of early parenthood (PARENTHOOD). The threshold is set low, for recall: with the word rule, the

@@ -1,4 +1,4 @@
-"""Comparisons from the store (issue D) on the demo data scored by the shipped model: the library function, the
+"""Comparisons from the store on the demo data scored by the shipped model: the library function, the
 `discourse compare` command and POST /v1/compare. The statistics themselves are checked against hand-computed
 values in test_compare_stats.py; here the question is whether the pieces are wired to the right rows."""
 

@@ -24,7 +24,6 @@ from discourse.compare import (
     keyness,
     report_json,
     stance_distribution,
-    stop_words,
     tokenize,
     topic_prevalence,
 )
@@ -41,15 +40,6 @@ def test_tokenize_keeps_inner_hyphens_apostrophes_and_drops_numbers():
 
 def test_tokenize_lemmas():
     assert tokenize("Kwetsbare gezinnen", lemmas=True) == ["kwetsbaar", "gezin"]
-
-
-def test_stop_words_include_flemish_fillers_but_not_stance_words():
-    words = stop_words()
-    for filler in ("ja", "nee", "euh", "eh", "uhm", "hmm", "ok", "oké", "zo", "gewoon", "eigenlijk", "allee", "ge",
-                   "gij", "da", "nu", "wel", "echt", "heel", "dus", "de", "het"):
-        assert filler in words
-    for content in ("goed", "moeten", "moet", "altijd", "genoeg", "hechting", "kind", "bepalen"):
-        assert content not in words
 
 
 # ---------------------------------------------------------------- keyness

@@ -1,4 +1,4 @@
-"""The dashboard's query API (issue E) on the demo store, checked against the store itself: every figure is
+"""The dashboard's query API on the demo store, checked against the store itself: every figure is
 recomputed here from SQL (or from discourse.store.selection, the comparison's independent SQL filter), so the
 numpy snapshot behind /v1/dashboard must agree with the database row for row. Also: validation (422 naming
 the field), CSV export, the cache and its invalidation when new scores land, topics, and PostgreSQL."""

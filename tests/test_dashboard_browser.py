@@ -1,4 +1,4 @@
-"""The dashboard page (issue 6 E) in a real browser: the system Chromium driven by selenium against a real
+"""The dashboard page in a real browser: the system Chromium driven by selenium against a real
 `uvicorn api.main:app` serving the demo store. No mocks: every panel is drawn from the real /v1/dashboard API.
 
 One server and one browser for the whole module (the server's model load and the browser start are the slow

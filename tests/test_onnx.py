@@ -58,7 +58,8 @@ def test_unknown_backend_and_unsupported_pooling_are_refused(tiny_model_dir, tmp
 
 @pytest.mark.encoder
 def test_int8_build_keeps_the_shipped_models_labels_on_dev():
-    """The gate of issue B: product labels of the int8 path agree with the torch reference on ≥ 98 % of dev."""
+    """The gate the int8 build is held to: product labels of the int8 path agree with the torch reference on
+    ≥ 98 % of dev."""
     reference = FramingModel.load(DEFAULT_MODEL_DIR, backend="torch")
     optimised = FramingModel.load(DEFAULT_MODEL_DIR, backend="onnx")
     assert isinstance(optimised.encoder, OnnxEncoder)

@@ -1,4 +1,4 @@
-"""Topic models over the store (issue D) on the demo data: fit on a filter, assignments stored per segment,
+"""Topic models over the store on the demo data: fit on a filter, assignments stored per segment,
 assigning new segments, shares per group, the CLI and GET /v1/topics. BERTopic itself (determinism, outlier
 reduction, save/load) is tested in test_topics.py."""
 

@@ -1,4 +1,4 @@
-"""The dashboard page (issue 6 E), served by the API app itself so one `uvicorn api.main:app` (or `make run`) gives
+"""The dashboard page, served by the API app itself so one `uvicorn api.main:app` (or `make run`) gives
 both the JSON API and the page that reads it: no second server, no CORS, no build step.
 
 `/` and `/dashboard` answer the same static HTML; its script, styles and nothing else come from

@@ -42,7 +42,7 @@ from .bootstrap import (  # noqa: E402
 from .echo import EchoMatch, EchoResult, echo  # noqa: E402
 from .keyness import KeynessResult, KeyTerm, keyness  # noqa: E402
 from .report import build_report, report_json  # noqa: E402
-from .tokens import stop_words, tokenize  # noqa: E402
+from .tokens import tokenize  # noqa: E402
 
 __all__ = [
     "EchoMatch",
@@ -60,7 +60,6 @@ __all__ = [
     "keyness",
     "report_json",
     "stance_distribution",
-    "stop_words",
     "term_pattern",
     "tokenize",
     "topic_prevalence",

@@ -25,8 +25,9 @@ import math
 from collections import Counter
 from dataclasses import asdict, dataclass
 
+from ..vocabulary import KEYNESS
+from ..vocabulary import stop_words as _stop_words
 from .tokens import _lemma, tokenize
-from .tokens import stop_words as _stop_words
 
 ZERO_FREQUENCY = 0.5  # Hardie: a zero frequency counts as 0.5 in the log ratio, so it stays finite
 
@@ -67,7 +68,7 @@ class KeynessResult:
 def keyness(a_texts: list[str], b_texts: list[str], min_freq: int = 5, lemmas: bool = False,
             stop_words: bool = True, top: int = 25) -> KeynessResult:
     """Key terms of A against B and of B against A."""
-    excluded = _stop_words() if stop_words else frozenset()
+    excluded = _stop_words(KEYNESS) if stop_words else frozenset()
     counts_a, size_a = _count(a_texts, lemmas, excluded)
     counts_b, size_b = _count(b_texts, lemmas, excluded)
     if size_a == 0 or size_b == 0:

@@ -1,9 +1,7 @@
-"""Dutch word tokens and stop words, one definition for keyness and term adoption.
+"""Dutch word tokens, one definition for keyness and term adoption.
 
 Both sides of a comparison must be cut into words the same way, or a difference in counts is a difference in
-tokenising. Interview transcripts are Flemish speech, full of fillers ("euh", "allee") and tussentaal ("ge",
-"da"); news and policy are written Standard Dutch. Without a domain stop list the keyness table for parents
-would be a list of hesitations — true, but not what anyone wants to learn from it.
+tokenising. The stop words keyness drops are `discourse.vocabulary`'s, for its KEYNESS use.
 """
 
 from __future__ import annotations
@@ -19,29 +17,6 @@ _WORD = re.compile(r"(?<!\w)(?:'[stkn]|[^\W\d_]+(?:['-][^\W\d_]+)*)(?!\w)")
 
 # Typographic apostrophes and hyphens, so "zo’n" and "zo'n" are one word.
 _NORMALISE = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2010": "-", "\u2011": "-"})
-
-# Words added to stopwordsiso's Dutch list, by group. Words that carry stance are not added: "goed" (as in
-# "goed genoeg"), "denk"/"weet" (a parent's hedging is a finding, not noise).
-DOMAIN_STOP_WORDS = {
-    # Hesitations and back-channels of transcribed speech: the transcriber writes them, nobody means them.
-    "fillers": ("euh", "eh", "ehm", "uh", "uhm", "hm", "hmm", "mm", "mmm", "ah", "oh", "ok", "oké", "okay",
-                "ja", "jaja", "nee", "neen", "tja", "nou", "hè", "he", "hé", "hoor", "zeg"),
-    # Flemish interjections and tussentaal forms of function words ("ge hebt da ni"), absent from the written
-    # list because newspapers do not print them; left in, they would make every Flemish word "key".
-    "flemish": ("allee", "allez", "awel", "amai", "ge", "gij", "gulle", "da", "dadde", "ni", "nie", "wa",
-                "ne", "nen", "den", "zijt", "kzou", "kheb", "kweet", "wadde", "ist", "zenne", "se"),
-    # Discourse particles and vague fillers of speech ("dus ja, gewoon eigenlijk wel echt heel...").
-    "particles": ("zo", "gewoon", "eigenlijk", "nu", "wel", "echt", "heel", "dus", "toch", "maar", "ook", "even",
-                  "eens", "nog", "misschien", "soort", "beetje", "precies", "natuurlijk", "sowieso", "zoiets",
-                  "enzo", "enzovoort", "dinges", "ding", "zo'n", "da's", "'t", "'k", "'n", "'s"),
-}
-
-
-# Words taken out of stopwordsiso's list because the codebook's frames are made of them: the "moet" and "mag"
-# of norms and permission, and the absolutes of checklist parenting ("altijd", "elke dag", "nooit"), "genoeg"
-# of "goed genoeg". A keyness table that hides them hides the pressure it is meant to find.
-KEPT_WORDS = frozenset({"moet", "moeten", "moest", "moesten", "mag", "mogen", "mocht", "mochten", "altijd", "nooit",
-                        "elke", "elk", "iedere", "ieder", "alles", "niets", "steeds", "genoeg"})
 
 
 def _normalise(text: str) -> str:
@@ -64,14 +39,3 @@ def _lemma(token: str) -> str:
     import simplemma
 
     return simplemma.lemmatize(token, lang="nl").lower()
-
-
-@lru_cache(maxsize=1)
-def stop_words() -> frozenset[str]:
-    """stopwordsiso's Dutch list without KEPT_WORDS, plus DOMAIN_STOP_WORDS."""
-    import stopwordsiso
-
-    words = set(stopwordsiso.stopwords("nl")) - KEPT_WORDS
-    for group in DOMAIN_STOP_WORDS.values():
-        words.update(group)
-    return frozenset(words)

@@ -1,12 +1,16 @@
-"""Storage for batch-scoring news archives (issue C): documents, runs, document and sentence scores, and the
-records a run had to reject, in SQLite (one file, the default) or PostgreSQL (a shared server).
+"""The store every scored text ends up in, in SQLite (one file, the default) or PostgreSQL (a shared server):
+documents and their sources, runs and jobs, document and segment scores, interview speakers, topic
+assignments, and the records a run had to reject. Batch scoring of archives, interview ingestion, jobs and topic
+models write it; comparisons, topic models and the dashboard read it.
 
-The modules, in the order a batch run uses them:
-  engine.py    make_engine / session_factory: the connection, with the SQLite pragmas a busy writer needs
-  migrate.py   upgrade / current_revision: Alembic, run from code (the scripts live in migrations/)
-  schema.py    the tables, as SQLAlchemy models
-  writer.py    ScoreWriter: idempotent batched writes, one transaction per batch
-  queries.py   read functions for dashboards
+The modules, in the order a run uses them:
+  engine.py     make_engine / session_factory: the connection, with the SQLite pragmas a busy writer needs
+  migrate.py    upgrade / current_revision: Alembic, run from code (the scripts live in migrations/)
+  schema.py     the tables, as SQLAlchemy models
+  writer.py     ScoreWriter: idempotent batched writes, one transaction per batch
+  liveness.py   owners and heartbeats, so a run or job whose process died is seen as orphaned
+  queries.py    latest_model_version: the version readers default to
+  selection.py  SegmentFilter / select_segments: scored segments by a researcher's filter (compare, topics)
 """
 
 from discourse.store.engine import default_database_url, make_engine, session_factory

@@ -1,5 +1,8 @@
 """The Dutch words a topic is described by: tokenisation and stop words for BERTopic's c-TF-IDF.
 
+The stop words are `discourse.vocabulary`'s, for its TOPIC_LABELS use (fillers, hedging, reporting and norm
+words all dropped: a label should say what a topic is about, not that people say "denk" and "moet" in it).
+
 The tokeniser is a `token_pattern`, not a Python callable: BERTopic's safetensors serialisation keeps the
 CountVectorizer's parameters (pattern, stop words, vocabulary) but drops a callable tokenizer, so only a pattern
 survives save/load and gives the same terms after it.
@@ -9,35 +12,13 @@ from __future__ import annotations
 
 import re
 
-import stopwordsiso
 from sklearn.feature_extraction.text import CountVectorizer
+
+from ..vocabulary import TOPIC_LABELS, stop_words
 
 #: Lowercase words of two or more letters (accents included: "geïnformeerd", "crèche"); digits and underscores
 #: are not letters, so numbers and tokens such as "covid19" never become terms.
 TOKEN_PATTERN = r"(?u)\b[^\W\d_]{2,}\b"
-
-# Spoken Dutch and Flemish fills sentences with words that say nothing about what is discussed; in interviews
-# and focus groups they are the most frequent tokens, and c-TF-IDF would put them in the label of whichever
-# topic is the most "spoken". stopwordsiso already has ja, nee, ge, dus, eigenlijk, gewoon, heel, wel, nu, zo,
-# toch, tja, precies, misschien, beetje, inderdaad; these are the ones it lacks.
-FILLERS = """
-    euh eh ehm uh uhm hm hmm mm mmm ah oh oei amai awel allee allez bon hé hè he nou hoor zeg ok oké okay
-    gij da nie ni wa ne nen kik zijt hebde zedde goa efkes eventjes ewa enzo ofzo zoiets dinges allemaal
-    helemaal natuurlijk echt best eens keer één eén weet denk denkt vind vindt
-""".split()
-
-# News and reports wrap every statement in a reporting verb ("…, zegt de minister"): as frequent and as empty
-# as a filler, so they go too. Light verbs likewise: "gaan" and "komen" appear in every theme.
-REPORTING_AND_LIGHT_VERBS = """
-    zegt zeggen gezegd gaan gaat ging gingen gegaan komen komt kwam kwamen gekomen laten laat liet
-""".split()
-
-# Deliberately NOT stop words: kind, kinderen, baby, ouders, moeder, mama, vader, papa, partner, gezin, maanden,
-# weken. They are the domain's most frequent nouns, but c-TF-IDF's idf factor already discounts a word spread
-# evenly over all topics, so one only reaches a label where it is concentrated, and that concentration is the
-# finding: "papa"/"vader" marks the father-as-helper theme, "moeder" versus "ouders" separates gendered from
-# neutral framing, and `TopicModel.shares` compares exactly such differences between mothers and fathers.
-# Removing them would make the topics blind to who a text is about.
 
 
 def _tokens(text: str) -> list[str]:
@@ -45,11 +26,10 @@ def _tokens(text: str) -> list[str]:
 
 
 def dutch_stop_words(language: str = "nl") -> list[str]:
-    """stopwordsiso's list for `language` plus the domain's fillers, as tokens of TOKEN_PATTERN (sorted, so the
-    saved vectorizer is the same on every run). An entry the pattern splits ("z'n") contributes its pieces that
-    are words; otherwise scikit-learn warns that the stop words and the tokeniser disagree."""
-    words = set(stopwordsiso.stopwords(language)) | set(FILLERS) | set(REPORTING_AND_LIGHT_VERBS)
-    return sorted({token for word in words for token in _tokens(word)})
+    """The TOPIC_LABELS stop words for `language`, as tokens of TOKEN_PATTERN (sorted, so the saved vectorizer is
+    the same on every run). An entry the pattern splits ("z'n") contributes its pieces that are words; otherwise
+    scikit-learn warns that the stop words and the tokeniser disagree."""
+    return sorted({token for word in stop_words(TOPIC_LABELS, language) for token in _tokens(word)})
 
 
 def min_df_for(n_texts: int) -> int:

@@ -1,4 +1,4 @@
-/* The dashboard (issue 6 E): vanilla JS, no framework and no build step, so the page works offline and a
+/* The dashboard: vanilla JS, no framework and no build step, so the page works offline and a
  * researcher can read what it does. It reads the read-only JSON API under /v1/dashboard (contract: options,
  * summary, timeseries, groups, matrix, topics, documents) and POST /v1/compare.
  *
