@@ -24,8 +24,14 @@ from .compare import _cached_encoder  # noqa: F401  (bench/echo_pairs.py uses th
 __all__ = ["app", "main"]
 
 # `discourse --help` lists the commands in the order a user meets them (set up, classify, train, score, compare),
-# not in the order the modules above happen to register them.
+# not in the order the modules above happen to register them; a command not named here comes after these.
 _HELP_ORDER = ["setup", "classify", "train", "adapt-encoder", "evaluate", "score-archive", "ingest-interviews",
                "compare", "train-framing", "distill", "card"]
-app.registered_commands.sort(
-    key=lambda command: _HELP_ORDER.index(command.name or get_command_name(command.callback.__name__)))
+
+
+def _help_position(command) -> int:
+    name = command.name or get_command_name(command.callback.__name__)
+    return _HELP_ORDER.index(name) if name in _HELP_ORDER else len(_HELP_ORDER)
+
+
+app.registered_commands.sort(key=_help_position)
