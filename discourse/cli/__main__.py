@@ -1,0 +1,5 @@
+"""`python -m discourse.cli`, the same as the `discourse` console script."""
+
+from . import app
+
+app()

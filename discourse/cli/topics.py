@@ -1,0 +1,95 @@
+"""`discourse topics fit|assign|show`: topic models (BERTopic) over the scored segments in the store."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+
+from ._app import fail, store_session, topics_app
+
+
+@topics_app.command("fit")
+def topics_fit(
+    name: str = typer.Option(..., "--name", help="Name of the topic model (saved under $DISCOURSE_HOME/topics/NAME)."),
+    filter_spec: str = typer.Option("", "--filter", help="Segments to fit on, e.g. 'genre=interview' (default: all but interviewer turns)."),
+    db: Optional[str] = typer.Option(None, "--db", help="Database URL (default: the embedded SQLite store)."),
+    min_topic_size: int = typer.Option(10, "--min-topic-size", min=2),
+    seed: int = typer.Option(42, "--seed"),
+    max_outliers: float = typer.Option(0.15, "--max-outliers", min=0.0, max=1.0, help="Reduce outliers (topic -1) to at most this share when the data allow it."),
+) -> None:
+    """Fit BERTopic on the selected segments (embeddings cached), save it, and store every segment's topic."""
+    from ..store.selection import SegmentFilter
+    from ..topics import TopicConfig
+    from ..topics.service import fit_from_store
+
+    try:
+        segment_filter = SegmentFilter.parse(filter_spec)
+        with store_session(db) as session:
+            model = fit_from_store(session, name, segment_filter,
+                                   TopicConfig(min_topic_size=min_topic_size, seed=seed, max_outlier_share=max_outliers))
+    except (FileNotFoundError, ValueError) as exc:
+        fail(str(exc))
+    _print_topics(model.topics())
+    typer.echo(f"{name}: {len(model.topic_ids())} topics on {len(model.document_topics)} sentences, outliers "
+               f"{model.meta.get('outlier_share_before', 0):.0%} -> {model.meta.get('outlier_share_after', 0):.0%}",
+               err=True)
+
+
+@topics_app.command("assign")
+def topics_assign(
+    name: str = typer.Option(..., "--name"),
+    filter_spec: str = typer.Option("", "--filter", help="Segments to assign, e.g. 'genre=policy'."),
+    db: Optional[str] = typer.Option(None, "--db"),
+) -> None:
+    """Give the selected segments the nearest topic of a fitted model (segments assigned before keep theirs)."""
+    from ..store.selection import SegmentFilter
+    from ..topics.service import assign_from_store
+
+    try:
+        with store_session(db) as session:
+            stored = assign_from_store(session, name, SegmentFilter.parse(filter_spec))
+    except (FileNotFoundError, ValueError) as exc:
+        fail(str(exc))
+    typer.echo(f"{name}: {stored} segments assigned", err=True)
+
+
+@topics_app.command("show")
+def topics_show(
+    name: str = typer.Option(..., "--name"),
+    group_by: Optional[str] = typer.Option(None, "--group-by", help="Topic shares per group: source, genre, month, year, role or a speaker attribute (parent, gender...)."),
+    filter_spec: str = typer.Option("", "--filter", help="Restrict the shares to these segments."),
+    db: Optional[str] = typer.Option(None, "--db"),
+    json_output: bool = typer.Option(False, "--json"),
+) -> None:
+    """Topics of a fitted model: terms, size, examples; with --group-by, each group's share of each topic."""
+    from ..store.selection import SegmentFilter
+    from ..topics.service import load_topic_model, topic_shares
+
+    try:
+        model = load_topic_model(name)
+        shares = None
+        if group_by:
+            with store_session(db) as session:
+                shares = topic_shares(session, name, group_by, SegmentFilter.parse(filter_spec))
+    except (FileNotFoundError, ValueError) as exc:
+        fail(str(exc))
+    if json_output:
+        typer.echo(json.dumps({"name": name, "topics": model.topics(), "shares": shares}, ensure_ascii=False,
+                              indent=2))
+        return
+    _print_topics(model.topics())
+    if shares:
+        for group, by_topic in shares.items():
+            top = sorted(by_topic.items(), key=lambda kv: -kv[1])[:5]
+            typer.echo(f"{group}: " + ", ".join(f"topic {t} {share:.0%}" for t, share in top))
+
+
+def _print_topics(topics: list[dict]) -> None:
+    for topic in topics:
+        if topic["size"] == 0:
+            continue
+        typer.echo(f"{topic['id']:>3}  {topic['size']:>5}  {topic['label']}")
+        for example in topic["examples"][:1]:
+            typer.echo(f"          e.g. {example[:110]}")
