@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..settings import discourse_home
+from ..settings import discourse_home, onnx_threads
 from .base import CachingEncoder
 from .cache import EmbeddingCache
 
@@ -50,7 +50,7 @@ class OnnxEncoder(CachingEncoder):
         # `threads` parallel runs (default: DISCOURSE_THREADS, else one per core) on one session, so the weights
         # are in memory once; an InferenceSession may be run from several threads at once. The session's own
         # pool has as many threads, so a lone text (a single API request at low load) runs on all cores.
-        self.workers = threads or int(os.environ.get("DISCOURSE_THREADS") or 0) or os.cpu_count() or 1
+        self.workers = threads or onnx_threads() or os.cpu_count() or 1
         self.session = open_session(folder / MODEL_FILE, threads=self.workers)
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="onnx")
         self._tokenizer = tokenizer
