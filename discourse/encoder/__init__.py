@@ -48,6 +48,7 @@ def load_inference_encoder(spec: str | None, adapter_dir: Path | list[Path] | No
         encoder = encoder.with_adapter(adapter)
     if backend == "torch":
         return encoder
-    from .onnx_backend import OnnxEncoder
+    from .onnx_backend import OnnxEncoder, calibration_texts
 
-    return OnnxEncoder.from_encoder(encoder)  # the torch weights are dropped with `encoder`
+    # the torch weights are dropped with `encoder`
+    return OnnxEncoder.from_encoder(encoder, calibration_texts())
