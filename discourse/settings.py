@@ -1,7 +1,7 @@
 """Where things live and how they are configured. Environment variables override the defaults so that CI, a
-server and a laptop can share one code path; every variable the package reads is read here, by one small function
-each, and the values are passed on as arguments. The HTTP service wraps these in a pydantic-settings object
-(api/settings.py)."""
+server and a laptop can share one code path. Every variable the library reads is read here, by one small function
+each, and the values are passed on as arguments; the HTTP service's own settings (DISCOURSE_API_*) are a
+pydantic-settings object built on these (api/settings.py)."""
 
 from __future__ import annotations
 

@@ -50,5 +50,4 @@ def load_inference_encoder(spec: str | None, adapter_dir: Path | list[Path] | No
         return encoder
     from .onnx_backend import OnnxEncoder, calibration_texts
 
-    # the torch weights are dropped with `encoder`
-    return OnnxEncoder.from_encoder(encoder, calibration_texts())
+    return OnnxEncoder.from_encoder(encoder, calibration_texts())  # the torch weights are dropped with `encoder`
