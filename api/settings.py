@@ -15,8 +15,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from discourse.records import DEFAULT_MAX_CHARS
-from discourse.settings import REPO_ROOT
+from discourse.settings import DEFAULT_MAX_CHARS, REPO_ROOT
 
 from .batcher import TURN_TOKENS
 from .schemas import MAX_ITEMS_CEILING

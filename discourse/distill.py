@@ -36,7 +36,7 @@ import numpy as np
 from .codebook import STANCES
 from .corpus import Unit, load_units
 from .heads import MultiLabelHead, SoftmaxHead
-from .settings import REPO_ROOT, discourse_home
+from .settings import REPO_ROOT, embedding_cache_path
 
 STUDENT_ENCODER_DIR = "encoder"
 DEFAULT_LAYERS = 6
@@ -297,7 +297,7 @@ def distill(teacher_dir: str | Path, out_dir: str | Path, layers: int = DEFAULT_
     validation, sentences = sentences[:n_validation], sentences[n_validation:]
     authored_dev = [u.text for u in load_units("dev")] if kind == "framing" else []
 
-    cache = EmbeddingCache(discourse_home() / "embeddings.sqlite")
+    cache = EmbeddingCache(embedding_cache_path())
     teacher = _load_torch_encoder(teacher_dir, raw_config, cache)
     teacher_name, teacher_version = teacher.name, teacher.version
     n_teacher_layers = teacher.st_model[0].auto_model.config.num_hidden_layers

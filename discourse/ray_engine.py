@@ -35,6 +35,7 @@ from .prefilter import RelevancePrefilter
 from .score_archive import (DEFAULT_BATCH, Progress, RunSummary, StoreSink, recorded_run, score_records,
                             split_items, start_run)
 from .settings import model_dir as default_model_dir
+from .settings import ray_address
 from .store import ScoreWriter, default_database_url, make_engine, upgrade
 
 READ_CPUS = 1  # logical CPUs kept free for the read step (see the module docstring)
@@ -66,8 +67,9 @@ def score_archive_ray(paths, model_dir: str | None = None, backend: str | None =
     url = _shared_url(db_url)
     started_ray = not ray.is_initialized()
     if started_ray:
-        if address or os.environ.get("RAY_ADDRESS"):
-            ray.init(address=address)  # address=None: Ray reads RAY_ADDRESS
+        address = address or ray_address()
+        if address:
+            ray.init(address=address)
         else:
             start_local_ray()
     data_logger = logging.getLogger("ray.data")
@@ -96,6 +98,8 @@ def score_archive_ray(paths, model_dir: str | None = None, backend: str | None =
                   .repartition(target_num_rows_per_block=batch_size)
                   .map_batches(ScoringActor, batch_size=batch_size, num_cpus=threads_per_worker,
                                compute=ActorPoolStrategy(size=workers),  # `concurrency=` is deprecated since 2.51
+                               # the onnx encoder's parallel runs, read in the worker (settings.onnx_threads)
+                               runtime_env={"env_vars": {"DISCOURSE_THREADS": str(threads_per_worker)}},
                                fn_constructor_kwargs={"model_dir": model_dir, "backend": backend, "db_url": url,
                                                       "meta": meta, "use_prefilter": use_prefilter,
                                                       "source": source, "genre": genre,
@@ -121,7 +125,6 @@ class ScoringActor:
 
     def __init__(self, model_dir: str | None, backend: str | None, db_url: str, meta: dict, use_prefilter: bool,
                  source: str | None, genre: str, threads: int, language_check: str = "strict"):
-        os.environ["DISCOURSE_THREADS"] = str(threads)  # the ONNX encoder's runs (onnx_backend.OnnxEncoder)
         import torch
 
         torch.set_num_threads(threads)  # the torch backend, and the adapter merge at load

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Iterator
 
 from pydantic import AfterValidator
+
+from .settings import DEFAULT_MAX_CHARS, max_chars  # noqa: F401 (DEFAULT_MAX_CHARS: re-exported for the readers)
 
 
 def text_hash(text: str) -> str:
@@ -35,14 +36,6 @@ def utf8_text(value: str) -> str:
 
 #: A string that can be encoded as UTF-8: the type of every text field of the API's requests and query strings.
 Utf8Str = Annotated[str, AfterValidator(utf8_text)]
-
-
-#: Longest text accepted (characters). A 1 MB "article" is almost always a scraping error; refuse it clearly.
-DEFAULT_MAX_CHARS = 100_000
-
-
-def max_chars() -> int:
-    return int(os.environ.get("DISCOURSE_MAX_CHARS", DEFAULT_MAX_CHARS))
 
 
 @dataclass

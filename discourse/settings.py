@@ -1,5 +1,7 @@
-"""Where things live. Environment variables override the defaults so that CI, a server and a laptop can
-share one code path; the HTTP service (issue B) wraps these in a pydantic-settings object."""
+"""Where things live and how they are configured. Environment variables override the defaults so that CI, a
+server and a laptop can share one code path. Every variable the library reads is read here, by one small function
+each, and the values are passed on as arguments; the HTTP service's own settings (DISCOURSE_API_*) are a
+pydantic-settings object built on these (api/settings.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,13 @@ DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "framing-e5-small"
 SHARED_CORPORA = REPO_ROOT.parent / "shared" / "corpora"
 
 
+#: Longest text accepted (characters). A 1 MB "article" is almost always a scraping error; refuse it clearly.
+DEFAULT_MAX_CHARS = 100_000
+
+#: Default seconds without a heartbeat after which a run or job counts as orphaned (discourse.store.liveness).
+DEFAULT_STALE_AFTER_S = 120.0
+
+
 def discourse_home() -> Path:
     """Cache root for rebuilt encoders and embedding caches (`DISCOURSE_HOME`, default ~/.cache/discourse)."""
     return Path(os.environ.get("DISCOURSE_HOME") or Path.home() / ".cache" / "discourse").expanduser()
@@ -22,6 +31,12 @@ def discourse_home() -> Path:
 def embedding_cache_path() -> Path:
     """The on-disk embedding cache (version + text hash -> vector) that topics and echo share across runs."""
     return discourse_home() / "cache" / "embeddings.sqlite"
+
+
+def data_folder() -> Path:
+    """Folder of the embedded SQLite store (`DISCOURSE_DATA`, default `discourse_home()/data`)."""
+    data = os.environ.get("DISCOURSE_DATA")
+    return Path(data).expanduser() if data else discourse_home() / "data"
 
 
 def model_dir() -> Path:
@@ -46,3 +61,29 @@ def default_language_check() -> str:
     """Which texts the CLI refuses as not Dutch (`DISCOURSE_LANGUAGE_CHECK`: strict, warn or off; default strict);
     see discourse.language.LANGUAGE_CHECKS."""
     return os.environ.get("DISCOURSE_LANGUAGE_CHECK") or "strict"
+
+
+def encoder_spec() -> str | None:
+    """The sentence encoder to load when none is named (`DISCOURSE_ENCODER`: a local folder, a Hugging Face id or
+    an adapter folder); None: the embedded multilingual-e5-small."""
+    return os.environ.get("DISCOURSE_ENCODER") or None
+
+
+def onnx_threads() -> int | None:
+    """Parallel runs of the onnx encoder (`DISCOURSE_THREADS`); None: one per core."""
+    return int(os.environ.get("DISCOURSE_THREADS") or 0) or None
+
+
+def max_chars() -> int:
+    """Longest text accepted by classify, the API and archive records (`DISCOURSE_MAX_CHARS`)."""
+    return int(os.environ.get("DISCOURSE_MAX_CHARS", DEFAULT_MAX_CHARS))
+
+
+def stale_after_s() -> float:
+    """Seconds without a heartbeat after which a run or job counts as orphaned (`DISCOURSE_STALE_AFTER_S`)."""
+    return float(os.environ.get("DISCOURSE_STALE_AFTER_S", DEFAULT_STALE_AFTER_S))
+
+
+def ray_address() -> str | None:
+    """The Ray cluster `score-archive --engine ray` joins (`RAY_ADDRESS`, Ray's own variable); None: a local one."""
+    return os.environ.get("RAY_ADDRESS") or None

@@ -23,7 +23,7 @@ from .encoder import EmbeddingCache, Encoder
 from .framing import FramingConfig, FramingModel
 from .heads import MultiLabelHead
 from .metrics import classification_report, multilabel_report
-from .settings import discourse_home
+from .settings import embedding_cache_path
 from .textclassifier import C_GRID, fit_head
 
 MODEL_NAME = "framing-e5-small"
@@ -48,7 +48,7 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
         splits["dev"] = splits["dev"] + real_splits["dev"]
     log("corpus: " + ", ".join(f"{k} {len(v)}" for k, v in splits.items())
         + ("; real " + ", ".join(f"{k} {len(v)}" for k, v in real_splits.items()) if real_splits else ""))
-    cache = EmbeddingCache(discourse_home() / "embeddings.sqlite")
+    cache = EmbeddingCache(embedding_cache_path())
     encoder = Encoder.load(None, cache=cache)
     adapter = None
     if mode == "finetune":

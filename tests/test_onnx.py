@@ -9,7 +9,7 @@ import torch
 
 from discourse.corpus import load_units
 from discourse.encoder import Encoder, load_inference_encoder
-from discourse.encoder.onnx_backend import BUILD_FILE, OnnxEncoder, onnx_dir
+from discourse.encoder.onnx_backend import BUILD_FILE, OnnxEncoder, calibration_texts, onnx_dir
 from discourse.encoder.onnx_build import _activation_maxima, smooth_linears
 from discourse.framing import FramingModel
 from discourse.settings import DEFAULT_MODEL_DIR
@@ -45,6 +45,29 @@ def test_onnx_build_of_a_local_model_matches_torch_and_is_reused(tiny_model_dir,
     assert (again.folder / "model.int8.onnx").stat().st_mtime_ns == stamp  # not rebuilt
     assert np.array_equal(again.encode(TEXTS), fast)  # and deterministic
     assert [p.name for p in tmp_path.joinpath("onnx").iterdir()] == [optimised.folder.name]  # no temp leftovers
+
+
+def test_a_first_load_builds_from_the_fixed_calibration_set_without_the_corpus(tiny_model_dir, tmp_path):
+    """The inference path reads no training data: a model's first onnx load builds the int8 file from the fixed
+    calibration texts shipped with the encoder (encoder/calibration.json), which are training units, never dev or
+    test (the agreement gate is measured on dev)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    texts = calibration_texts()
+    splits = {u.text: u.split for u in load_units()}
+    assert len(texts) == len(set(texts)) == 1024 and {splits.get(t) for t in texts} == {"train"}
+    script = ("import json, sys; from discourse.encoder import load_inference_encoder; "
+              f"e = load_inference_encoder({str(tiny_model_dir)!r}, backend='onnx'); "
+              "print(json.dumps({'corpus': 'discourse.corpus' in sys.modules, "
+              "'texts': e.build_info['calibration_texts'], 'folder': str(e.folder)}))")
+    env = {**os.environ, "DISCOURSE_HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    run = json.loads(result.stdout.strip().splitlines()[-1])
+    assert run == {"corpus": False, "texts": 1024, "folder": run["folder"]} and run["folder"].startswith(str(tmp_path))
 
 
 def test_unknown_backend_and_unsupported_pooling_are_refused(tiny_model_dir, tmp_path):

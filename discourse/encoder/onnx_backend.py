@@ -7,7 +7,8 @@ Why it is built this way (figures: bench/README.md, `bench/onnx_agreement.py`):
 - SmoothQuant (Xiao et al., 2023) moves that range into the weights: each Linear computes (x · 1/s) (s · W)
   with s_j = max|x_j|^α / max|W_j|^(1−α), an exact rewrite in fp32. BERT is post-LayerNorm (the LayerNorm's
   output is also the residual stream), so 1/s cannot be folded into the LayerNorm and stays an explicit Mul.
-  s comes from the activations of a fixed calibration set (the annotated training split).
+  s comes from the activations of a fixed calibration set (calibration.json: 1024 units of the annotated
+  training split, frozen there so that the inference path reads no training data).
 - The weights are then quantised per output channel. With α = 0.75 the labels agree with the torch model on
   98.7 % of dev (the ≥ 98 % gate is checked by tests/test_onnx.py and bench/onnx_agreement.py). Partial
   quantisation (attention only) kept the labels but gave no speed: the gain comes from the feed-forward layers.
@@ -28,15 +29,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..settings import discourse_home
+from ..settings import discourse_home, onnx_threads
 from .base import CachingEncoder
 from .cache import EmbeddingCache
 
 SMOOTHING_ALPHA = 0.75
-CALIBRATION_TEXTS = 1024
-BUILD_FORMAT = 1  # bump when the build recipe changes, so old builds are not reused
+BUILD_FORMAT = 1  # bump when the build recipe (calibration texts included) changes, so old builds are not reused
 MODEL_FILE = "model.int8.onnx"
 BUILD_FILE = "build.json"
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
 
 class OnnxEncoder(CachingEncoder):
@@ -50,7 +51,7 @@ class OnnxEncoder(CachingEncoder):
         # `threads` parallel runs (default: DISCOURSE_THREADS, else one per core) on one session, so the weights
         # are in memory once; an InferenceSession may be run from several threads at once. The session's own
         # pool has as many threads, so a lone text (a single API request at low load) runs on all cores.
-        self.workers = threads or int(os.environ.get("DISCOURSE_THREADS") or 0) or os.cpu_count() or 1
+        self.workers = threads or onnx_threads() or os.cpu_count() or 1
         self.session = open_session(folder / MODEL_FILE, threads=self.workers)
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="onnx")
         self._tokenizer = tokenizer
@@ -65,9 +66,10 @@ class OnnxEncoder(CachingEncoder):
         return self._tokenizer
 
     @classmethod
-    def from_encoder(cls, encoder, calibration: list[str] | None = None, home: Path | None = None,
+    def from_encoder(cls, encoder, calibration: list[str], home: Path | None = None,
                      threads: int | None = None) -> "OnnxEncoder":
-        """The ONNX build of a loaded torch `Encoder` (adapter merged), built first if it is not there yet."""
+        """The ONNX build of a loaded torch `Encoder` (adapter merged), built first if it is not there yet, with
+        SmoothQuant's scales from the `calibration` texts (usually `calibration_texts()`)."""
         from .onnx_build import build_onnx
 
         folder = build_onnx(encoder, calibration, home=home)
@@ -111,6 +113,12 @@ class OnnxEncoder(CachingEncoder):
             vectors = list(self._pool.map(lambda row: run(row, self.session), ids))
         out = np.stack(vectors).astype(np.float32, copy=False)
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def calibration_texts() -> list[str]:
+    """The fixed calibration set every build's SmoothQuant scales come from (calibration.json says where its texts
+    were taken)."""
+    return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))["texts"]
 
 
 def open_session(path: Path, threads: int = 1):

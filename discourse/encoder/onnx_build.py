@@ -15,12 +15,13 @@ from pathlib import Path
 
 import torch
 
-from .onnx_backend import BUILD_FILE, BUILD_FORMAT, CALIBRATION_TEXTS, MODEL_FILE, SMOOTHING_ALPHA, onnx_dir
+from .onnx_backend import BUILD_FILE, BUILD_FORMAT, MODEL_FILE, SMOOTHING_ALPHA, onnx_dir
 
 
-def build_onnx(encoder, calibration: list[str] | None = None, home: Path | None = None) -> Path:
-    """Export, smooth and quantise `encoder` (a torch `Encoder`); returns the folder. Idempotent: an existing
-    complete build is reused; a build is written to a temporary folder and renamed, so a crash leaves nothing."""
+def build_onnx(encoder, calibration: list[str], home: Path | None = None) -> Path:
+    """Export, smooth (scales from the `calibration` texts' activations) and quantise `encoder` (a torch `Encoder`);
+    returns the folder. Idempotent: an existing complete build is reused; a build is written to a temporary folder
+    and renamed, so a crash leaves nothing."""
     folder = onnx_dir(encoder, home)
     if (folder / BUILD_FILE).is_file() and (folder / MODEL_FILE).is_file():
         return folder
@@ -28,8 +29,6 @@ def build_onnx(encoder, calibration: list[str] | None = None, home: Path | None 
 
     started = time.perf_counter()
     pooling = _pooling_mode(encoder.st_model)
-    if calibration is None:
-        calibration = default_calibration_texts()
     transformer = copy.deepcopy(encoder.st_model[0].auto_model).float().eval()  # the torch encoder stays as it is
     tokenizer = encoder.st_model.tokenizer
     max_length = int(encoder.st_model.max_seq_length)
@@ -66,13 +65,6 @@ def build_onnx(encoder, calibration: list[str] | None = None, home: Path | None 
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return folder
-
-
-def default_calibration_texts(n: int = CALIBRATION_TEXTS) -> list[str]:
-    """The first `n` units of the annotated training split (all genres; never dev or test)."""
-    from ..corpus import load_units
-
-    return [u.text for u in load_units() if u.split == "train"][:n]
 
 
 class PooledEncoder(torch.nn.Module):

@@ -9,26 +9,19 @@ them off), and a busy timeout so that a second writer waits instead of failing a
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker, Session
 
-from discourse.settings import discourse_home
+from discourse.settings import data_folder
 
 #: How long (ms) a SQLite connection waits for another writer's lock before raising "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 #: The file name of the default store inside the data folder.
 DEFAULT_DATABASE_FILE = "discourse.sqlite"
-
-
-def data_folder() -> Path:
-    """`$DISCOURSE_DATA`, else `$DISCOURSE_HOME/data` (settings.discourse_home, default ~/.cache/discourse)."""
-    data = os.environ.get("DISCOURSE_DATA")
-    return Path(data).expanduser() if data else discourse_home() / "data"
 
 
 def default_database_url() -> str:

@@ -20,19 +20,14 @@ import threading
 import uuid
 from typing import Callable
 
+from discourse.settings import stale_after_s
+
 log = logging.getLogger(__name__)
 
 #: Seconds between heartbeats.
 HEARTBEAT_S = 10.0
 
-#: Default seconds without a heartbeat after which a run or job counts as orphaned; $DISCOURSE_STALE_AFTER_S.
-DEFAULT_STALE_AFTER_S = 120.0
-
 _TOKEN = uuid.uuid4().hex[:8]
-
-
-def stale_after_s() -> float:
-    return float(os.environ.get("DISCOURSE_STALE_AFTER_S", DEFAULT_STALE_AFTER_S))
 
 
 def process_owner() -> str:
