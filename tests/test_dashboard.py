@@ -218,6 +218,8 @@ def test_filter_parameter_takes_the_compare_syntax(client, demo_store):
     engine.dispose()
     assert summary(filter="age>=30")["n"] == len(older) > 0
     assert summary(filter="gender=V") == summary(speaker="gender:V") == summary(filter="speaker=gender:V")
+    # the respondents file's `role` column is an attribute, however it is written, never the speaker role
+    assert summary(speaker="role:moeder") == summary(filter="speaker=role:moeder") == summary(speaker="parent:mother")
     assert summary(filter="relevance<0.5")["n"] == len(low) > 0  # the default min_relevance gives way
     assert summary(filter="relevance<0.5", min_relevance=0.5)["n"] == 0  # unless it is asked for
     assert summary(filter="date>=2023-01-01", min_relevance=0)["n"] == len(dated) > 0

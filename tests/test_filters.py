@@ -30,6 +30,7 @@ CASES = [
     "frame=determinism", "frame=determinism|good_enough", "frame!=determinism,genre=policy",
     "role=interviewer", "role=respondent", "role=none", "role!=respondent", "role=interviewer|respondent",
     "gender=V", "gender!=M", "parent=mother", "speaker=gender:V", "speaker=parent:mother|father",
+    "speaker=role:moeder", "speaker=role:vader,age>=30",  # the respondents file's `role`, not the speaker role
     "region=Gent|Limburg", "household=tweeverdieners", "household!=tweeverdieners,genre=interview",
     "age>=30", "age<30,gender=V", "age=33", "age=33|36", "age!=33", "age>41", "pregnancy_weeks>30",
     "child_age_months<=10",
@@ -91,6 +92,7 @@ def test_the_cases_tell_segments_apart(store):
     ({"filter": ["relevance<0.5"]}, "relevance<0.5"),  # a relevance condition replaces the default threshold
     ({"filter": ["relevance<0.9"], "min_relevance": 0.5}, "relevance>=0.5,relevance<0.9"),  # unless it is given
     ({"genre": ["interview"], "filter": ["age>=30", "gender=V"]}, "genre=interview,relevance>=0.5,age>=30,gender=V"),
+    ({"speaker": ["role:moeder"], "role": ["respondent"]}, "speaker=role:moeder,role=respondent,relevance>=0.5"),
 ])
 def test_query_parameters_are_the_same_conditions(store, params, spec):
     session, facts, _ = store
@@ -125,6 +127,10 @@ def test_spellings_of_one_condition():
     assert str(SegmentFilter.parse(" genre = interview , speaker=parent:mother|father")) == \
         "genre=interview,parent=mother|father"
     assert Condition("topic_model", "=", "demo").values == ("demo",)
+    attribute = SegmentFilter.parse("speaker=role:moeder")  # an attribute named like a column stays an attribute
+    assert attribute.conditions[0].attribute and attribute.excludes_interviewer
+    assert str(attribute) == "speaker=role:moeder" and SegmentFilter.parse(str(attribute)) == attribute
+    assert not SegmentFilter.parse("role=respondent").excludes_interviewer
     with pytest.raises(ValueError, match="takes one value"):
         Condition("age", ">=", ("30", "40"))
 

@@ -28,16 +28,17 @@ def check_names(facts: Facts, segment_filter: SegmentFilter) -> None:
     attributes = set().union(*(s.keys() for s in facts.speakers)) if facts.speakers else set()
     for condition in segment_filter.conditions:
         field = condition.param or condition.key
-        if condition.key in _CATEGORIES:
+        if condition.attribute:
+            if condition.key not in attributes:
+                raise QueryError(field, f"no speaker has the attribute {condition.key}; known: "
+                                        f"{', '.join(sorted(attributes)) or 'none (no interviews in the store)'}")
+        elif condition.key in _CATEGORIES:
             known = _names(facts, condition.key)
             missing = [v for v in condition.values if v not in known and not _source_as_corpus(facts, condition, v)]
             if missing:
                 shown = ", ".join(known[:30]) + (" ..." if len(known) > 30 else "")
                 raise QueryError(field, f"unknown {condition.key} {', '.join(repr(m) for m in missing)}; the store "
                                         f"has: {shown or 'nothing yet'}")
-        elif condition.is_attribute and condition.key not in attributes:
-            raise QueryError(field, f"no speaker has the attribute {condition.key}; known: "
-                                    f"{', '.join(sorted(attributes)) or 'none (no interviews in the store)'}")
 
 
 def filter_mask(facts: Facts, segment_filter: SegmentFilter, topics: np.ndarray | None) -> np.ndarray:
@@ -46,9 +47,9 @@ def filter_mask(facts: Facts, segment_filter: SegmentFilter, topics: np.ndarray 
     keep = np.ones(len(facts.segment_id), np.bool_)
     doc_keep = None
     for condition in segment_filter.conditions:
-        if condition.key == "model_version":
+        if condition.column == "model_version":
             continue
-        if condition.key in DOCUMENT_KEYS:
+        if condition.column in DOCUMENT_KEYS:
             hit = _document_hit(facts, condition)
             doc_keep = hit if doc_keep is None else doc_keep & hit
         else:
@@ -81,6 +82,8 @@ def _document_hit(facts: Facts, condition: Condition) -> np.ndarray:
 
 
 def _segment_hit(facts: Facts, condition: Condition, topics: np.ndarray | None) -> np.ndarray:
+    if condition.attribute:
+        return _attribute_hit(facts, condition)
     key, op, values = condition.key, condition.op, condition.values
     if key == "topic_model":
         return topics != NO_TOPIC
@@ -101,7 +104,7 @@ def _segment_hit(facts: Facts, condition: Condition, topics: np.ndarray | None) 
             if frame in facts.frames:  # a frame the codebook does not know is carried by no sentence here
                 bits |= 1 << facts.frames.index(frame)
         return _equal(op, (facts.frame_bits & bits) != 0)
-    return _attribute_hit(facts, condition)
+    raise ValueError(f"no evaluator for {key}")  # every column key is handled above or per document
 
 
 def _attribute_hit(facts: Facts, condition: Condition) -> np.ndarray:

@@ -120,13 +120,13 @@ class Filters(BaseModel):
         conditions += speaker_conditions(self.speaker)
         if self.model_version:
             conditions.append(Condition("model_version", "=", self.model_version, "model_version"))
-        if self.topic_model and any(c.key == "topic" for c in conditions + written):
+        if self.topic_model and any(c.column == "topic" for c in conditions + written):
             conditions.append(Condition("topic_model", "=", self.topic_model, "topic_model"))
         if self.date_from:
             conditions.append(Condition("date", ">=", self.date_from.isoformat(), "date_from"))
         if self.date_to:
             conditions.append(Condition("date", "<=", self.date_to.isoformat(), "date_to"))
-        relevance_written = any(c.key == "relevance" for c in written)
+        relevance_written = any(c.column == "relevance" for c in written)
         if self.min_relevance > 0 and ("min_relevance" in self.model_fields_set or not relevance_written):
             conditions.append(Condition("relevance", ">=", repr(self.min_relevance), "min_relevance"))
         return SegmentFilter(tuple(conditions + written))

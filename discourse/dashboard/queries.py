@@ -46,7 +46,7 @@ def select(facts: Facts, params: Filters, version: str | None, topics: np.ndarra
     # Names are checked against the store first: an unknown source is the same 422 whether the store is empty
     # or not, and whichever model version is asked for.
     check_names(facts, segment_filter)
-    asked = next((c for c in segment_filter.conditions if c.key == "model_version"), None)
+    asked = next((c for c in segment_filter.conditions if c.column == "model_version"), None)
     version = asked.value if asked else version
     if version is None or version not in facts.versions:
         if asked:

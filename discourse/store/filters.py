@@ -50,17 +50,21 @@ _SPELLINGS = {"date_from": ("date", ">="), "date_to": ("date", "<="), "min_relev
 @dataclass(frozen=True)
 class Condition:
     """`key op values`: with = any of the values, with != none of them; the ordered operators take one value.
-    `param` is the query parameter the condition came from, for error messages (not part of its meaning)."""
+    `attribute`: the key is a speaker attribute (always so for a key that is no column; speaker=role:moeder is
+    the attribute `role`, not the speaker role). `param` is the query parameter the condition came from, for
+    error messages (not part of its meaning)."""
 
     key: str
     op: str
     values: tuple[str, ...]
     param: str | None = field(default=None, compare=False)
+    attribute: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.values, str):
             object.__setattr__(self, "values", (self.values,))
         object.__setattr__(self, "values", tuple(str(v) for v in self.values))
+        object.__setattr__(self, "attribute", self.attribute or self.key not in COLUMN_KEYS)
         _check(self)
 
     @property
@@ -68,11 +72,15 @@ class Condition:
         return self.values[0]
 
     @property
-    def is_attribute(self) -> bool:
-        return self.key not in COLUMN_KEYS
+    def column(self) -> str | None:
+        """The column key (genre, date, role...), None for a speaker attribute."""
+        return None if self.attribute else self.key
 
     def __str__(self) -> str:
-        return f"{self.key}{self.op}{'|'.join(self.values)}"
+        values = "|".join(self.values)
+        if self.attribute and self.key in COLUMN_KEYS:
+            return f"speaker{self.op}{self.key}:{values}"
+        return f"{self.key}{self.op}{values}"
 
 
 @dataclass(frozen=True)
@@ -81,11 +89,11 @@ class SegmentFilter:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "conditions", tuple(self.conditions))
-        keys = [c.key for c in self.conditions]
-        if "topic" in keys and "topic_model" not in keys:
+        columns = [c.column for c in self.conditions]
+        if "topic" in columns and "topic_model" not in columns:
             raise ValueError("a topic filter needs both topic=N and topic_model=NAME (topic ids belong to a model)")
         for key in _SINGLE:
-            if len({c.value for c in self.conditions if c.key == key}) > 1:
+            if len({c.value for c in self.conditions if c.column == key}) > 1:
                 raise ValueError(f"a filter can name one {key}, not several")
 
     @classmethod
@@ -98,12 +106,12 @@ class SegmentFilter:
 
     def get(self, key: str) -> str | None:
         """The value of the first `key=value` condition (model_version, topic_model), or None."""
-        return next((c.value for c in self.conditions if c.key == key and c.op == "="), None)
+        return next((c.value for c in self.conditions if c.column == key and c.op == "="), None)
 
     @property
     def excludes_interviewer(self) -> bool:
         """Interviewer turns are left out unless a condition names a role."""
-        return not any(c.key == "role" for c in self.conditions)
+        return not any(c.column == "role" for c in self.conditions)
 
 
 def parse_conditions(spec: str | None, param: str | None = None) -> tuple[Condition, ...]:
@@ -124,12 +132,12 @@ def parse_conditions(spec: str | None, param: str | None = None) -> tuple[Condit
 
 
 def _condition(key: str, op: str, value: str, param: str | None) -> Condition:
-    key = ALIASES.get(key, key)
+    key, attribute = ALIASES.get(key, key), False
     if key == "speaker":  # the dashboard's speaker=KEY:VALUE
         match = _SPEAKER.match(value)
         if not match or op not in ("=", "!="):
             raise ValueError("speaker takes = or != and KEY:VALUE, e.g. speaker=gender:V")
-        key, value = match.group(1), match.group(2)  # as the dashboard's speaker parameter: case kept
+        key, value, attribute = match.group(1), match.group(2), True  # as the dashboard's parameter: case kept
     elif key in _SPELLINGS:
         if op != "=":
             raise ValueError(f"{key} takes =, e.g. {key}=...")
@@ -137,7 +145,7 @@ def _condition(key: str, op: str, value: str, param: str | None) -> Condition:
     values = tuple(v.strip() for v in value.split("|") if v.strip()) if op in ("=", "!=") else (value,)
     if not values:
         raise ValueError("expected a value")
-    return Condition(key, op, values, param)
+    return Condition(key, op, values, param, attribute)
 
 
 def speaker_conditions(pairs: list[str], param: str = "speaker") -> list[Condition]:
@@ -148,33 +156,33 @@ def speaker_conditions(pairs: list[str], param: str = "speaker") -> list[Conditi
         if not match:
             raise ValueError(f"{pair!r}: expected key:value, e.g. parent:mother or gender:V")
         by_key.setdefault(match.group(1), []).append(match.group(2))
-    return [Condition(key, "=", tuple(values), param) for key, values in by_key.items()]
+    return [Condition(key, "=", tuple(values), param, attribute=True) for key, values in by_key.items()]
 
 
 def _check(condition: Condition) -> None:
-    key, op, values = condition.key, condition.op, condition.values
+    column, op, values = condition.column, condition.op, condition.values
     if op not in OPERATORS:
         raise ValueError(f"unknown operator {op!r}")
     if not values or not all(values):
-        raise ValueError(f"{key}: expected a value")
+        raise ValueError(f"{condition.key}: expected a value")
     if op in ORDERED:
-        if key in COLUMN_KEYS - ORDERED_KEYS:
-            raise ValueError(f"{key} takes = or !=, not {op}")
+        if column in COLUMN_KEYS - ORDERED_KEYS:
+            raise ValueError(f"{column} takes = or !=, not {op}")
         if len(values) > 1:
-            raise ValueError(f"{key}{op} takes one value, not a|b")
-        if key not in ORDERED_KEYS and not is_number(values[0]):
+            raise ValueError(f"{condition.key}{op} takes one value, not a|b")
+        if column not in ORDERED_KEYS and not is_number(values[0]):
             raise ValueError(f"{condition}: {op} needs a number")
-    if key in _SINGLE and (op != "=" or len(values) > 1):
-        raise ValueError(f"{key} takes = and one name")
+    if column in _SINGLE and (op != "=" or len(values) > 1):
+        raise ValueError(f"{column} takes = and one name")
     for value in values:
-        if key == "date":
+        if column == "date":
             to_date(value)
-        elif key in ("relevance", "topic"):
-            to_number(key, value)
-    _known(key, values)
+        elif column in ("relevance", "topic"):
+            to_number(column, value)
+    _known(column, values)
 
 
-def _known(key: str, values: tuple[str, ...]) -> None:
+def _known(key: str | None, values: tuple[str, ...]) -> None:
     known = {"stance": STANCES, "role": ROLES}.get(key)  # frames are not checked: a store may hold older ones
     unknown = [v for v in values if known is not None and v not in known]
     if unknown:

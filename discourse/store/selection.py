@@ -88,6 +88,8 @@ def select_segments(session: Session, segment_filter: SegmentFilter, model_versi
 
 
 def _clause(condition: Condition):
+    if condition.attribute:
+        return _attribute_clause(condition)
     key, op, values = condition.key, condition.op, condition.values
     if key in ("model_version", "topic_model"):
         return None  # handled by select_segments: the version read, the assignments joined
@@ -105,18 +107,20 @@ def _clause(condition: Condition):
     column = {"genre": Document.genre, "source": Source.name, "stance": SegmentScore.label,
               "role": SegmentScore.speaker_role, "document": SegmentScore.document_id,
               "date": Document.published, "relevance": SegmentScore.relevance,
-              "topic": TopicAssignment.topic}.get(key)
+              "topic": TopicAssignment.topic}[key]
     if key == "date":
         return _compare(column, op, [to_date(v) for v in values])
     if key in ("relevance", "topic"):
         return _compare(column, op, [to_number(key, v) for v in values])
-    if column is not None:
-        return _compare(column, op, list(values))
-    # A speaker attribute, stored as JSON: compared as a number when every value is one, as text otherwise.
-    attribute = Speaker.attributes[key]
+    return _compare(column, op, list(values))
+
+
+def _attribute_clause(condition: Condition):
+    """A speaker attribute, stored as JSON: compared as a number when every value is one, as text otherwise."""
+    attribute = Speaker.attributes[condition.key]
     if numeric(condition):
-        return _compare(cast(attribute.as_float(), Float), op, [float(v) for v in values])
-    return _compare(attribute.as_string(), op, list(values))
+        return _compare(cast(attribute.as_float(), Float), condition.op, [float(v) for v in condition.values])
+    return _compare(attribute.as_string(), condition.op, list(condition.values))
 
 
 def _compare(column, op: str, values: list):
