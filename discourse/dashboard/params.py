@@ -111,7 +111,7 @@ class Filters(BaseModel):
         return self
 
     def segment_filter(self) -> SegmentFilter:
-        """These parameters as conditions of the filter model, the `filter` strings' included; each condition
+        """These parameters as conditions of the filter model, those of the `filter` strings too; each condition
         remembers its parameter, so an error about it names that field."""
         written = [c for spec in self.filter for c in parse_conditions(spec, "filter")]
         conditions = [Condition(key, "=", tuple(map(str, values)), key) for key, values in (

@@ -97,9 +97,9 @@ class SegmentFilter:
                 raise ValueError(f"a filter can name one {key}, not several")
 
     @classmethod
-    def parse(cls, spec: str | None, param: str | None = None) -> "SegmentFilter":
+    def parse(cls, spec: str | None) -> "SegmentFilter":
         """'genre=interview,gender=V' -> a filter; ValueError naming the bad part otherwise."""
-        return cls(parse_conditions(spec, param))
+        return cls(parse_conditions(spec))
 
     def __str__(self) -> str:
         return ",".join(map(str, self.conditions)) or "(all)"
