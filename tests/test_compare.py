@@ -105,6 +105,27 @@ def test_compare_over_http(demo_store):
         assert empty.status_code == 422 and "selects no scored segments" in empty.text
 
 
+def test_compare_takes_the_dashboard_spellings_over_http(demo_store):
+    """The filters of /v1/compare also take the dashboard's spellings: speaker=KEY:VALUE, date_from, date_to,
+    min_relevance; the same conditions as the compare syntax."""
+    with TestClient(create_app(Settings(database_url=demo_store))) as client:
+        def post(a, b):
+            response = client.post("/v1/compare", json={"a": a, "b": b, "n_resamples": 100, "min_freq": 3})
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        plain = post("parent=mother", "parent=father")
+        spelled = post("speaker=parent:mother", "speaker=parent:father")
+        assert spelled["a"]["filter"] == "parent=mother"
+        assert [spelled[s]["units"] for s in "ab"] == [plain[s]["units"] for s in "ab"]
+        by_age = post("speaker=parent:mother,age>=30", "parent=mother,age<30")  # every mother has an age
+        assert by_age["a"]["units"] + by_age["b"]["units"] == plain["a"]["units"]
+        dated = post("genre=policy,date_from=2023-01-01,min_relevance=0.5", "genre=policy,date_to=2022-12-31")
+        assert dated["a"]["filter"] == "genre=policy,date>=2023-01-01,relevance>=0.5"
+        bad = client.post("/v1/compare", json={"a": "speaker=parent", "b": "genre=policy"})
+        assert bad.status_code == 422 and "KEY:VALUE" in bad.text
+
+
 def test_echo_over_http_needs_the_key_uses_the_cache_and_the_model_thread(demo_store, tmp_path):
     import numpy as np
 

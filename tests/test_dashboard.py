@@ -202,6 +202,40 @@ def test_bad_filters_are_refused_with_the_field_named(client, params, field):
     assert field in fields or (field == "body" and fields), response.json()
 
 
+def test_filter_parameter_takes_the_compare_syntax(client, demo_store):
+    """`filter` takes the conditions of /v1/compare: speaker attributes as gender=V, numeric comparisons on
+    attributes and relevance, dates; each figure is the SQL selection's."""
+    def summary(**params):
+        response = client.get("/v1/dashboard/summary", params=params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    engine = make_engine(demo_store)
+    with session_factory(engine)() as session:
+        def sql(spec):
+            return [r for r in select_segments(session, SegmentFilter.parse(spec)) if r.label is not None]
+        older, low, dated = sql("age>=30,relevance>=0.5"), sql("relevance<0.5"), sql("date>=2023-01-01")
+    engine.dispose()
+    assert summary(filter="age>=30")["n"] == len(older) > 0
+    assert summary(filter="gender=V") == summary(speaker="gender:V") == summary(filter="speaker=gender:V")
+    # the respondents file's `role` column is an attribute, however it is written, never the speaker role
+    assert summary(speaker="role:moeder") == summary(filter="speaker=role:moeder") == summary(speaker="parent:mother")
+    assert summary(filter="relevance<0.5")["n"] == len(low) > 0  # the default min_relevance gives way
+    assert summary(filter="relevance<0.5", min_relevance=0.5)["n"] == 0  # unless it is asked for
+    assert summary(filter="date>=2023-01-01", min_relevance=0)["n"] == len(dated) > 0
+    assert summary(filter="date>=2023-01-01,date<=2023-12-31") == summary(date_from="2023-01-01",
+                                                                          date_to="2023-12-31")
+    both = client.get("/v1/dashboard/summary", params=[("filter", "genre=interview"), ("filter", "age<30")]).json()
+    assert both["n"] == summary(genre="interview", filter="age<30")["n"] > 0  # repeated: all apply
+    by_age = client.get("/v1/dashboard/groups", params={"by": "attr:age", "filter": "age>=30,age<36"}).json()
+    assert {r["group"] for r in by_age["rows"]} == {"33", "35"}
+    for bad, status in (("age>=oud", 422), ("shoe_size=42", 422), ("source=Het Nieuwsblad", 422),
+                        ("stance=angry", 422), ("speaker=gender", 422)):
+        response = client.get("/v1/dashboard/summary", params={"filter": bad})
+        assert response.status_code == status and response.json()["detail"][0]["field"] == "filter", response.text
+    assert client.get("/v1/dashboard/summary", params={"filter": "topic=3"}).status_code == 422  # no topic_model
+
+
 def test_bad_grouping_parameters(client):
     for path, params, field in [("groups", {"by": "colour"}, "by"), ("groups", {"by": "attr:shoe_size"}, "by"),
                                 ("groups", {"by": "topic"}, "topic_model"), ("matrix", {"rows": "frame", "cols": "frame"}, "body"),

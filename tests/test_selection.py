@@ -117,3 +117,35 @@ def test_bad_filters_are_refused_with_the_part_named(spec, message):
 def test_numeric_operator_on_text_attribute(store):
     with pytest.raises(ValueError, match="needs a number"):
         select_segments(store, SegmentFilter.parse("region>=Gent"))
+
+
+def test_the_dashboard_spellings_and_any_of(store):
+    assert texts(store, "speaker=gender:V") == texts(store, "gender=V")
+    assert texts(store, "age=26|39") == texts(store, "genre=interview")  # numbers, any of
+    assert texts(store, "role=none") == ["Je hoeft geen perfecte ouder te zijn.", "De eerste 1000 dagen zijn cruciaal."]
+    assert texts(store, "role=none|interviewer,genre=interview") == ["Hoe was dat voor jou?", "En de kinderopvang?"]
+    assert texts(store, "corpus=policy") == texts(store, "genre=policy")  # the source's kind
+    assert texts(store, "frame=guilt|determinism") == ["Ik voelde me schuldig.", "De eerste 1000 dagen zijn cruciaal."]
+    assert texts(store, "date_from=2022-01-01,min_relevance=0.9") == ["Je hoeft geen perfecte ouder te zijn."]
+
+
+@pytest.mark.parametrize("spec", [
+    "", "genre=interview", "role=none", "role=interviewer", "corpus=policy", "corpus=Kind en Gezin", "gender=V",
+    "gender!=M", "age>=30", "age=26|39", "region=Gent|Limburg,gender!=M", "relevance<0.5", "date>=2022-01-01",
+    "date!=2023-05-01", "stance=supportive|pressuring,genre!=interview", "topic_model=demo,topic!=5",
+])
+def test_the_dashboard_evaluator_selects_the_same_segments(store, store_url, spec):
+    """The numpy evaluator behind the dashboard on this store (both backends): the same rows as SQL."""
+    from discourse.dashboard import queries
+    from discourse.dashboard.facts import Facts
+    from discourse.dashboard.params import SummaryParams
+
+    engine = make_engine(store_url)
+    facts = Facts()
+    facts.refresh(engine)
+    topics = facts.topic_column(engine, "demo", None)
+    engine.dispose()
+    selection = queries.select(facts, SummaryParams(filter=[spec], min_relevance=0), VERSION, topics)
+    numpy = [(facts.documents.ids[facts.doc[r]], int(facts.position[r])) for r in selection.rows]
+    sql = [(row.document_id, row.position) for row in select_segments(store, SegmentFilter.parse(spec))]
+    assert sorted(numpy) == sql

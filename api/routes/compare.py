@@ -25,8 +25,9 @@ from ..schemas import Utf8Str
 
 router = APIRouter(tags=["compare"], dependencies=[Depends(read_access)])
 
-FILTER_HELP = ("Comma-separated conditions: genre, source, date, relevance, stance, frame, role, topic (with "
-               "topic_model) or any speaker attribute, e.g. 'genre=interview,parent=mother'.")
+FILTER_HELP = ("Comma-separated conditions: genre, source, corpus, date, relevance, stance, frame, role, topic (with "
+               "topic_model) or any speaker attribute, e.g. 'genre=interview,parent=mother,age>=30'; the "
+               "dashboard's spellings too (speaker=parent:mother, date_from, date_to, min_relevance).")
 
 
 class CompareRequest(BaseModel):

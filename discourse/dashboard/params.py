@@ -1,5 +1,9 @@
 """The dashboard's query parameters: one pydantic model per kind of question, all sharing `Filters`.
 
+`Filters` is one spelling of the filter model (discourse.store.filters): `segment_filter()` turns the parameters
+into its conditions, and `filter` takes conditions in the string syntax of /v1/compare (`gender=V,age>=30`), so a
+selection written for a comparison can be asked of the dashboard as it is.
+
 They are plain data, validated before anything touches the store: an unknown parameter (extra="forbid"), a
 value of the wrong type, an unknown stance, frame or role, a malformed speaker attribute, or a date range
 that ends before it starts is refused with the field named. The API takes them straight from the query string
@@ -15,17 +19,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from discourse.codebook import STANCES, load_codebook
+from discourse.codebook import load_codebook
 from discourse.records import Utf8Str
+from discourse.store.filters import ROLES, Condition, SegmentFilter, parse_conditions, speaker_conditions
 
-#: Speaker roles a filter can ask for; "none" is a sentence without a speaker (news, policy).
-ROLES = ("respondent", "interviewer", "other", "none")
+__all__ = ["ROLES", "DIMENSIONS", "PERIODS", "QueryError", "Filters", "TimeseriesParams", "GroupParams",
+           "MatrixParams", "DocumentListParams", "DocumentParams", "SummaryParams", "TopicParams"]
 
 #: Dimensions a result can be grouped by; `attr:NAME` is any speaker attribute (parent, gender, region...).
 DIMENSIONS = ("source", "genre", "corpus", "stance", "frame", "topic", "role")
 PERIODS = ("day", "week", "month", "year")
 
-_SPEAKER = re.compile(r"^([A-Za-z_][A-Za-z0-9_.-]{0,63}):(.{1,200})$")
 _ATTRIBUTE = re.compile(r"^attr:[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -68,6 +72,11 @@ class Filters(BaseModel):
     speaker: list[Utf8Str] = Field([], max_length=50, description="Speaker attribute as key:value, e.g. "
                                                                   "parent:mother; one key's values are OR'ed, "
                                                                   "keys AND'ed.")
+    filter: list[Annotated[Utf8Str, Field(max_length=1000)]] = Field(
+        [], max_length=20, description="Conditions in the syntax of /v1/compare, e.g. 'gender=V,age>=30' or "
+                                       "'relevance<0.5,date>=2023-01-01' (=, !=, >=, >, <=, <; a|b for any of); "
+                                       "repeated, all apply. A relevance condition replaces the default "
+                                       "min_relevance.")
     lang: Literal["nl", "en"] = Field("nl", description="Language of frame and stance labels.")
 
     @field_validator("frame")
@@ -82,10 +91,15 @@ class Filters(BaseModel):
     @field_validator("speaker")
     @classmethod
     def _speaker_pairs(cls, pairs: list[str]) -> list[str]:
-        for pair in pairs:
-            if not _SPEAKER.match(pair):
-                raise ValueError(f"{pair!r}: expected key:value, e.g. parent:mother or gender:V")
+        speaker_conditions(pairs)
         return pairs
+
+    @field_validator("filter")
+    @classmethod
+    def _filter_syntax(cls, specs: list[str]) -> list[str]:
+        for spec in specs:
+            parse_conditions(spec)
+        return specs
 
     @model_validator(mode="after")
     def _consistent(self) -> "Filters":
@@ -93,20 +107,40 @@ class Filters(BaseModel):
             raise ValueError("date_from is after date_to")
         if self.topic and not self.topic_model:
             raise ValueError("topic needs topic_model: topic ids belong to one fitted topic model")
+        self.segment_filter()  # conditions that contradict each other (two topic models, a topic without one)
         return self
 
-    def speaker_conditions(self) -> dict[str, set[str]]:
-        """{attribute: allowed values as text} from the key:value pairs."""
-        conditions: dict[str, set[str]] = {}
-        for pair in self.speaker:
-            key, value = _SPEAKER.match(pair).groups()
-            conditions.setdefault(key, set()).add(value)
-        return conditions
+    def segment_filter(self) -> SegmentFilter:
+        """These parameters as conditions of the filter model, those of the `filter` strings too; each condition
+        remembers its parameter, so an error about it names that field."""
+        written = [c for spec in self.filter for c in parse_conditions(spec, "filter")]
+        conditions = [Condition(key, "=", tuple(map(str, values)), key) for key, values in (
+            ("source", self.source), ("genre", self.genre), ("corpus", self.corpus), ("stance", self.stance),
+            ("frame", self.frame), ("role", self.role), ("topic", self.topic)) if values]
+        conditions += speaker_conditions(self.speaker)
+        if self.model_version:
+            conditions.append(Condition("model_version", "=", self.model_version, "model_version"))
+        if self.topic_model and any(c.column == "topic" for c in conditions + written):
+            conditions.append(Condition("topic_model", "=", self.topic_model, "topic_model"))
+        if self.date_from:
+            conditions.append(Condition("date", ">=", self.date_from.isoformat(), "date_from"))
+        if self.date_to:
+            conditions.append(Condition("date", "<=", self.date_to.isoformat(), "date_to"))
+        relevance_written = any(c.column == "relevance" for c in written)
+        if self.min_relevance > 0 and ("min_relevance" in self.model_fields_set or not relevance_written):
+            conditions.append(Condition("relevance", ">=", repr(self.min_relevance), "min_relevance"))
+        return SegmentFilter(tuple(conditions + written))
+
+    def chosen_topic_model(self) -> str | None:
+        """The topic model the question reads: the parameter, else one a `filter` condition names."""
+        return self.topic_model or self.segment_filter().get("topic_model")
 
     def cache_key(self) -> tuple:
-        """Hashable and order-free: the same question asked with parameters in another order hits the cache."""
-        return tuple(sorted((k, tuple(sorted(map(str, v))) if isinstance(v, list) else str(v))
-                            for k, v in self.model_dump().items()))
+        """Hashable and order-free: the same question asked with parameters in another order hits the cache.
+        The conditions are part of it: whether min_relevance was given changes them, not the parameters."""
+        fields = tuple(sorted((k, tuple(sorted(map(str, v))) if isinstance(v, list) else str(v))
+                              for k, v in self.model_dump().items()))
+        return fields + (tuple(sorted(map(str, self.segment_filter().conditions))),)
 
 
 class TimeseriesParams(Filters):
@@ -174,6 +208,3 @@ class SummaryParams(Filters):
 class TopicParams(Filters):
     format: Literal["json", "csv"] = "json"
 
-
-def stance_code(stance: str) -> int:
-    return STANCES.index(stance)

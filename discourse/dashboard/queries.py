@@ -14,7 +14,8 @@ import numpy as np
 
 from discourse.codebook import STANCES, load_codebook
 
-from .facts import NO_TOPIC, ROLE_CODES, ROLE_NAMES, UNDATED, Facts
+from .facts import NO_TOPIC, ROLE_NAMES, UNDATED, Facts
+from .filtering import check_names, filter_mask
 from .params import (DocumentListParams, Filters, GroupParams, MatrixParams, QueryError, TimeseriesParams)
 
 EPOCH = np.datetime64("1970-01-01", "D")
@@ -41,78 +42,24 @@ class Selection:
 
 def select(facts: Facts, params: Filters, version: str | None, topics: np.ndarray | None) -> Selection:
     """Apply every filter; raise QueryError naming the field when a value does not exist in the store."""
+    segment_filter = params.segment_filter()
     # Names are checked against the store first: an unknown source is the same 422 whether the store is empty
     # or not, and whichever model version is asked for.
-    docs = facts.doc_arrays()
-    codes = {field: _codes(field, names, known) for field, names, known in (
-        ("source", params.source, facts.sources), ("genre", params.genre, facts.genres),
-        ("corpus", params.corpus, list(docs["corpus_names"]))) if names}
-    conditions = _speaker_conditions(facts, params)
-    version = params.model_version or version
+    check_names(facts, segment_filter)
+    asked = next((c for c in segment_filter.conditions if c.column == "model_version"), None)
+    version = asked.value if asked else version
     if version is None or version not in facts.versions:
-        if params.model_version:
-            raise QueryError("model_version", f"no scores of model version {params.model_version!r}; the store "
-                                              f"has {', '.join(facts.versions) or 'none'}")
+        if asked:
+            raise QueryError(asked.param or "model_version", f"no scores of model version {asked.value!r}; the "
+                                                             f"store has {', '.join(facts.versions) or 'none'}")
         return Selection(facts, np.zeros(0, np.int64), version or "", topics, params.lang)
+    topic_model = segment_filter.get("topic_model")
+    if topic_model and topics is None:
+        raise QueryError("topic_model", f"the store has no topic assignments of {topic_model!r}", 404)
     mask = facts.version == facts.versions.index(version)
-    mask &= facts.label >= 0
-    if params.min_relevance > 0:
-        mask &= facts.relevance >= params.min_relevance  # NaN (unknown) compares False: left out
-    doc_mask = None
-    for field, allowed in codes.items():
-        column = docs[field]
-        keep = np.isin(column, np.array(sorted(allowed), dtype=column.dtype))
-        doc_mask = keep if doc_mask is None else doc_mask & keep
-    if params.date_from or params.date_to:
-        day = docs["day"]
-        keep = day != UNDATED
-        if params.date_from:
-            keep &= day >= (params.date_from - dt.date(1970, 1, 1)).days
-        if params.date_to:
-            keep &= day <= (params.date_to - dt.date(1970, 1, 1)).days
-        doc_mask = keep if doc_mask is None else doc_mask & keep
-    if doc_mask is not None:
-        mask &= doc_mask[facts.doc] if len(doc_mask) else False
-    if params.stance:
-        mask &= np.isin(facts.label, [STANCES.index(s) for s in params.stance])
-    if params.frame:
-        bits = 0
-        for frame in params.frame:
-            bits |= 1 << facts.frames.index(frame)
-        mask &= (facts.frame_bits & bits) != 0
-    roles = [ROLE_CODES[None if r == "none" else r] for r in params.role]
-    if roles:
-        mask &= np.isin(facts.role, roles)
-    else:
-        mask &= facts.role != ROLE_CODES["interviewer"]
-    if conditions:
-        keep = np.array([all(s.get(k) in values for k, values in conditions.items()) for s in facts.speakers]
-                        + [False])  # the last entry: segments without a speaker (code -1)
-        mask &= keep[facts.speaker]
-    if params.topic_model and topics is None:
-        raise QueryError("topic_model", f"the store has no topic assignments of {params.topic_model!r}", 404)
-    if params.topic:
-        mask &= np.isin(topics, params.topic)
+    mask &= facts.label >= 0  # the unit: a sentence with a stance
+    mask &= filter_mask(facts, segment_filter, topics)
     return Selection(facts, np.flatnonzero(mask), version, topics, params.lang)
-
-
-def _speaker_conditions(facts: Facts, params: Filters) -> dict[str, set[str]]:
-    conditions = params.speaker_conditions()
-    known_keys = set().union(*(s.keys() for s in facts.speakers)) if facts.speakers else set()
-    unknown = sorted(set(conditions) - known_keys)
-    if unknown:
-        raise QueryError("speaker", f"no speaker has the attribute {', '.join(unknown)}; known: "
-                                    f"{', '.join(sorted(known_keys)) or 'none (no interviews in the store)'}")
-    return conditions
-
-
-def _codes(field: str, names: list[str], known: list[str]) -> set[int]:
-    missing = [n for n in names if n not in known]
-    if missing:
-        shown = ", ".join(known[:30]) + (" ..." if len(known) > 30 else "")
-        raise QueryError(field, f"unknown {field} {', '.join(repr(m) for m in missing)}; the store has: "
-                                f"{shown or 'nothing yet'}")
-    return {known.index(n) for n in names}
 
 
 # ---------------------------------------------------------------------- statistics of groups

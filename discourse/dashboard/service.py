@@ -55,7 +55,8 @@ class DashboardService:
         # half of them. Each takes milliseconds; the requests' threads queue here.
         with self._lock:
             self.facts.refresh(self.engine)
-            topic_stamp = _topic_stamp(params.topic_model) if params.topic_model else None
+            topic_model = params.chosen_topic_model()
+            topic_stamp = _topic_stamp(topic_model) if topic_model else None
             key = (question, params.cache_key(), self.facts.generation, topic_stamp)
             if key in self._cache:
                 self._cache.move_to_end(key)
@@ -68,14 +69,14 @@ class DashboardService:
             return result, False
 
     def _compute(self, question: str, params: Filters, topic_stamp) -> dict:
-        topics = None
-        if params.topic_model:
-            topics = self.facts.topic_column(self.engine, params.topic_model, topic_stamp)
+        topics, topic_model = None, params.chosen_topic_model()
+        if topic_model:
+            topics = self.facts.topic_column(self.engine, topic_model, topic_stamp)
             if topics is None:
-                raise QueryError("topic_model", f"no topic model {params.topic_model!r} has assignments in this "
+                raise QueryError("topic_model", f"no topic model {topic_model!r} has assignments in this "
                                                 f"store; fit one with `discourse topics fit --name NAME`", 404)
         selection = queries.select(self.facts, params, self.latest_version(), topics)
-        info = self.topic_info(params.topic_model) if params.topic_model else {}
+        info = self.topic_info(topic_model) if topic_model else {}
         labels = {t: d["label"] for t, d in info.items()}
         if question == "summary":
             return queries.summary(selection)
@@ -94,7 +95,8 @@ class DashboardService:
         return self._topics(selection, params, info)
 
     def _topics(self, selection, params: Filters, info: dict[int, dict]) -> dict:
-        if not params.topic_model:
+        topic_model = params.chosen_topic_model()
+        if not topic_model:
             raise QueryError("topic_model", "topics needs topic_model (see /v1/topics for the fitted models)")
         grouped = queries.groups(selection, _all_groups(params), {t: d["label"] for t, d in info.items()})
         total = sum(r["n"] for r in grouped["rows"])
@@ -102,7 +104,7 @@ class DashboardService:
                  "n": r["n"], "share": round(r["n"] / total, 4) if total else None,
                  "share_pressuring": r["share_pressuring"], "share_supportive": r["share_supportive"]}
                 for r in grouped["rows"]]
-        return {"topic_model": params.topic_model, "model_version": selection.version, "rows": rows}
+        return {"topic_model": topic_model, "model_version": selection.version, "rows": rows}
 
     def latest_version(self) -> str | None:
         generation, version = self._latest
@@ -214,7 +216,8 @@ class DashboardService:
 def _all_groups(params: Filters):
     from .params import GroupParams
 
-    return GroupParams(**{k: v for k, v in params.model_dump().items() if k in Filters.model_fields},
+    # Only the fields that were given: whether min_relevance was is part of the filter (Filters.segment_filter).
+    return GroupParams(**{k: v for k, v in params.model_dump(exclude_unset=True).items() if k in Filters.model_fields},
                        by="topic", sort="n", limit=500)
 
 
