@@ -15,18 +15,19 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from discourse.settings import DEFAULT_MAX_CHARS, REPO_ROOT
+from discourse.settings import DEFAULT_MAX_CHARS, REPO_ROOT, SHIPPED_ROOT
 
 from .batcher import TURN_TOKENS
 from .schemas import MAX_ITEMS_CEILING
 
 
 def env_file() -> Path | None:
-    """The `.env` file settings are read from: `DISCOURSE_ENV_FILE` (empty: none), else the repository root's."""
+    """The `.env` file settings are read from: `DISCOURSE_ENV_FILE` (empty: none), else the repository root's (a
+    clone's; an installed package, which has no repository root, reads none)."""
     named = os.environ.get("DISCOURSE_ENV_FILE")
     if named is not None:
         return Path(named).expanduser() if named.strip() else None
-    return REPO_ROOT / ".env"
+    return REPO_ROOT / ".env" if SHIPPED_ROOT == REPO_ROOT else None
 
 
 class Settings(BaseSettings):

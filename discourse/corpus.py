@@ -42,7 +42,11 @@ class Unit:
 
 
 def load_splits(directory: Path = ANNOTATED_DIR) -> dict[str, str]:
-    return json.loads((directory / "splits.json").read_text(encoding="utf-8"))["batches"]
+    path = directory / "splits.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is not there: the annotated corpus is a clone's working data "
+                                "(corpora/annotated/), not part of an installed package; run this from a clone")
+    return json.loads(path.read_text(encoding="utf-8"))["batches"]
 
 
 def load_units(split: str | None = None, directory: Path = ANNOTATED_DIR) -> list[Unit]:

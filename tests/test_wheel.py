@@ -70,7 +70,7 @@ def installed(tmp_path_factory):
     elsewhere = tmp / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DISCOURSE_MODEL", "DISCOURSE_ENCODER")}
-    env.update(DISCOURSE_DATA=str(tmp / "data"), DISCOURSE_ENV_FILE="")
+    env["DISCOURSE_DATA"] = str(tmp / "data")
     return {"venv": venv, "python": python, "cwd": elsewhere, "env": env, "site": site}
 
 
@@ -118,3 +118,8 @@ def test_installed_api_serves_health_and_classify(installed):
     assert Path(body["package"]).is_relative_to(installed["venv"])
     assert body["health"] == {"status": "ok"}
     assert body["classify"]["items"][0]["label"] == "supportive"
+
+
+def test_installed_package_names_the_clone_for_the_annotated_corpus(installed):
+    result = run(installed, str(installed["python"]), "-c", "from discourse.corpus import load_units; load_units()")
+    assert result.returncode == 1 and "not part of an installed package; run this from a clone" in result.stderr
