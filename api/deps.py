@@ -1,14 +1,25 @@
-"""FastAPI dependencies: settings, the loaded model and batcher, and the API-key check."""
+"""FastAPI dependencies: what the lifespan put on `app.state` (settings, the loaded model and its folder, the
+batcher, the store's sessions, the dashboard, jobs, echo's cache, the compare turn) and the API-key checks.
+
+The one place routes reach `app.state`: a route names what it needs as a typed parameter (`model: ModelDep`).
+Each reader takes only the `Request`, which FastAPI leaves out of the OpenAPI schema."""
 
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Callable
 
 from fastapi import Depends, Header, HTTPException, Request
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from .batcher import MicroBatcher
+from discourse.dashboard import DashboardService
+from discourse.encoder import EmbeddingCache
+from discourse.jobs import JobRunner
+from discourse.loading import Model
+
+from .batcher import MicroBatcher, OneAtATime
 from .settings import Settings
 
 
@@ -28,9 +39,60 @@ def get_session(request: Request):
         yield session
 
 
+def get_model(request: Request) -> Model:
+    return request.app.state.model
+
+
+def get_model_dir(request: Request) -> Path:
+    return request.app.state.model_dir
+
+
+def get_model_swap(request: Request) -> Callable[[Model], None]:
+    """Makes a reloaded model the served one: /v1/models and /v1/classify describe it, and new jobs score with it
+    (their runner reads it from app.state)."""
+    def swap(model: Model) -> None:
+        request.app.state.model = model
+    return swap
+
+
+def get_dashboard(request: Request) -> DashboardService:
+    return request.app.state.dashboard
+
+
+def get_jobs(request: Request) -> JobRunner:
+    return request.app.state.jobs
+
+
+def get_echo_cache(request: Request) -> EmbeddingCache:
+    return request.app.state.echo_cache
+
+
+def get_compare_turn(request: Request) -> OneAtATime:
+    return request.app.state.compare_turn
+
+
+def _if_loaded(name: str) -> Callable[[Request], object]:
+    """A reader of app.state.`name` that gives None instead of failing when start-up has not put it there: what
+    /v1/ready reports on."""
+    def read(request: Request):
+        return getattr(request.app.state, name, None)
+    read.__name__ = f"get_{name}_if_loaded"
+    return read
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
+ModelDep = Annotated[Model, Depends(get_model)]
+ModelDirDep = Annotated[Path, Depends(get_model_dir)]
+ModelSwapDep = Annotated[Callable[[Model], None], Depends(get_model_swap)]
+DashboardDep = Annotated[DashboardService, Depends(get_dashboard)]
+JobsDep = Annotated[JobRunner, Depends(get_jobs)]
+EchoCacheDep = Annotated[EmbeddingCache, Depends(get_echo_cache)]
+CompareTurnDep = Annotated[OneAtATime, Depends(get_compare_turn)]
+LoadedModelDep = Annotated[Model | None, Depends(_if_loaded("model"))]
+LoadedBatcherDep = Annotated[MicroBatcher | None, Depends(_if_loaded("batcher"))]
+LoadedStoreDep = Annotated[Engine | None, Depends(_if_loaded("store"))]
 
 
 def key_is_valid(settings: Settings, key: str | None) -> bool:

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 
-from ..deps import BatcherDep, SettingsDep, classify_access
+from ..deps import BatcherDep, ModelDep, SettingsDep, classify_access
 from ..schemas import ClassifyRequest, ClassifyResponse
 
 router = APIRouter(tags=["classify"])
@@ -14,7 +14,7 @@ def too_many_texts(count: int, limit: int) -> str:
 
 @router.post("/classify", response_model=ClassifyResponse, dependencies=[Depends(classify_access)])
 async def classify(body: ClassifyRequest, settings: SettingsDep, batcher: BatcherDep,
-                   request: Request) -> ClassifyResponse:
+                   model: ModelDep) -> ClassifyResponse:
     """Framing analysis of one text or a batch: same semantics and output rows as `discourse classify`. A text that
     cannot be classified (e.g. not Dutch) gets an `error` row; the others are still classified."""
     records = body.records()
@@ -25,4 +25,4 @@ async def classify(body: ClassifyRequest, settings: SettingsDep, batcher: Batche
             raise HTTPException(413, f"text {i} has {len(record['text']):,} characters; the limit is "
                                      f"{settings.max_chars:,} (DISCOURSE_API_MAX_CHARS)")
     rows = await batcher.classify(records, body.level)
-    return ClassifyResponse(items=rows, model=request.app.state.model.describe())
+    return ClassifyResponse(items=rows, model=model.describe())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
@@ -20,7 +20,8 @@ from discourse.compare.run import compare
 from discourse.store.selection import SegmentFilter
 
 from ..batcher import Busy, ModelThreadEncoder
-from ..deps import BatcherDep, SessionDep, SettingsDep, key_is_valid, read_access
+from ..deps import (BatcherDep, CompareTurnDep, EchoCacheDep, SessionDep, SettingsDep, key_is_valid,
+                    read_access)
 from ..schemas import Utf8Str
 
 router = APIRouter(tags=["compare"], dependencies=[Depends(read_access)])
@@ -49,9 +50,9 @@ class CompareRequest(BaseModel):
 
 
 @router.post("/compare", response_model=None)
-async def compare_endpoint(body: CompareRequest, session: SessionDep, request: Request, settings: SettingsDep,
-                           batcher: BatcherDep, x_api_key: Annotated[str | None, Header()] = None,
-                           ) -> Response:
+async def compare_endpoint(body: CompareRequest, session: SessionDep, settings: SettingsDep, batcher: BatcherDep,
+                           echo_cache: EchoCacheDep, turn: CompareTurnDep,
+                           x_api_key: Annotated[str | None, Header()] = None) -> Response:
     """Stance and frame shares with cluster-bootstrap 95 % intervals and a test of the difference, topic
     prevalence, keyness (G², log ratio), adoption of discourse terms, and (with echo) embedding echo. One
     comparison runs at a time: 429 with Retry-After when the server stays busy."""
@@ -63,11 +64,10 @@ async def compare_endpoint(body: CompareRequest, session: SessionDep, request: R
         raise HTTPException(401, "echo encodes every sentence of both selections and needs a valid X-API-Key "
                                  "header (setting DISCOURSE_API_ECHO_REQUIRES_KEY)")
     try:
-        encoder = ModelThreadEncoder(batcher, request.app.state.echo_cache) if body.echo else None
+        encoder = ModelThreadEncoder(batcher, echo_cache) if body.echo else None
         # The report is rendered in the analysis thread too: an echo report of ~900 sentence pairs takes tens of
         # milliseconds to build, which on the event loop would delay every other answer, /v1/health too.
-        rendered = await request.app.state.compare_turn.run(_compare_and_render, session, filter_a, filter_b,
-                                                            encoder, body)
+        rendered = await turn.run(_compare_and_render, session, filter_a, filter_b, encoder, body)
     except Busy as busy:
         raise HTTPException(429, f"another comparison is running; try again in {busy.retry_after_s} s",
                             headers={"Retry-After": str(busy.retry_after_s)}) from None

@@ -1,4 +1,4 @@
-"""GET /v1/dashboard/*: the read-only query API behind the dashboard page (issue E).
+"""GET /v1/dashboard/*: the read-only query API behind the dashboard page.
 
 A thin face over discourse.dashboard: the query string is validated into that package's parameter models
 (unknown parameters and bad values are a 422 naming the field), the answer is computed from the in-memory
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 
@@ -20,21 +20,17 @@ from discourse.dashboard.export import to_csv
 from discourse.dashboard.params import (DocumentListParams, DocumentParams, GroupParams, MatrixParams, SummaryParams,
                                         TimeseriesParams, TopicParams)
 
-from ..deps import read_access
+from ..deps import DashboardDep, read_access
 from ..schemas import Utf8Str
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"], dependencies=[Depends(read_access)])
 
 
-def _service(request: Request) -> DashboardService:
-    return request.app.state.dashboard
-
-
-async def _answer(request: Request, question: str, params) -> Response:
+async def _answer(service: DashboardService, question: str, params) -> Response:
     try:
         # Rendered in the worker thread as well: a long document list is milliseconds of serialising that would
         # otherwise hold the event loop.
-        return await asyncio.to_thread(_render, _service(request), question, params)
+        return await asyncio.to_thread(_render, service, question, params)
     except QueryError as exc:
         raise HTTPException(exc.status, [{"field": exc.field, "message": str(exc)}]) from None
 
@@ -49,54 +45,54 @@ def _render(service: DashboardService, question: str, params) -> Response:
 
 
 @router.get("/options")
-async def options(request: Request) -> dict:
+async def options(service: DashboardDep) -> dict:
     """What the filter bar can offer: model versions, sources, genres, corpora, stances and frames (with Dutch
     and English labels), topic models, speaker attributes and their values, the date range."""
-    return await asyncio.to_thread(_service(request).options)
+    return await asyncio.to_thread(service.options)
 
 
 @router.get("/summary", response_model=None)
-async def summary(request: Request, params: Annotated[SummaryParams, Query()]) -> Response:
+async def summary(service: DashboardDep, params: Annotated[SummaryParams, Query()]) -> Response:
     """Sentences, documents, counts and shares per stance, and mean scores of the selection."""
-    return await _answer(request, "summary", params)
+    return await _answer(service, "summary", params)
 
 
 @router.get("/timeseries", response_model=None)
-async def timeseries(request: Request, params: Annotated[TimeseriesParams, Query()]) -> Response:
+async def timeseries(service: DashboardDep, params: Annotated[TimeseriesParams, Query()]) -> Response:
     """Stance counts, shares and mean scores per day, ISO week, month or year of publication."""
-    return await _answer(request, "timeseries", params)
+    return await _answer(service, "timeseries", params)
 
 
 @router.get("/groups", response_model=None)
-async def groups(request: Request, params: Annotated[GroupParams, Query()]) -> Response:
+async def groups(service: DashboardDep, params: Annotated[GroupParams, Query()]) -> Response:
     """Stance figures per source, genre, corpus, stance, frame, topic, role or speaker attribute, sorted
     (e.g. the sources that pressure most: by=source&sort=share_pressuring)."""
-    return await _answer(request, "groups", params)
+    return await _answer(service, "groups", params)
 
 
 @router.get("/matrix", response_model=None)
-async def matrix(request: Request, params: Annotated[MatrixParams, Query()]) -> Response:
+async def matrix(service: DashboardDep, params: Annotated[MatrixParams, Query()]) -> Response:
     """Two dimensions crossed, e.g. frame × source: sentences per cell, their share of the column, stance shares."""
-    return await _answer(request, "matrix", params)
+    return await _answer(service, "matrix", params)
 
 
 @router.get("/documents", response_model=None)
-async def documents(request: Request, params: Annotated[DocumentListParams, Query()]) -> Response:
+async def documents(service: DashboardDep, params: Annotated[DocumentListParams, Query()]) -> Response:
     """The documents with selected sentences, with their figures; sorted and paged."""
-    return await _answer(request, "documents", params)
+    return await _answer(service, "documents", params)
 
 
 @router.get("/topics", response_model=None)
-async def topics(request: Request, params: Annotated[TopicParams, Query()]) -> Response:
+async def topics(service: DashboardDep, params: Annotated[TopicParams, Query()]) -> Response:
     """The topics of a fitted topic model within the selection: size, share, terms, stance shares."""
-    return await _answer(request, "topics", params)
+    return await _answer(service, "topics", params)
 
 
 @router.get("/documents/{document_id:path}")
-async def document(request: Request, params: Annotated[DocumentParams, Query()],
+async def document(service: DashboardDep, params: Annotated[DocumentParams, Query()],
                    document_id: Utf8Str = PathParam(max_length=255)) -> dict:
     """One document: text, document scores with evidence, and every sentence's scores, evidence marked."""
     try:
-        return await asyncio.to_thread(_service(request).document, document_id, params.model_version)
+        return await asyncio.to_thread(service.document, document_id, params.model_version)
     except QueryError as exc:
         raise HTTPException(exc.status, [{"field": exc.field, "message": str(exc)}]) from None

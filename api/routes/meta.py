@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,7 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from discourse.codebook import load_codebook
 from discourse.loading import load_model
 
-from ..deps import BatcherDep, SettingsDep, require_api_key
+from ..deps import (BatcherDep, LoadedBatcherDep, LoadedModelDep, LoadedStoreDep, ModelDep, ModelDirDep, ModelSwapDep,
+                    SettingsDep, require_api_key)
 
 router = APIRouter(tags=["service"])
 
@@ -25,11 +26,9 @@ async def health() -> dict:
 
 
 @router.get("/ready")
-async def ready(request: Request) -> JSONResponse:
+async def ready(model: LoadedModelDep, batcher: LoadedBatcherDep, store: LoadedStoreDep) -> JSONResponse:
     """The model is loaded and the store's database answers."""
-    model = getattr(request.app.state, "model", None)
-    batcher = getattr(request.app.state, "batcher", None)
-    database = await asyncio.to_thread(_database_answers, getattr(request.app.state, "store", None))
+    database = await asyncio.to_thread(_database_answers, store)
     ok = model is not None and database
     body = {"status": "ready" if ok else "not ready", "model": model is not None, "database": database}
     if batcher is not None:  # how well micro-batching is working: records per model call
@@ -49,10 +48,8 @@ def _database_answers(engine) -> bool:
 
 
 @router.get("/models")
-async def models(request: Request) -> dict:
+async def models(model: ModelDep, folder: ModelDirDep) -> dict:
     """The loaded model, its card's metrics and the codebook's labels with definitions."""
-    model = request.app.state.model
-    folder = request.app.state.model_dir
     metrics_path = folder / "metrics.json"
     metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
     real_test_path = folder / "real_test.json"
@@ -71,13 +68,12 @@ async def models(request: Request) -> dict:
 
 
 @router.post("/models/reload", dependencies=[Depends(require_api_key)])
-async def reload_model(request: Request, settings: SettingsDep, batcher: BatcherDep) -> dict:
+async def reload_model(settings: SettingsDep, batcher: BatcherDep, folder: ModelDirDep, serve: ModelSwapDep) -> dict:
     """Admin (X-API-Key): load the model folder again — e.g. after a new model version was put there — and serve
     it from the next batch on, without a restart. If loading fails, the running model stays."""
-    folder = request.app.state.model_dir
     try:
         model = await batcher.replace_model(lambda: load_model(folder, backend=settings.backend))
     except (OSError, ValueError) as exc:
         raise HTTPException(500, f"reloading {folder} failed ({exc}); the previous model is still serving") from None
-    request.app.state.model = model
+    serve(model)
     return {"reloaded": True, **model.describe()}
