@@ -1,6 +1,6 @@
 """`discourse score-archive`: stream an archive through the scorer into the store, so that no work is lost.
 
-    read (discourse.ingest) → skip what this model version already scored → score a batch (discourse.archive)
+    read (discourse.ingest) → skip what this model version already scored → score a batch (discourse.pipeline.score)
     → write the batch in one transaction (discourse.store)
 
 Resumable by construction: a batch is written whole or not at all, and a run started again with the same command
@@ -28,10 +28,10 @@ from typing import Callable, Iterable
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from .archive import score_articles
 from .codebook import STANCES
 from .ingest import FieldMapping, IngestRecord, Rejection, expand_paths, read_records
 from .language import LanguageCheckMode
+from .pipeline.score import Document, Refusal, score_documents
 from .prefilter import RelevancePrefilter
 from .records import text_hash
 from .store import ScoreWriter, make_engine, upgrade
@@ -204,22 +204,23 @@ def _unique(records: list[IngestRecord], out: ScoredRecords) -> list[IngestRecor
 def _score(model, todo: list[IngestRecord], prefilter: RelevancePrefilter | None, source: str | None,
            genre: str, language_check: LanguageCheckMode = "strict") -> ScoredRecords:
     out = ScoredRecords()
-    batch = score_articles(model, [(r.id, r.text) for r in todo], prefilter, language_check)
-    out.sentences_total, out.sentences_to_model = batch.sentences_total, batch.sentences_to_model
-    out.stage_seconds.update(batch.stage_seconds)
-    by_id = {r.id: r for r in todo}
-    for rejection in batch.rejections:
-        record = by_id[rejection.record_id]
-        out.rejections.append(rejection_row(rejection.reason_code, rejection.reason, record.path, record.position,
-                                            record.id, record.text[:300]))
-    for article in batch.articles:
-        record = by_id[article.record_id]
+    scored = score_documents(model, [Document(r, r.text) for r in todo], prefilter=prefilter,
+                             language_check=language_check)
+    out.sentences_total, out.sentences_to_model = scored.sentences_total, scored.sentences_to_model
+    out.stage_seconds.update(scored.stage_seconds)
+    for result in scored.results:
+        record = result.key
+        if isinstance(result, Refusal):
+            out.rejections.append(rejection_row(result.reason_code, result.reason, record.path, record.position,
+                                                record.id, record.text[:300]))
+            continue
+        language_fields = {k: v for k, v in result.language.fields().items() if k != "language"}
         out.documents.append({"id": record.id, "source_name": record.source or source or Path(record.path).stem,
                               "title": record.title, "text": record.text, "url": record.url,
                               "published": record.published, "genre": genre, "language": "nl",
-                              "meta": _document_meta(record.meta, article.language_fields)})
-        out.document_scores.append(document_score_row(article.record_id, article.document))
-        out.segment_scores.extend(segment_score_row(article.record_id, s) for s in article.sentences)
+                              "meta": _document_meta(record.meta, language_fields)})
+        out.document_scores.append(document_score_row(record.id, result.document))
+        out.segment_scores.extend(segment_score_row(record.id, s) for s in result.sentences)
         out.origins[record.id] = (record.path, record.position, record.text[:300])
     return out
 
