@@ -261,7 +261,7 @@ def make_document(doc_id: str, article: dict, sentences: list, meta: dict, sourc
 
 
 def document_score(doc_id: str, segments: list[dict], frames_of: list, arrays: dict) -> dict:
-    """A document_scores row the way discourse/aggregate.py and score_archive.document_score_row make one:
+    """A document_scores row the way discourse/aggregate.py and store/rows.document_score_row make one:
     relevance-weighted stance, the most relevant sentence's relevance, frame profile and evidence."""
     relevance = arrays["relevance"]
     # Columns in STANCES order (supportive, pressuring, neutral) from the arrays' (pressuring, supportive, neutral).

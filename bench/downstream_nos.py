@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from discourse.archive import score_articles  # noqa: E402
+from discourse.pipeline.score import Document, ScoredDocument, score_documents  # noqa: E402
 from discourse.framing import FramingModel  # noqa: E402
 from discourse.prefilter import RelevancePrefilter  # noqa: E402
 from discourse.settings import REPO_ROOT, SHARED_CORPORA  # noqa: E402
@@ -48,8 +48,9 @@ def labels(model_dir: Path, docs: list[tuple[str, str]]) -> dict[str, str]:
     prefilter = RelevancePrefilter.load()
     out = {}
     for start in range(0, len(docs), 256):
-        batch = score_articles(model, docs[start:start + 256], prefilter)
-        out.update({a.record_id: a.document["label"] for a in batch.articles})
+        batch = score_documents(model, [Document(key, text) for key, text in docs[start:start + 256]],
+                                prefilter=prefilter)
+        out.update({r.key: r.document["label"] for r in batch.results if isinstance(r, ScoredDocument)})
     return out
 
 

@@ -32,11 +32,11 @@ from .framing import FramingConfig
 from .ingest import FieldMapping, expand_paths, read_records
 from .loading import model_type
 from .prefilter import RelevancePrefilter
-from .score_archive import (DEFAULT_BATCH, Progress, RunSummary, StoreSink, recorded_run, score_records,
-                            split_items, start_run)
+from .score_archive import DEFAULT_BATCH, Progress, RunSummary, StoreSink, score_records, split_items
 from .settings import model_dir as default_model_dir
 from .settings import ray_address
 from .store import ScoreWriter, default_database_url, make_engine, upgrade
+from .store.rows import recorded_run, start_run
 
 READ_CPUS = 1  # logical CPUs kept free for the read step (see the module docstring)
 MISSING_RAY = "--engine ray needs the ray extra: pip install 'discourse[ray]'"

@@ -1,6 +1,6 @@
 """`discourse score-archive`: stream an archive through the scorer into the store, so that no work is lost.
 
-    read (discourse.ingest) → skip what this model version already scored → score a batch (discourse.archive)
+    read (discourse.ingest) → skip what this model version already scored → score a batch (discourse.pipeline.score)
     → write the batch in one transaction (discourse.store)
 
 Resumable by construction: a batch is written whole or not at all, and a run started again with the same command
@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -28,14 +27,13 @@ from typing import Callable, Iterable
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from .archive import score_articles
-from .codebook import STANCES
 from .ingest import FieldMapping, IngestRecord, Rejection, expand_paths, read_records
 from .language import LanguageCheckMode
+from .pipeline.score import Document, Refusal, score_documents
 from .prefilter import RelevancePrefilter
 from .records import text_hash
 from .store import ScoreWriter, make_engine, upgrade
-from .store.liveness import Heartbeat, Interrupted
+from .store.rows import document_score_row, recorded_run, segment_score_row, start_run
 from .store.writer import StoredDocument
 
 #: Errors that say the store cannot be reached (down, locked, out of connections): they stop the run, which
@@ -204,22 +202,23 @@ def _unique(records: list[IngestRecord], out: ScoredRecords) -> list[IngestRecor
 def _score(model, todo: list[IngestRecord], prefilter: RelevancePrefilter | None, source: str | None,
            genre: str, language_check: LanguageCheckMode = "strict") -> ScoredRecords:
     out = ScoredRecords()
-    batch = score_articles(model, [(r.id, r.text) for r in todo], prefilter, language_check)
-    out.sentences_total, out.sentences_to_model = batch.sentences_total, batch.sentences_to_model
-    out.stage_seconds.update(batch.stage_seconds)
-    by_id = {r.id: r for r in todo}
-    for rejection in batch.rejections:
-        record = by_id[rejection.record_id]
-        out.rejections.append(rejection_row(rejection.reason_code, rejection.reason, record.path, record.position,
-                                            record.id, record.text[:300]))
-    for article in batch.articles:
-        record = by_id[article.record_id]
+    scored = score_documents(model, [Document(r, r.text) for r in todo], prefilter=prefilter,
+                             language_check=language_check)
+    out.sentences_total, out.sentences_to_model = scored.sentences_total, scored.sentences_to_model
+    out.stage_seconds.update(scored.stage_seconds)
+    for result in scored.results:
+        record = result.key
+        if isinstance(result, Refusal):
+            out.rejections.append(rejection_row(result.reason_code, result.reason, record.path, record.position,
+                                                record.id, record.text[:300]))
+            continue
+        language_fields = {k: v for k, v in result.language.fields().items() if k != "language"}
         out.documents.append({"id": record.id, "source_name": record.source or source or Path(record.path).stem,
                               "title": record.title, "text": record.text, "url": record.url,
                               "published": record.published, "genre": genre, "language": "nl",
-                              "meta": _document_meta(record.meta, article.language_fields)})
-        out.document_scores.append(document_score_row(article.record_id, article.document))
-        out.segment_scores.extend(segment_score_row(article.record_id, s) for s in article.sentences)
+                              "meta": _document_meta(record.meta, language_fields)})
+        out.document_scores.append(document_score_row(record.id, result.document))
+        out.segment_scores.extend(segment_score_row(record.id, s) for s in result.sentences)
         out.origins[record.id] = (record.path, record.position, record.text[:300])
     return out
 
@@ -356,51 +355,3 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
             if progress:
                 progress(summary, read)
     return summary
-
-
-@contextmanager
-def recorded_run(writer: ScoreWriter, summary, engine, started: float):
-    """Keeps the run's heartbeat while it works, then closes it whatever happens: state "finished",
-    "interrupted" (Ctrl-C, or liveness.Interrupted: its job was handed to another server) or "failed" (an
-    exception), with the summary's counts (`summary`: anything with run_id, seconds and as_dict()); then disposes
-    of the engine. A run killed outright (SIGKILL) cannot record anything: its heartbeat stops, and the next run
-    or job server marks it "interrupted" (ScoreWriter.interrupt_orphaned_runs)."""
-    state = "failed"
-    try:
-        with Heartbeat(lambda: writer.heartbeat_run(summary.run_id)):
-            yield
-        state = "finished"
-    except (KeyboardInterrupt, Interrupted):
-        state = "interrupted"
-        raise
-    finally:
-        summary.seconds = time.perf_counter() - started
-        writer.finish_run(summary.run_id, state, summary.as_dict())
-        engine.dispose()
-
-
-def start_run(writer: ScoreWriter, meta: dict, files: list, source: str | None, batch_size: int,
-              prefilter: RelevancePrefilter | None, command: str | None, engine_name: str) -> int:
-    """Record the run; `meta` is the model's describe() (model, model_version, codebook_version)."""
-    return writer.start_run(model=meta["model"], model_version=meta["model_version"],
-                            codebook_version=meta["codebook_version"], command=command,
-                            parameters={"paths": [str(p) for p in files], "source": source,
-                                        "batch_size": batch_size, "prefilter": prefilter is not None,
-                                        "engine": engine_name})
-
-
-def document_score_row(document_id: str, d: dict) -> dict:
-    """A document_scores row from a model's document result (FramingModel.aggregate)."""
-    return {"document_id": document_id, "label": d["label"],
-            **{f"score_{s}": d["scores"][s] for s in STANCES}, "relevance": d["relevance"],
-            "n_sentences": d["sentences"]["total"], "n_relevant": d["sentences"]["relevant"],
-            "evidence": d["evidence"], "frames": {"frames": d["frames"],
-                                                  "stance_given_relevant": d["stance_given_relevant"]}}
-
-
-def segment_score_row(document_id: str, s: dict) -> dict:
-    """A segment_scores row from a sentence's position, offsets, text and prediction (FramingModel.predict)."""
-    return {"document_id": document_id, "position": s["position"], "start": s["start"], "end": s["end"],
-            "text": s["text"], "label": s["label"], **{f"score_{k}": s["scores"][k] for k in STANCES},
-            "relevance": s["relevance"], "frames": {f["frame"]: f["score"] for f in s["frames"]} or None,
-            "passed_prefilter": s.get("passed_prefilter", True)}

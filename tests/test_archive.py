@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from discourse.archive import score_articles
 from discourse.framing import FramingModel
+from discourse.pipeline.score import Document, Refusal, ScoredDocument, score_documents
 from discourse.prefilter import RelevancePrefilter
 from discourse.settings import DEFAULT_MODEL_DIR
 
@@ -22,6 +22,13 @@ ARTICLES = [
 ]
 
 
+def scored_and_refused(model, articles, prefilter):
+    """(scored, refused, batch): the scored documents and the refusals of a batch, in input order."""
+    batch = score_documents(model, [Document(key, text) for key, text in articles], prefilter=prefilter)
+    return ([r for r in batch.results if isinstance(r, ScoredDocument)],
+            [r for r in batch.results if isinstance(r, Refusal)], batch)
+
+
 @pytest.fixture(scope="module")
 def model():
     return FramingModel.load(DEFAULT_MODEL_DIR)
@@ -29,19 +36,19 @@ def model():
 
 def test_prefilter_spares_the_model_and_changes_no_passed_sentence(model):
     prefilter = RelevancePrefilter.load()
-    filtered = score_articles(model, ARTICLES, prefilter)
-    full = score_articles(model, ARTICLES, None)
-    assert [r.record_id for r in filtered.rejections] == ["a3"] and filtered.rejections[0].reason_code == "not_dutch"
+    filtered_articles, refused, filtered = scored_and_refused(model, ARTICLES, prefilter)
+    full_articles, _, full = scored_and_refused(model, ARTICLES, None)
+    assert [r.key for r in refused] == ["a3"] and refused[0].reason_code == "not_dutch"
     assert filtered.sentences_total == full.sentences_total == full.sentences_to_model
     assert 0 < filtered.sentences_to_model < filtered.sentences_total  # the finance article never reaches the model
-    for mine, theirs in zip(filtered.articles, full.articles):
+    for mine, theirs in zip(filtered_articles, full_articles):
         for a, b in zip(mine.sentences, theirs.sentences):
             assert (a["start"], a["end"], a["text"]) == (b["start"], b["end"], b["text"])
             if a["passed_prefilter"]:
                 assert a["scores"] == b["scores"] and a["relevance"] == b["relevance"] and a["frames"] == b["frames"]
             else:
                 assert a["relevance"] == 0.0 and a["label"] == "neutral"
-    by_id = {a.record_id: a for a in filtered.articles}
+    by_id = {a.key: a for a in filtered_articles}
     assert by_id["a4"].document["label"] == "pressuring"
     assert by_id["a2"].document["relevance"] < 0.5 and by_id["a2"].document["label"] == "neutral"
     assert by_id["a4"].document["evidence"]["pressuring"]
@@ -49,6 +56,6 @@ def test_prefilter_spares_the_model_and_changes_no_passed_sentence(model):
 
 def test_an_articles_scores_do_not_depend_on_its_batch(model):
     prefilter = RelevancePrefilter.load()
-    alone = score_articles(model, ARTICLES[3:], prefilter).articles[0]
-    together = score_articles(model, ARTICLES, prefilter).articles[-1]
+    alone = scored_and_refused(model, ARTICLES[3:], prefilter)[0][0]
+    together = scored_and_refused(model, ARTICLES, prefilter)[0][-1]
     assert alone.document == together.document

@@ -72,20 +72,21 @@ def test_classify_rows_carry_the_flag_and_the_policy(model):
 
 @pytest.mark.encoder
 def test_archive_scores_the_uncertain_and_records_the_flag(model):
-    from discourse.archive import score_articles
     from discourse.ingest import IngestRecord
+    from discourse.pipeline.score import Document, Refusal, score_documents
     from discourse.score_archive import score_records
 
-    batch = score_articles(model, [("h", HEADLINES[0]), ("en", ENGLISH)])
-    assert [r.record_id for r in batch.rejections] == ["en"]
-    assert batch.articles[0].language_fields["language_uncertain"] is True
-    assert [r.record_id for r in score_articles(model, [("en", ENGLISH)], language_check="warn").rejections] == []
+    headline, english = score_documents(model, [Document("h", HEADLINES[0]), Document("en", ENGLISH)]).results
+    assert isinstance(english, Refusal) and english.reason_code == "not_dutch"
+    assert headline.language.fields()["language_uncertain"] is True
+    [warned] = score_documents(model, [Document("en", ENGLISH)], language_check="warn").results
+    assert not isinstance(warned, Refusal)
     records = [IngestRecord(id="h", text=HEADLINES[0], title=None, published=None, source="nos", url=None,
                             meta={"rubriek": "economie"}, path="titles.jsonl", position=1)]
     scored = score_records(model, records)
     assert scored.documents[0]["meta"] == {"rubriek": "economie", "language_uncertain": True,
                                            "detected_language": "af",
-                                           "language_confidence": batch.articles[0].language_fields[
+                                           "language_confidence": headline.language.fields()[
                                                "language_confidence"]}
 
 

@@ -1,8 +1,9 @@
 """Interview transcripts into the store, scored by the same model as news: `discourse ingest-interviews DIR`.
 
-    DIR/*.txt|*.md|*.docx → read_transcript → every sentence of every turn → the framing model → the document
-    aggregate over the respondents' sentences only → one transaction per transcript (document, its score, its
-    sentences with speaker and role, its speakers with their attributes)
+    DIR/*.txt|*.md|*.docx → read_transcript → every sentence of every turn → discourse.pipeline.score (language of
+    the respondents' speech, the framing model, the document aggregate over the respondents' sentences only) → one
+    transaction per transcript (document, its score, its sentences with speaker and role, its speakers with their
+    attributes)
 
 Interviewer turns are stored and scored too (a researcher may want to look at the questions), but the document
 aggregate leaves them out and segment queries skip them unless asked (discourse.store.selection): the questions
@@ -26,11 +27,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..language import detect_language
-from ..score_archive import STORE_UNAVAILABLE, document_score_row, recorded_run, segment_score_row
+from ..pipeline.score import Document, Refusal, ScoredDocument, score_documents
+from ..score_archive import STORE_UNAVAILABLE
+from ..segment import Sentence
 from ..store import ScoreWriter, make_engine, upgrade
+from ..store.rows import document_score_row, recorded_run, segment_score_row
 from .respondents import merge_attributes, normalise_label, read_respondents, role_of_parent
-from .transcripts import Transcript, read_transcript
+from .transcripts import Transcript, Turn, read_transcript
 
 TRANSCRIPT_SUFFIXES = (".txt", ".md", ".docx")
 
@@ -112,9 +115,14 @@ def _ingest_one(writer: ScoreWriter, summary: InterviewSummary, model, meta: dic
     if problem:
         _reject(writer, summary, path, doc_id, *problem)
         return
+    pairs = transcript.sentences(include_interviewer=True)
+    result = _score(model, transcript, pairs)
+    if isinstance(result, Refusal):
+        _reject(writer, summary, path, doc_id, result.reason_code, result.reason)
+        return
     speakers = _speakers(transcript, path, register)
     seen.update(s["label"] for s in speakers)
-    _score_and_write(writer, summary, model, transcript, path, doc_id, source_id, speakers)
+    _write(writer, summary, transcript, path, doc_id, source_id, speakers, pairs, result)
 
 
 def _problem(transcript: Transcript) -> tuple[str, str] | None:
@@ -124,10 +132,15 @@ def _problem(transcript: Transcript) -> tuple[str, str] | None:
                                  "UTF-16 without a byte-order mark? Save it as UTF-8 text or .docx")
     if not any(turn.role != "interviewer" for turn in transcript.turns):
         return "no_respondent_speech", "no respondent turn found (speaker labels such as 'R7:' or 'Respondent 7:')"
-    language = detect_language(" ".join(t.text for t in transcript.turns if t.role != "interviewer"))
-    if not language.is_dutch:
-        return "not_dutch", f"the respondents' speech is not Dutch (detected '{language.code}')"
     return None
+
+
+def _score(model, transcript: Transcript, pairs: list[tuple[Turn, Sentence]]) -> ScoredDocument | Refusal:
+    """Every sentence of every turn, scored; the language is the respondents' speech's, and so is the aggregate."""
+    speech = " ".join(t.text for t in transcript.turns if t.role != "interviewer")
+    document = Document(None, speech, [sentence for _, sentence in pairs],
+                        [turn.role != "interviewer" for turn, _ in pairs])
+    return score_documents(model, [document]).results[0]
 
 
 def _speakers(transcript: Transcript, path: Path, register: dict[str, dict]) -> list[dict]:
@@ -161,22 +174,15 @@ def _labels_in_register(path: Path, register: dict[str, dict]) -> set[str]:
     return {label} if label in register else set()
 
 
-def _score_and_write(writer: ScoreWriter, summary: InterviewSummary, model, transcript: Transcript, path: Path,
-                     doc_id: str, source_id: int, speakers: list[dict]) -> None:
-    pairs = transcript.sentences(include_interviewer=True)
-    predictions = model.predict([sentence.text for _, sentence in pairs])
-    speech = [(sentence, p) for (turn, sentence), p in zip(pairs, predictions) if turn.role != "interviewer"]
-    document = model.aggregate([s for s, _ in speech], [p for _, p in speech])
-    segments = []
-    for position, ((turn, sentence), prediction) in enumerate(zip(pairs, predictions)):
-        row = segment_score_row(doc_id, {"position": position, "start": sentence.start, "end": sentence.end,
-                                         "text": sentence.text, **prediction})
-        segments.append({**row, "speaker": turn.speaker, "speaker_role": turn.role})
+def _write(writer: ScoreWriter, summary: InterviewSummary, transcript: Transcript, path: Path, doc_id: str,
+           source_id: int, speakers: list[dict], pairs: list[tuple[Turn, Sentence]], scored: ScoredDocument) -> None:
+    segments = [{**segment_score_row(doc_id, row), "speaker": turn.speaker, "speaker_role": turn.role}
+                for (turn, _), row in zip(pairs, scored.sentences)]
     counts = writer.write_batch(summary.run_id, [{
         "id": doc_id, "source_id": source_id, "title": path.stem, "text": transcript.text, "genre": "interview",
         "language": "nl", "meta": {"file": path.name, "header": transcript.header or None,
                                    "speakers": [s["label"] for s in speakers]}}],
-        [document_score_row(doc_id, document)], segments,
+        [document_score_row(doc_id, scored.document)], segments,
         [{**s, "document_id": doc_id} for s in speakers])
     if counts.conflicts:
         _reject(writer, summary, path, doc_id, "id_conflict",
@@ -185,7 +191,7 @@ def _score_and_write(writer: ScoreWriter, summary: InterviewSummary, model, tran
         return
     summary.scored += 1
     summary.segments += len(segments)
-    summary.respondent_segments += len(speech)
+    summary.respondent_segments += sum(turn.role != "interviewer" for turn, _ in pairs)
 
 
 def _reject(writer: ScoreWriter, summary: InterviewSummary, path: Path, doc_id: str, code: str, reason: str) -> None:

@@ -9,6 +9,7 @@ The modules, in the order a run uses them:
   schema.py     the tables, as SQLAlchemy models
   writer.py     ScoreWriter: idempotent batched writes, one transaction per batch
   liveness.py   owners and heartbeats, so a run or job whose process died is seen as orphaned
+  rows.py       document and segment score rows from the pipeline's results; start_run / recorded_run
   queries.py    latest_model_version: the version readers default to
   selection.py  SegmentFilter / select_segments: scored segments by a researcher's filter (compare, topics)
 """
