@@ -146,6 +146,12 @@ def test_spellings_of_one_condition():
     ("relevance>=inf", "expected a number"),
     ("model_version!=1.0", "model_version takes ="),
     ("topic_model=a,topic_model=b", "one topic_model"),
+    ("genre", "expected key=value"),
+    ("genre>=interview", "takes = or !="),
+    ("date>=gisteren", "expected YYYY-MM-DD"),
+    ("relevance>=veel", "expected a number"),
+    ("topic=3", "needs both topic=N and topic_model"),
+    ("=V", "expected key=value"),
 ])
 def test_refusals(spec, message):
     with pytest.raises(ValueError, match=message):
