@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .codebook import STANCES
-from .segment import Sentence
+from .text import Sentence
 
 EVIDENCE_PER_SIDE = 3
 

@@ -23,7 +23,7 @@ from .aggregate import aggregate_document
 from .codebook import STANCES
 from .encoder import CachingEncoder, EmbeddingCache, load_inference_encoder, resolve_encoder_spec
 from .heads import MultiLabelHead, SoftmaxHead
-from .segment import Sentence
+from .text import Sentence
 
 CONFIG_FILE = "config.json"
 

@@ -30,7 +30,8 @@ from .calibration import expected_calibration_error
 from .encoder import CachingEncoder, EmbeddingCache, Encoder, load_inference_encoder, resolve_encoder_spec
 from .heads import SoftmaxHead
 from .metrics import classification_report, format_confusion, macro_f1
-from .segment import Sentence, split_sentences
+from .segment import split_sentences
+from .text import Sentence
 
 Mode = Literal["head", "finetune"]
 Level = Literal["sentence", "document"]

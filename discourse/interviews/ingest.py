@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..pipeline.score import Document, Refusal, ScoredDocument, score_documents
 from ..score_archive import STORE_UNAVAILABLE
-from ..segment import Sentence
+from ..text import Sentence
 from ..store import ScoreWriter, make_engine, upgrade
 from ..store.rows import document_score_row, recorded_run, segment_score_row
 from .respondents import merge_attributes, normalise_label, read_respondents, role_of_parent

@@ -23,7 +23,8 @@ from typing import Any, Literal
 
 from ..codebook import STANCES
 from ..language import LanguageCheckMode, LanguageVerdict, check_language
-from ..segment import Sentence, split_sentences
+from ..segment import split_sentences
+from ..text import Sentence
 
 Level = Literal["sentence", "document"]
 
