@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from discourse import realcorpus  # noqa: E402
 from discourse.corpus import load_units  # noqa: E402
-from discourse.framing import FramingModel  # noqa: E402
+from discourse.model.framing import FramingModel  # noqa: E402
 from discourse.settings import model_dir  # noqa: E402
 from discourse.training import evaluate_framing  # noqa: E402
 

@@ -107,7 +107,7 @@ def main() -> None:
         return
 
     report = {"start_mb": status_mb("VmRSS")}
-    from discourse.loading import load_model
+    from discourse.model.loading import load_model
 
     report["imports_mb"] = status_mb("VmRSS")
     started = time.perf_counter()

@@ -20,7 +20,7 @@ import sentences  # noqa: F401  (puts the repo on sys.path)
 
 from discourse import realcorpus
 from discourse.corpus import load_units
-from discourse.framing import FramingModel
+from discourse.model.framing import FramingModel
 from discourse.settings import model_dir
 from discourse.training import evaluate_framing
 

@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from discourse import realcorpus  # noqa: E402
-from discourse.prefilter import PARENTHOOD, RelevancePrefilter  # noqa: E402
+from discourse.model.prefilter import PARENTHOOD, RelevancePrefilter  # noqa: E402
 from discourse.segment import sentence_texts, split_sentences  # noqa: E402
 from discourse.settings import REPO_ROOT  # noqa: E402
 
@@ -206,7 +206,7 @@ def select_active(rows: list[dict], n: int, model_dir: Path, sample: int, round_
     """Units the model is least sure of: stance entropy among likely-relevant ones, and relevance near 0.5."""
     import numpy as np
 
-    from discourse.framing import FramingModel
+    from discourse.model.framing import FramingModel
 
     known = {r["sha256"] for r in realcorpus.read_rows(POOL)}
     rng = random.Random(SEED + round_no)

@@ -48,9 +48,9 @@ HEALTH_EVERY_S = 0.1
 
 def build_store(folder: Path) -> str:
     """The demo data as `make run` loads it (12 institutional texts, 8 interviews), scored into a fresh store."""
-    from discourse.framing import FramingModel
+    from discourse.model.framing import FramingModel
     from discourse.interviews.ingest import ingest_interviews
-    from discourse.prefilter import RelevancePrefilter
+    from discourse.model.prefilter import RelevancePrefilter
     from discourse.score_archive import score_archive
     from discourse.settings import DEFAULT_MODEL_DIR
 

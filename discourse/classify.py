@@ -14,7 +14,7 @@ from itertools import islice
 from typing import Iterable, Iterator
 
 from .language import LanguageCheckMode, require_mode
-from .loading import Model
+from .model.loading import Model
 from .pipeline.score import (NOT_DUTCH, Document, DocumentPlan, Level, Refusal, ScoredDocument, plan_document,
                              score_documents)
 from .records import RecordError

@@ -35,7 +35,7 @@ import numpy as np
 
 from .codebook import STANCES
 from .corpus import Unit, load_units
-from .heads import MultiLabelHead, SoftmaxHead
+from .model.heads import MultiLabelHead, SoftmaxHead
 from .settings import REPO_ROOT, embedding_cache_path
 
 STUDENT_ENCODER_DIR = "encoder"
@@ -116,7 +116,7 @@ def distillation_sentences(data: list[str] | None = None, max_sentences: int = D
 def _sample_sentences(documents: Iterable[str], budget: int, excluded: set[str], prefilter_share: float) -> list[str]:
     """Up to `budget` distinct usable sentences from `documents` (already in random order): `prefilter_share` of
     them sentences the relevance pre-filter passes (as many as there are), the rest any sentence."""
-    from .prefilter import RelevancePrefilter
+    from .model.prefilter import RelevancePrefilter
     from .segment import sentence_texts
 
     prefilter = RelevancePrefilter.load() if prefilter_share > 0 else None
@@ -277,7 +277,7 @@ def distill(teacher_dir: str | Path, out_dir: str | Path, layers: int = DEFAULT_
     metrics written to out_dir/metrics.json. `sentences` replaces the sentence sampling; `label_splits` (train/dev
     units) replaces the labelled data a framing model's heads are re-fitted on (authored + real, as train-framing)."""
     from .encoder import EmbeddingCache, Encoder
-    from .loading import model_type
+    from .model.loading import model_type
 
     started = time.perf_counter()
     teacher_dir, out_dir = Path(teacher_dir).resolve(), Path(out_dir)
@@ -405,7 +405,7 @@ def _refit_framing_heads(student, teacher_dir: Path, label_splits: dict[str, lis
 
 
 def _write_framing(out_dir: Path, teacher_dir: Path, student, heads: dict, layers: int) -> None:
-    from .framing import FramingConfig
+    from .model.framing import FramingConfig
 
     teacher = FramingConfig.read(teacher_dir)
     config = FramingConfig(f"{teacher.name}-{layers}l", teacher.version, STUDENT_ENCODER_DIR, student.version,

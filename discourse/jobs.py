@@ -27,7 +27,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from .ingest import FieldMapping
 from .ingest.paths import PathNotAllowed
-from .prefilter import RelevancePrefilter
+from .model.prefilter import RelevancePrefilter
 from .score_archive import RunSummary, score_archive
 from .store import ScoreWriter
 from .store.liveness import HEARTBEAT_S, Heartbeat, Interrupted, is_orphan, process_owner

@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .framing import FramingConfig
 from .ingest import FieldMapping, expand_paths, read_records
-from .loading import model_type
-from .prefilter import RelevancePrefilter
+from .model.framing import FramingConfig
+from .model.loading import model_type
+from .model.prefilter import RelevancePrefilter
 from .score_archive import DEFAULT_BATCH, Progress, RunSummary, StoreSink, score_records, split_items
 from .settings import model_dir as default_model_dir
 from .settings import ray_address
@@ -128,7 +128,7 @@ class ScoringActor:
         import torch
 
         torch.set_num_threads(threads)  # the torch backend, and the adapter merge at load
-        from .loading import load_model
+        from .model.loading import load_model
 
         self.model = load_model(model_dir, backend)
         got = self.model.describe()

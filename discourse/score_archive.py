@@ -29,8 +29,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from .ingest import FieldMapping, IngestRecord, Rejection, expand_paths, read_records
 from .language import LanguageCheckMode
+from .model.prefilter import RelevancePrefilter
 from .pipeline.score import Document, Refusal, score_documents
-from .prefilter import RelevancePrefilter
 from .records import text_hash
 from .store import ScoreWriter, make_engine, upgrade
 from .store.rows import document_score_row, recorded_run, segment_score_row, start_run

@@ -177,9 +177,9 @@ def store_url(request, tmp_path):
 def demo_store(tmp_path_factory) -> str:
     """A SQLite store holding the demo data as `make run` loads it: the 12 invented institutional texts (genre
     policy) and the 8 invented interviews with their respondents' attributes, scored by the shipped model."""
-    from discourse.framing import FramingModel
+    from discourse.model.framing import FramingModel
     from discourse.interviews.ingest import ingest_interviews
-    from discourse.prefilter import RelevancePrefilter
+    from discourse.model.prefilter import RelevancePrefilter
     from discourse.score_archive import score_archive
     from discourse.settings import DEFAULT_MODEL_DIR, REPO_ROOT
 

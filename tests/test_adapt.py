@@ -43,7 +43,7 @@ def test_adapt_then_train_on_the_adapter_then_classify(tmp_path, tiny_model_dir)
     import numpy as np
 
     from discourse.encoder import Encoder, EncoderIntegrityError
-    from discourse.loading import load_model
+    from discourse.model.loading import load_model
 
     adapter = tmp_path / "adapter"
     result = _adapt(_text_file(tmp_path / "corpus.txt"), adapter, tiny_model_dir, "--steps", "6", "--rank", "2",

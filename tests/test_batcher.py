@@ -11,7 +11,7 @@ import pytest
 from api.batcher import MicroBatcher
 from discourse.classify import classify_records
 from discourse.corpus import load_units
-from discourse.loading import load_model
+from discourse.model.loading import load_model
 
 pytestmark = pytest.mark.encoder
 

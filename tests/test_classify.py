@@ -8,7 +8,7 @@ import pytest
 
 from discourse.classify import classify_records, classify_texts
 from discourse.codebook import STANCES, load_codebook
-from discourse.framing import FramingModel
+from discourse.model.framing import FramingModel
 from discourse.records import read_jsonl
 from discourse.settings import DEFAULT_MODEL_DIR
 

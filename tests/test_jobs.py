@@ -102,7 +102,7 @@ def test_a_job_resumes_after_its_server_is_killed(default_encoder, tmp_path, sta
 
 @pytest.fixture(scope="module")
 def model():
-    from discourse.framing import FramingModel
+    from discourse.model.framing import FramingModel
     from discourse.settings import DEFAULT_MODEL_DIR
 
     return FramingModel.load(DEFAULT_MODEL_DIR)
@@ -110,7 +110,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def prefilter():
-    from discourse.prefilter import RelevancePrefilter
+    from discourse.model.prefilter import RelevancePrefilter
 
     return RelevancePrefilter.load()
 

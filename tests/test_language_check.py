@@ -51,7 +51,7 @@ def test_no_nos_title_is_refused():
 
 @pytest.fixture(scope="module")
 def model():
-    from discourse.framing import FramingModel
+    from discourse.model.framing import FramingModel
     from discourse.settings import DEFAULT_MODEL_DIR
 
     return FramingModel.load(DEFAULT_MODEL_DIR)

@@ -11,7 +11,7 @@ from discourse.corpus import load_units
 from discourse.encoder import Encoder, load_inference_encoder
 from discourse.encoder.onnx_backend import BUILD_FILE, OnnxEncoder, calibration_texts, onnx_dir
 from discourse.encoder.onnx_build import _activation_maxima, smooth_linears
-from discourse.framing import FramingModel
+from discourse.model.framing import FramingModel
 from discourse.settings import DEFAULT_MODEL_DIR
 
 TEXTS = ["de baby slaapt niet", "kraamzorg helpt", "borstvoeding is zwaar .", "de moeder is fijn", "onbekend"]

@@ -71,7 +71,7 @@ def test_the_shipped_model_reports_the_frozen_real_test_split_first():
 
 @needs_corpora
 def test_real_evaluation_reports_every_register(tmp_path):
-    from discourse.framing import FramingModel
+    from discourse.model.framing import FramingModel
     from discourse.settings import DEFAULT_MODEL_DIR
     from discourse.training import evaluate_real
 

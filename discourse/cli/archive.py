@@ -29,10 +29,10 @@ def score_archive_command(
     language_check: Optional[str] = typer.Option(None, "--language-check", help=LANGUAGE_CHECK_HELP),
 ) -> None:
     """Score every article of an archive into the store; resumable: run the same command again after a crash."""
-    from ..framing import FramingModel
+    from ..model.framing import FramingModel
     from ..ingest import FieldMapping, estimate_records, expand_paths
-    from ..loading import load_model
-    from ..prefilter import RelevancePrefilter
+    from ..model.loading import load_model
+    from ..model.prefilter import RelevancePrefilter
     from ..score_archive import score_archive
 
     if engine not in ("local", "ray"):
