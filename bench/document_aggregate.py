@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from discourse import realcorpus  # noqa: E402
+from discourse.training import realcorpus  # noqa: E402
 from discourse.model.aggregate import aggregate_document  # noqa: E402
 from discourse.codebook import STANCES  # noqa: E402
 from discourse.model.framing import CONFIG_FILE, FramingModel  # noqa: E402

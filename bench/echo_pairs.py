@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from discourse import realcorpus  # noqa: E402
+from discourse.training import realcorpus  # noqa: E402
 from discourse.model.prefilter import PARENTHOOD  # noqa: E402
 from discourse.segment import split_sentences  # noqa: E402
 from discourse.settings import REPO_ROOT  # noqa: E402

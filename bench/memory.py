@@ -37,7 +37,7 @@ def texts(n: int) -> list[str]:
         from sentences import nos_sentences
 
         return nos_sentences(n)
-    from discourse.corpus import load_units
+    from discourse.training.corpus import load_units
 
     return [u.text for u in load_units("dev")][:n]
 

@@ -7,7 +7,7 @@
     .venv/bin/python bench/real_corpus.py documents                 # documents for document-level labels
     .venv/bin/python bench/real_corpus.py counts                    # the searches: term hits per corpus
 
-Only references and hashes are written into the repository (see discourse/realcorpus.py); the texts for coders go to
+Only references and hashes are written into the repository (see discourse/training/realcorpus.py); the texts for coders go to
 a folder outside it. Selection is seeded and reproducible from the shared corpora. Coders see the text, its register
 and the codebook; never the stratum, another coder's labels or a model's output.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from discourse import realcorpus  # noqa: E402
+from discourse.training import realcorpus  # noqa: E402
 from discourse.model.prefilter import PARENTHOOD, RelevancePrefilter  # noqa: E402
 from discourse.segment import sentence_texts, split_sentences  # noqa: E402
 from discourse.settings import REPO_ROOT  # noqa: E402
@@ -350,7 +350,7 @@ def _differs(a: dict, b: dict) -> bool:
 
 def agreement(round_no: int) -> dict:
     """Kappa of coders A and B on the double-coded units, overall and per corpus register."""
-    from discourse.agreement import pairwise_agreement
+    from discourse.training.agreement import pairwise_agreement
 
     pool = {r["uid"]: r for r in load_pool(round_no)}
     codings = _codings()

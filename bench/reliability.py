@@ -66,7 +66,7 @@ def build_store(folder: Path) -> str:
 
 def normal_texts() -> list[str]:
     """Short Dutch texts: the project's annotated units, one or two sentences each."""
-    from discourse.corpus import load_units
+    from discourse.training.corpus import load_units
 
     return [u.text for u in load_units() if 20 <= len(u.text) <= 400]
 

@@ -87,7 +87,7 @@ def dpg_partisan() -> list[dict]:
 
 
 def framing(task: str) -> list[dict]:
-    from discourse.corpus import load_units
+    from discourse.training.corpus import load_units
 
     units = load_units()
     if task == "stance":

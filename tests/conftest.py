@@ -66,7 +66,7 @@ def tiny_bert_factory():
 def authored_articles(n: int) -> list[dict]:
     """`n` distinct Dutch "articles" of three authored training units each (relevant and irrelevant mixed), for
     archive-scoring tests: real Dutch the model has an opinion about, without ../shared/corpora."""
-    from discourse.corpus import load_units
+    from discourse.training.corpus import load_units
 
     units = [u for u in load_units() if u.split == "train"]
     return [{"id": f"art-{i}", "title": f"Artikel {i}", "date": "5 maart 2024",

@@ -107,7 +107,7 @@ def test_adapt_refuses_input_without_text(tmp_path, tiny_model_dir):
 @pytest.mark.encoder
 def test_adapt_the_real_encoder_for_a_few_steps(tmp_path):
     """The rebuilt e5 (XLM-R tokenizer, 250k-word vocabulary): a few steps give a small adapter that loads."""
-    from discourse.corpus import load_units
+    from discourse.training.corpus import load_units
     from discourse.encoder import DEFAULT_ALIAS, Encoder
 
     corpus = tmp_path / "units.jsonl"

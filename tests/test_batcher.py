@@ -10,7 +10,7 @@ import pytest
 
 from api.batcher import MicroBatcher
 from discourse.classify import classify_records
-from discourse.corpus import load_units
+from discourse.training.corpus import load_units
 from discourse.model.loading import load_model
 
 pytestmark = pytest.mark.encoder

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from discourse.codebook import STANCES
-from discourse.corpus import Unit
+from discourse.training.corpus import Unit
 
 CLI = [sys.executable, "-m", "discourse.cli"]
 PARENT = ["moeder", "vader", "baby", "kraamzorg", "borstvoeding"]
@@ -56,7 +56,7 @@ def tiny_framing_teacher(tmp_path_factory, tiny_model_dir):
     from discourse.encoder import Encoder
     from discourse.finetune import Task, finetune_lora
     from discourse.model.framing import FramingConfig
-    from discourse.training import _fit_heads
+    from discourse.training.framing import _fit_heads
 
     rng = random.Random(1)
     splits = _splits(rng)
@@ -83,7 +83,7 @@ def _chance(a: list[str], b: list[str]) -> float:
 
 
 def test_distilled_framing_student_loads_classifies_and_agrees(tmp_path, monkeypatch, tiny_framing_teacher):
-    from discourse.distill import distill
+    from discourse.training.distill import distill
     from discourse.model.framing import FramingModel
     from discourse.model.loading import load_model
 

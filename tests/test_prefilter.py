@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from discourse.corpus import load_units
+from discourse.training.corpus import load_units
 from discourse.model.prefilter import TARGET_DEV_RECALL, RelevancePrefilter, evaluate_prefilter, train_prefilter
 
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from discourse.corpus import load_units
+from discourse.training.corpus import load_units
 from discourse.model.textclassifier import read_labelled
 
 CLI = [sys.executable, "-m", "discourse.cli"]

@@ -100,7 +100,7 @@ def train_framing(
 ) -> None:
     """Train the default framing model (relevance, stance, sub-frames) on the authored and the real annotated corpus."""
     from ..finetune import SCHEDULES
-    from ..training import train_framing_model
+    from ..training.framing import train_framing_model
 
     # Checked here, before minutes of loading and encoding, although training would refuse them too.
     if mode not in ("head", "finetune"):
@@ -125,8 +125,8 @@ def distill(
     lr: float = typer.Option(1e-4, "--lr", help="Learning rate of the student's layers."),
 ) -> None:
     """Distil a model into a smaller student (fewer encoder layers) that gives the same labels, faster."""
-    from ..distill import distill as distill_model
-    from ..realcorpus import CorporaMissing
+    from ..training.distill import distill as distill_model
+    from ..training.realcorpus import CorporaMissing
 
     if layers < 1:
         fail(f"--layers must be at least 1, not {layers}")
