@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from discourse.settings import REPO_ROOT, SHARED_CORPORA  # noqa: E402
-from discourse.model.textclassifier import TrainOptions, train_classifier  # noqa: E402
+from discourse.training.classifier import TrainOptions, train_classifier  # noqa: E402
 
 DPG = SHARED_CORPORA / "dpgmedia2019"
 OUT = REPO_ROOT / "bench" / "results" / "train_sweep.json"

@@ -22,32 +22,11 @@ import numpy as np
 import torch
 from torch import nn
 
-ADAPTER_MANIFEST = "discourse_adapter.json"
+from .encoder.adapters import ADAPTER_MANIFEST
+
 MASK_SHARE = 0.15
 EVAL_SHARE = 0.05
 MAX_EVAL_WINDOWS = 128
-
-
-def is_encoder_adapter(path: str | Path) -> bool:
-    path = Path(path)
-    return path.is_dir() and (path / ADAPTER_MANIFEST).is_file()
-
-
-def read_adapter_manifest(folder: str | Path) -> dict:
-    """The manifest of an adapter folder, after checking every recorded file's sha256."""
-    from .encoder.registry import EncoderIntegrityError, sha256_file
-
-    folder = Path(folder)
-    manifest = json.loads((folder / ADAPTER_MANIFEST).read_text(encoding="utf-8"))
-    for name, expected in manifest.get("sha256", {}).items():
-        path = folder / name
-        actual = sha256_file(path) if path.is_file() else "missing"
-        if actual != expected:
-            raise EncoderIntegrityError(f"{path}: sha256 {actual[:16]}… does not match the {expected[:16]}… recorded "
-                                        f"in {folder / ADAPTER_MANIFEST}; the adapter is damaged or was changed")
-    if not manifest.get("sha256"):
-        raise EncoderIntegrityError(f"{folder / ADAPTER_MANIFEST} records no checksums")
-    return manifest
 
 
 def read_texts(paths: list[str], log: Callable[[str], None] = print) -> list[str]:

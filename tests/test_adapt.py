@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from discourse.adapt import ADAPTER_MANIFEST
+from discourse.encoder.adapters import ADAPTER_MANIFEST
 
 CLI = [sys.executable, "-m", "discourse.cli"]
 SENTENCES = ["de baby slaapt niet goed .", "de moeder is zwaar .", "het is fijn .", "de kraamzorg helpt .",

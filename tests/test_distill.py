@@ -126,7 +126,7 @@ def test_distill_cli_on_a_classifier_and_bad_layers(tmp_path, tiny_model_dir):
     """`discourse distill` through the real CLI on a `discourse train`-style classifier (its head is kept), then
     `discourse classify` on the student's default (onnx int8) backend."""
     from discourse.encoder import Encoder
-    from discourse.model.textclassifier import fit_head
+    from discourse.training.classifier import fit_head
 
     rng = random.Random(3)
     texts = [_sentence(rng) for _ in range(300)]

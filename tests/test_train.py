@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from discourse.training.corpus import load_units
-from discourse.model.textclassifier import read_labelled
+from discourse.training.classifier import read_labelled
 
 CLI = [sys.executable, "-m", "discourse.cli"]
 

@@ -93,7 +93,7 @@ def evaluate(
     """Accuracy, macro-F1 and the confusion matrix of a model on labelled data."""
     from ..model.loading import load_model
     from ..metrics import format_confusion
-    from ..model.textclassifier import evaluate_classifier
+    from ..training.classifier import evaluate_classifier
 
     try:
         report = evaluate_classifier(load_model(model, backend), data, text_column, label_column)

@@ -35,7 +35,7 @@ def train(
     """Train a classifier on your own labels (any label set); the card (MODEL_CARD.md) sets its test figures beside
     a TF-IDF baseline, with per-class F1, the confusion matrix and the calibration error."""
     from ..encoder import EncoderIntegrityError
-    from ..model.textclassifier import TrainOptions, train_classifier
+    from ..training.classifier import TrainOptions, train_classifier
 
     if class_weight not in ("balanced", "none"):
         fail(f"--class-weight must be 'balanced' or 'none', not {class_weight!r}")

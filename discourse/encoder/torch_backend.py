@@ -39,7 +39,7 @@ class Encoder(CachingEncoder):
         the adapter, both checked). `prefix` overrides the "query: "-for-E5 default. `source`: `spec` already
         identified (`identify`), not checked again."""
         if source is None:
-            from ..adapt import is_encoder_adapter, read_adapter_manifest
+            from .adapters import is_encoder_adapter, read_adapter_manifest
 
             local = Path(spec or encoder_spec() or DEFAULT_ALIAS).expanduser()
             if is_encoder_adapter(local):

@@ -22,8 +22,8 @@ from ..metrics import classification_report, multilabel_report
 from ..model.calibration import expected_calibration_error, softmax
 from ..model.framing import FramingConfig, FramingModel
 from ..model.heads import MultiLabelHead
-from ..model.textclassifier import C_GRID, fit_head
 from ..settings import embedding_cache_path
+from .classifier import C_GRID, fit_head
 from .corpus import GENRES, Unit, describe, load_units
 
 MODEL_NAME = "framing-e5-small"
