@@ -21,7 +21,7 @@ from discourse.training import realcorpus  # noqa: E402
 from discourse.model.aggregate import aggregate_document  # noqa: E402
 from discourse.codebook import STANCES  # noqa: E402
 from discourse.model.framing import CONFIG_FILE, FramingModel  # noqa: E402
-from discourse.metrics import classification_report  # noqa: E402
+from discourse.training.metrics import classification_report  # noqa: E402
 from discourse.segment import split_sentences  # noqa: E402
 from discourse.settings import REPO_ROOT, model_dir  # noqa: E402
 

@@ -125,7 +125,7 @@ def collect(coding: Path) -> None:
 
 
 def evaluate() -> dict:
-    from discourse.metrics import kappa
+    from discourse.training.metrics import kappa
 
     pairs = {p["pid"]: p for p in load(OUT)}
     by_pid: dict[str, dict[str, str]] = defaultdict(dict)

@@ -561,7 +561,7 @@ def _document_codings() -> dict[str, dict[str, dict]]:
 
 
 def document_agreement() -> dict:
-    from discourse.metrics import kappa
+    from discourse.training.metrics import kappa
 
     codings = _document_codings()
     both = sorted(d for d, c in codings.items() if {"D1", "D2"} <= set(c))

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from discourse.training import realcorpus  # noqa: E402
 from discourse.codebook import STANCES  # noqa: E402
 from discourse.model.framing import FramingModel  # noqa: E402
-from discourse.metrics import bootstrap_f1, classification_report  # noqa: E402
+from discourse.training.metrics import bootstrap_f1, classification_report  # noqa: E402
 from discourse.settings import REPO_ROOT, model_dir  # noqa: E402
 from discourse.training.framing import evaluate_real  # noqa: E402
 

@@ -54,7 +54,7 @@ def tiny_framing_teacher(tmp_path_factory, tiny_model_dir):
     train-framing's code on the adapted embeddings."""
     from discourse.codebook import load_codebook
     from discourse.encoder import Encoder
-    from discourse.finetune import Task, finetune_lora
+    from discourse.training.finetune import Task, finetune_lora
     from discourse.model.framing import FramingConfig
     from discourse.training.framing import _fit_heads
 

@@ -130,7 +130,7 @@ def test_lora_linear_schedule_trains_and_bad_schedule_is_refused(tmp_path, tiny_
     import numpy as np
 
     from discourse.encoder import Encoder
-    from discourse.finetune import Task, finetune_lora
+    from discourse.training.finetune import Task, finetune_lora
 
     texts = [f"ik vond het {w} , de baby was {w} ." for w in ("fijn", "zwaar") * 20]  # words in the tiny vocabulary
     labels = np.array([i % 2 for i in range(len(texts))])

@@ -92,7 +92,7 @@ def evaluate(
 ) -> None:
     """Accuracy, macro-F1 and the confusion matrix of a model on labelled data."""
     from ..model.loading import load_model
-    from ..metrics import format_confusion
+    from ..training.metrics import format_confusion
     from ..training.classifier import evaluate_classifier
 
     try:

@@ -66,7 +66,7 @@ def adapt_encoder_command(
 ) -> None:
     """Continue masked-language-model training of the encoder on your own unlabelled Dutch text, as a small LoRA
     adapter (checksummed); `discourse train --encoder DIR` then trains on base + adapter."""
-    from ..adapt import adapt_encoder
+    from ..training.adapt import adapt_encoder
     from ..encoder import EncoderIntegrityError
 
     try:
@@ -99,7 +99,7 @@ def train_framing(
                                                 help="Head mode: keep this LoRA adapter folder and fit new heads."),
 ) -> None:
     """Train the default framing model (relevance, stance, sub-frames) on the authored and the real annotated corpus."""
-    from ..finetune import SCHEDULES
+    from ..training.finetune import SCHEDULES
     from ..training.framing import train_framing_model
 
     # Checked here, before minutes of loading and encoding, although training would refuse them too.

@@ -58,7 +58,7 @@ class Encoder(CachingEncoder):
         return cls(source.name, version, st_model, source.prefix if prefix is None else prefix, cache)
 
     def with_adapter(self, adapter_dir: str | Path) -> "Encoder":
-        """Merge a peft LoRA adapter (as saved by discourse.finetune) into this encoder, in place; the version
+        """Merge a peft LoRA adapter (as saved by discourse.training.finetune) into this encoder, in place; the version
         changes with it so cached embeddings of the base weights are not reused."""
         from peft import PeftModel
 

@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 
 from ..codebook import load_codebook
-from ..metrics import kappa
 from ..settings import ANNOTATED_DIR
 from .corpus import load_units
+from .metrics import kappa
 from .realcorpus import read_rows
 
 SECOND_PASS = "second_pass.jsonl"

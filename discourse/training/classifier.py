@@ -28,10 +28,10 @@ from typing import Callable, Literal
 import numpy as np
 
 from ..encoder import EmbeddingCache, Encoder
-from ..metrics import classification_report, format_confusion, macro_f1
 from ..model.calibration import expected_calibration_error
 from ..model.heads import SoftmaxHead
 from ..model.textclassifier import MAX_DOC_SENTENCES, Level, TextClassifier, document_sentences
+from .metrics import classification_report, format_confusion, macro_f1
 
 Mode = Literal["head", "finetune"]
 C_GRID = (0.25, 1.0, 4.0, 16.0, 64.0)
@@ -117,7 +117,7 @@ class TrainOptions:
     batch_size: int = 16
 
     def check(self) -> None:
-        from ..finetune import SCHEDULES
+        from .finetune import SCHEDULES
 
         if self.mode not in ("head", "finetune"):
             raise ValueError(f"mode must be 'head' or 'finetune', got {self.mode!r}")
@@ -138,7 +138,7 @@ class TrainOptions:
 def fit_head(x_train: np.ndarray, y_train: list[str], x_dev: np.ndarray, y_dev: list[str], labels: list[str],
              seed: int = 0, class_weight: str | None = "balanced") -> tuple[SoftmaxHead, float]:
     """Pick the regularisation on dev macro-F1, then calibrate the temperature on dev."""
-    from ..metrics import macro_f1  # scikit-learn: for training and evaluating, not for loading a model
+    from .metrics import macro_f1  # scikit-learn: for training and evaluating, not for loading a model
 
     best, best_f1 = None, -1.0
     for c in C_GRID:
@@ -345,7 +345,7 @@ def _finetune(texts, ys, labels, train, dev, options: TrainOptions, seed: int, e
               cache, log) -> tuple[Encoder, int]:
     """LoRA on the training rows; a document-level model learns from its documents' sentences, each carrying its
     document's label (the head, fitted afterwards on pooled sentences, then sees documents again)."""
-    from ..finetune import Task, finetune_lora
+    from .finetune import Task, finetune_lora
 
     index = {label: i for i, label in enumerate(labels)}
 
@@ -373,7 +373,7 @@ def _finetune(texts, ys, labels, train, dev, options: TrainOptions, seed: int, e
 
 
 def evaluate_classifier(model, data: str | Path, text_column: str, label_column: str) -> dict:
-    from ..metrics import classification_report
+    from .metrics import classification_report
 
     dataset = read_labelled(data, text_column, label_column)
     labels = list(model.labels)

@@ -195,7 +195,7 @@ def train_student(student, sentences: list[str], targets: np.ndarray, heads: lis
     `teacher_probs` (each head's probabilities on the teacher's embeddings); returns the mean loss per epoch."""
     import torch
 
-    from ..finetune import _length_bucketed_batches, _seed_everything
+    from .finetune import _length_bucketed_batches, _seed_everything
 
     _seed_everything(seed)
     st_model = student.st_model

@@ -18,13 +18,13 @@ import numpy as np
 
 from ..codebook import STANCES, load_codebook
 from ..encoder import EmbeddingCache, Encoder
-from ..metrics import classification_report, multilabel_report
 from ..model.calibration import expected_calibration_error, softmax
 from ..model.framing import FramingConfig, FramingModel
 from ..model.heads import MultiLabelHead
 from ..settings import embedding_cache_path
 from .classifier import C_GRID, fit_head
 from .corpus import GENRES, Unit, describe, load_units
+from .metrics import classification_report, multilabel_report
 
 MODEL_NAME = "framing-e5-small"
 RELEVANCE_LABELS = ["irrelevant", "relevant"]
@@ -52,7 +52,7 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
     encoder = Encoder.load(None, cache=cache)
     adapter = None
     if mode == "finetune":
-        from ..finetune import finetune_lora
+        from .finetune import finetune_lora
 
         result = finetune_lora(encoder, [u.text for u in splits["train"]], _tasks(splits["train"], codebook.frames),
                                out_dir / "adapter", [u.text for u in splits["dev"]],
@@ -140,7 +140,7 @@ def evaluate_real(model: FramingModel, units: list[Unit]) -> dict:
 
 
 def _tasks(units: list[Unit], frames: tuple[str, ...]):
-    from ..finetune import Task
+    from .finetune import Task
 
     relevant = np.array([u.relevant for u in units])
     stance = np.array([STANCES.index(u.stance) if u.relevant else 0 for u in units])
