@@ -29,7 +29,7 @@ from discourse.compare.run import compare
 from discourse.model.framing import FramingModel
 from discourse.interviews.ingest import ingest_interviews
 from discourse.model.prefilter import RelevancePrefilter
-from discourse.score_archive import score_archive
+from discourse.pipeline.score_archive import score_archive
 from discourse.settings import DEFAULT_MODEL_DIR, SHARED_CORPORA
 from discourse.store import make_engine, session_factory
 from discourse.store.selection import SegmentFilter

@@ -25,7 +25,8 @@ from real_sentences import iter_documents, resolve  # noqa: E402
 from sentences import NOS, ROOT, nos_sentences  # noqa: E402  (puts the repo on sys.path)
 
 from discourse.training.corpus import load_units
-from discourse.model.prefilter import DEFAULT_PREFILTER_DIR, PARENTHOOD, RelevancePrefilter, evaluate_prefilter, train_prefilter
+from discourse.model.prefilter import (DEFAULT_PREFILTER_DIR, PARENTHOOD, RelevancePrefilter, evaluate_prefilter,
+                                       train_prefilter)
 
 MEASURED = slice(0, 3000)
 N_NEGATIVES = 24_000

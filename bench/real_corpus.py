@@ -7,9 +7,9 @@
     .venv/bin/python bench/real_corpus.py documents                 # documents for document-level labels
     .venv/bin/python bench/real_corpus.py counts                    # the searches: term hits per corpus
 
-Only references and hashes are written into the repository (see discourse/training/realcorpus.py); the texts for coders go to
-a folder outside it. Selection is seeded and reproducible from the shared corpora. Coders see the text, its register
-and the codebook; never the stratum, another coder's labels or a model's output.
+Only references and hashes are written into the repository (see discourse/training/realcorpus.py); the texts for
+coders go to a folder outside it. Selection is seeded and reproducible from the shared corpora. Coders see the text,
+its register and the codebook; never the stratum, another coder's labels or a model's output.
 """
 
 from __future__ import annotations

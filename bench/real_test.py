@@ -32,7 +32,7 @@ DOCUMENT_LABELS = REPO_ROOT / "corpora" / "real_annotated" / "document_labels.js
 def document_report(model: FramingModel) -> dict | None:
     """Document-level stance of the model's aggregate against the document labels (relevant documents: the
     stance; all documents: end to end, irrelevant counting as neutral)."""
-    from discourse.classify import classify_texts
+    from discourse.pipeline.classify import classify_texts
 
     if not DOCUMENT_LABELS.exists():
         return None

@@ -51,7 +51,7 @@ def build_store(folder: Path) -> str:
     from discourse.model.framing import FramingModel
     from discourse.interviews.ingest import ingest_interviews
     from discourse.model.prefilter import RelevancePrefilter
-    from discourse.score_archive import score_archive
+    from discourse.pipeline.score_archive import score_archive
     from discourse.settings import DEFAULT_MODEL_DIR
 
     url = f"sqlite:///{folder / 'store.sqlite'}"

@@ -180,7 +180,7 @@ def demo_store(tmp_path_factory) -> str:
     from discourse.model.framing import FramingModel
     from discourse.interviews.ingest import ingest_interviews
     from discourse.model.prefilter import RelevancePrefilter
-    from discourse.score_archive import score_archive
+    from discourse.pipeline.score_archive import score_archive
     from discourse.settings import DEFAULT_MODEL_DIR, REPO_ROOT
 
     url = f"sqlite:///{tmp_path_factory.mktemp('demo-store') / 'store.sqlite'}"

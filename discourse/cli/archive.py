@@ -33,7 +33,7 @@ def score_archive_command(
     from ..ingest import FieldMapping, estimate_records, expand_paths
     from ..model.loading import load_model
     from ..model.prefilter import RelevancePrefilter
-    from ..score_archive import score_archive
+    from ..pipeline.score_archive import score_archive
 
     if engine not in ("local", "ray"):
         fail(f"--engine {engine!r}: expected 'local' or 'ray'")
@@ -46,7 +46,7 @@ def score_archive_command(
     report = _ProgressReporter(expected)
     try:
         if engine == "ray":
-            from ..ray_engine import score_archive_ray
+            from ..pipeline.ray_engine import score_archive_ray
 
             summary = score_archive_ray(paths, model_dir=str(model) if model else None, backend=backend, db_url=db,
                                         source=source, mapping=mapping, batch_size=batch_size,

@@ -24,9 +24,9 @@ def classify(
     language_check: Optional[str] = typer.Option(None, "--language-check", help=LANGUAGE_CHECK_HELP),
 ) -> None:
     """Classify one text, or every line of a JSON-lines file (one output line per input line, same order)."""
-    from ..classify import classify_records
+    from ..pipeline.classify import classify_records
     from ..model.loading import load_model
-    from ..records import check_record, read_jsonl
+    from ..ingest.records import check_record, read_jsonl
 
     if level not in ("sentence", "document"):
         fail(f"--level must be 'sentence' or 'document', not {level!r}")

@@ -14,7 +14,7 @@ from typing import Annotated, Iterator
 
 from pydantic import AfterValidator
 
-from .settings import DEFAULT_MAX_CHARS, max_chars  # noqa: F401 (DEFAULT_MAX_CHARS: re-exported for the readers)
+from ..settings import DEFAULT_MAX_CHARS, max_chars  # noqa: F401 (DEFAULT_MAX_CHARS: re-exported for the readers)
 
 
 def text_hash(text: str) -> str:
