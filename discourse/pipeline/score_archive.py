@@ -28,11 +28,11 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..ingest import FieldMapping, IngestRecord, Rejection, expand_paths, read_records
-from ..ingest.records import text_hash
 from ..model.prefilter import RelevancePrefilter
 from ..store import ScoreWriter, make_engine, upgrade
 from ..store.rows import document_score_row, recorded_run, segment_score_row, start_run
 from ..store.writer import StoredDocument
+from ..text import text_hash
 from .language import LanguageCheckMode
 from .score import Document, Refusal, score_documents
 
