@@ -30,7 +30,7 @@ from functools import partial
 
 import numpy as np
 
-from discourse.classify import Level, RecordPlan, classify_texts, plan_record
+from discourse.pipeline.classify import Level, RecordPlan, classify_texts, plan_record
 
 
 def warm_up(model) -> None:

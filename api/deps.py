@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from discourse.dashboard import DashboardService
 from discourse.encoder import EmbeddingCache
-from discourse.jobs import JobRunner
-from discourse.loading import Model
+from discourse.pipeline.jobs import JobRunner
+from discourse.model.loading import Model
 
 from .batcher import MicroBatcher, OneAtATime
 from .settings import Settings

@@ -23,8 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from discourse.dashboard import DashboardService
 from discourse.encoder import EmbeddingCache
-from discourse.jobs import JobRunner
-from discourse.loading import load_model
+from discourse.pipeline.jobs import JobRunner
+from discourse.model.loading import load_model
 from discourse.settings import embedding_cache_path, model_dir
 from discourse.store import make_engine, upgrade
 

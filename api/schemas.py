@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from discourse.records import Utf8Str, utf8_text
+from discourse.ingest.records import Utf8Str, utf8_text
 
 __all__ = ["Utf8Str", "ClassifyItem", "ClassifyRequest", "ClassifyResponse"]
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from sentences import NOS, ROOT, merge_result  # noqa: E402  (puts the repo on sys.path)
 
-from discourse.score_archive import DEFAULT_BATCH
+from discourse.pipeline.score_archive import DEFAULT_BATCH
 
 RESULTS = ROOT / "bench" / "results" / "archive.json"
 CLI = Path(sys.executable).parent / "discourse"

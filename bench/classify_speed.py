@@ -26,7 +26,7 @@ from transformers import PreTrainedModel, pipeline
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from discourse.codebook import STANCES
-from discourse.framing import FramingModel
+from discourse.model.framing import FramingModel
 from discourse.settings import model_dir
 
 

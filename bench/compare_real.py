@@ -26,10 +26,10 @@ from sentences import ROOT  # noqa: E402  (puts the repo on sys.path)
 
 from discourse.compare import build_report, report_json
 from discourse.compare.run import compare
-from discourse.framing import FramingModel
+from discourse.model.framing import FramingModel
 from discourse.interviews.ingest import ingest_interviews
-from discourse.prefilter import RelevancePrefilter
-from discourse.score_archive import score_archive
+from discourse.model.prefilter import RelevancePrefilter
+from discourse.pipeline.score_archive import score_archive
 from discourse.settings import DEFAULT_MODEL_DIR, SHARED_CORPORA
 from discourse.store import make_engine, session_factory
 from discourse.store.selection import SegmentFilter

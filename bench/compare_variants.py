@@ -31,8 +31,8 @@ def dev_score(metrics: dict) -> float:
 def int8_agreement(folders: list[Path]) -> dict[str, float]:
     """Product-label agreement of each variant's int8 build with its torch reference on the authored dev split.
     Variants that share an encoder (the same adapter) share its embeddings, so each is encoded once."""
-    from discourse.corpus import load_units
-    from discourse.framing import FramingModel
+    from discourse.training.corpus import load_units
+    from discourse.model.framing import FramingModel
 
     texts = [u.text for u in load_units("dev")]
     embeddings: dict[str, tuple] = {}

@@ -13,7 +13,7 @@ sources (news, policy, interview collections) with their own stance mix, pass ra
 publication dates 2015-01-01..2025-12-31, 5 % undated interview documents with a respondent (attributes parent,
 gender, age, region) and an interviewer; ~85 % of the sentences "dropped by the pre-filter" (neutral, relevance 0),
 the rest scored (relevance, label, three scores summing to 1, 0-2 codebook frames); one document score per
-document (as discourse/aggregate.py makes them, evidence included); topic assignments of a topic model "bench"
+document (as discourse/model/aggregate.py makes them, evidence included); topic assignments of a topic model "bench"
 (40 topics and outliers) for the scored sentences.
 
 `measure` starts the real server (uvicorn api.main:app on a free port, DISCOURSE_API_DATABASE_URL = the store) twice:
@@ -261,7 +261,7 @@ def make_document(doc_id: str, article: dict, sentences: list, meta: dict, sourc
 
 
 def document_score(doc_id: str, segments: list[dict], frames_of: list, arrays: dict) -> dict:
-    """A document_scores row the way discourse/aggregate.py and store/rows.document_score_row make one:
+    """A document_scores row the way discourse/model/aggregate.py and store/rows.document_score_row make one:
     relevance-weighted stance, the most relevant sentence's relevance, frame profile and evidence."""
     relevance = arrays["relevance"]
     # Columns in STANCES order (supportive, pressuring, neutral) from the arrays' (pressuring, supportive, neutral).

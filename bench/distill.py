@@ -24,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from discourse import realcorpus  # noqa: E402
-from discourse.corpus import load_units  # noqa: E402
-from discourse.framing import FramingModel  # noqa: E402
+from discourse.training import realcorpus  # noqa: E402
+from discourse.training.corpus import load_units  # noqa: E402
+from discourse.model.framing import FramingModel  # noqa: E402
 from discourse.settings import model_dir  # noqa: E402
-from discourse.training import evaluate_framing  # noqa: E402
+from discourse.training.framing import evaluate_framing  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "distill.json"
 GATE_REAL, GATE_AUTHORED_DEV, GATE_F1 = 0.97, 0.98, 0.01

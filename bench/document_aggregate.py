@@ -3,7 +3,7 @@
     .venv/bin/python bench/document_aggregate.py [--model DIR] [--write]
 
 Every dev document (corpora/real_annotated/document_labels.jsonl, split "dev") is split into sentences and scored
-once; the document label is then recomputed for each neutral weight in the grid (discourse.aggregate). The weight
+once; the document label is then recomputed for each neutral weight in the grid (discourse.model.aggregate). The weight
 with the best stance macro-F1 on the relevant dev documents (ties: the larger weight, the smaller change) is
 written into the model's config.json with --write, with the grid in document_aggregate.json.
 """
@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from discourse import realcorpus  # noqa: E402
-from discourse.aggregate import aggregate_document  # noqa: E402
+from discourse.training import realcorpus  # noqa: E402
+from discourse.model.aggregate import aggregate_document  # noqa: E402
 from discourse.codebook import STANCES  # noqa: E402
-from discourse.framing import CONFIG_FILE, FramingModel  # noqa: E402
-from discourse.metrics import classification_report  # noqa: E402
+from discourse.model.framing import CONFIG_FILE, FramingModel  # noqa: E402
+from discourse.training.metrics import classification_report  # noqa: E402
 from discourse.segment import split_sentences  # noqa: E402
 from discourse.settings import REPO_ROOT, model_dir  # noqa: E402
 

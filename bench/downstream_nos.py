@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from discourse.pipeline.score import Document, ScoredDocument, score_documents  # noqa: E402
-from discourse.framing import FramingModel  # noqa: E402
-from discourse.prefilter import RelevancePrefilter  # noqa: E402
+from discourse.model.framing import FramingModel  # noqa: E402
+from discourse.model.prefilter import RelevancePrefilter  # noqa: E402
 from discourse.settings import REPO_ROOT, SHARED_CORPORA  # noqa: E402
 
 NOS = SHARED_CORPORA / "nos-wedemeyer"

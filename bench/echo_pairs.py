@@ -28,8 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from discourse import realcorpus  # noqa: E402
-from discourse.prefilter import PARENTHOOD  # noqa: E402
+from discourse.training import realcorpus  # noqa: E402
+from discourse.model.prefilter import PARENTHOOD  # noqa: E402
 from discourse.segment import split_sentences  # noqa: E402
 from discourse.settings import REPO_ROOT  # noqa: E402
 
@@ -125,7 +125,7 @@ def collect(coding: Path) -> None:
 
 
 def evaluate() -> dict:
-    from discourse.metrics import kappa
+    from discourse.training.metrics import kappa
 
     pairs = {p["pid"]: p for p in load(OUT)}
     by_pid: dict[str, dict[str, str]] = defaultdict(dict)

@@ -38,7 +38,7 @@ def forty_word_texts(n: int) -> tuple[list[str], str]:
     if NOS.is_dir():
         sentences, source = nos_sentences(n * 4), "NOS sentences (../shared/corpora/nos-wedemeyer)"
     else:
-        from discourse.corpus import load_units
+        from discourse.training.corpus import load_units
 
         sentences, source = [u.text for u in load_units()], "the project's annotated units (NOS corpus absent)"
     words = " ".join(sentences).split()

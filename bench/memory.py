@@ -37,7 +37,7 @@ def texts(n: int) -> list[str]:
         from sentences import nos_sentences
 
         return nos_sentences(n)
-    from discourse.corpus import load_units
+    from discourse.training.corpus import load_units
 
     return [u.text for u in load_units("dev")][:n]
 
@@ -107,7 +107,7 @@ def main() -> None:
         return
 
     report = {"start_mb": status_mb("VmRSS")}
-    from discourse.loading import load_model
+    from discourse.model.loading import load_model
 
     report["imports_mb"] = status_mb("VmRSS")
     started = time.perf_counter()

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import sentences  # noqa: F401  (puts the repo on sys.path)
 
-from discourse import realcorpus
-from discourse.corpus import load_units
-from discourse.framing import FramingModel
+from discourse.training import realcorpus
+from discourse.training.corpus import load_units
+from discourse.model.framing import FramingModel
 from discourse.settings import model_dir
-from discourse.training import evaluate_framing
+from discourse.training.framing import evaluate_framing
 
 GATE = 0.98
 

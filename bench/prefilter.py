@@ -6,7 +6,7 @@ sentences it passes, speed.
 
 Training uses the train split plus real sentences as negatives: 24,000 sentences of DPG news, Flemish government
 decisions, Belgian parliamentary questions and NPO 2023 web articles and radio transcripts that contain no word of
-early parenthood (discourse.prefilter.PARENTHOOD), so that a relevant news sentence is not taught as irrelevant. NOS is left out of training entirely: it is the archive the
+early parenthood (discourse.model.prefilter.PARENTHOOD), so that a relevant news sentence is not taught as irrelevant. NOS is left out of training entirely: it is the archive the
 archive benchmark (bench/archive.py) scores, and the NOS pass share below is measured on sentences the filter never
 saw. The threshold is set on dev (≥ 99 % of relevant dev units pass); test recall is the honest figure, and recall
 on the 226 relevant sentences of the real validation set (corpora/real_validation) is the check on real text.
@@ -24,8 +24,9 @@ import random
 from real_sentences import iter_documents, resolve  # noqa: E402
 from sentences import NOS, ROOT, nos_sentences  # noqa: E402  (puts the repo on sys.path)
 
-from discourse.corpus import load_units
-from discourse.prefilter import DEFAULT_PREFILTER_DIR, PARENTHOOD, RelevancePrefilter, evaluate_prefilter, train_prefilter
+from discourse.training.corpus import load_units
+from discourse.model.prefilter import (DEFAULT_PREFILTER_DIR, PARENTHOOD, RelevancePrefilter, evaluate_prefilter,
+                                       train_prefilter)
 
 MEASURED = slice(0, 3000)
 N_NEGATIVES = 24_000

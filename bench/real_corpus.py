@@ -7,9 +7,9 @@
     .venv/bin/python bench/real_corpus.py documents                 # documents for document-level labels
     .venv/bin/python bench/real_corpus.py counts                    # the searches: term hits per corpus
 
-Only references and hashes are written into the repository (see discourse/realcorpus.py); the texts for coders go to
-a folder outside it. Selection is seeded and reproducible from the shared corpora. Coders see the text, its register
-and the codebook; never the stratum, another coder's labels or a model's output.
+Only references and hashes are written into the repository (see discourse/training/realcorpus.py); the texts for
+coders go to a folder outside it. Selection is seeded and reproducible from the shared corpora. Coders see the text,
+its register and the codebook; never the stratum, another coder's labels or a model's output.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from discourse import realcorpus  # noqa: E402
-from discourse.prefilter import PARENTHOOD, RelevancePrefilter  # noqa: E402
+from discourse.training import realcorpus  # noqa: E402
+from discourse.model.prefilter import PARENTHOOD, RelevancePrefilter  # noqa: E402
 from discourse.segment import sentence_texts, split_sentences  # noqa: E402
 from discourse.settings import REPO_ROOT  # noqa: E402
 
@@ -206,7 +206,7 @@ def select_active(rows: list[dict], n: int, model_dir: Path, sample: int, round_
     """Units the model is least sure of: stance entropy among likely-relevant ones, and relevance near 0.5."""
     import numpy as np
 
-    from discourse.framing import FramingModel
+    from discourse.model.framing import FramingModel
 
     known = {r["sha256"] for r in realcorpus.read_rows(POOL)}
     rng = random.Random(SEED + round_no)
@@ -350,7 +350,7 @@ def _differs(a: dict, b: dict) -> bool:
 
 def agreement(round_no: int) -> dict:
     """Kappa of coders A and B on the double-coded units, overall and per corpus register."""
-    from discourse.agreement import pairwise_agreement
+    from discourse.training.agreement import pairwise_agreement
 
     pool = {r["uid"]: r for r in load_pool(round_no)}
     codings = _codings()
@@ -561,7 +561,7 @@ def _document_codings() -> dict[str, dict[str, dict]]:
 
 
 def document_agreement() -> dict:
-    from discourse.metrics import kappa
+    from discourse.training.metrics import kappa
 
     codings = _document_codings()
     both = sorted(d for d, c in codings.items() if {"D1", "D2"} <= set(c))

@@ -17,11 +17,13 @@ from pathlib import Path
 # The scripts beside this file measure this checkout's code, not whichever copy of the package is installed.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from discourse.realcorpus import record_field, resolve, sha256  # noqa: E402,F401  (the one reader and resolver)
+# the one reader and resolver
+from discourse.training.realcorpus import record_field, resolve, sha256  # noqa: E402,F401
 from discourse.settings import SHARED_CORPORA  # noqa: E402
 
 # The documents the prefilter and topic benches read (kept as they were when their figures were made; the real
-# annotated corpus reads every source in discourse.realcorpus.SOURCES). corpus folder -> [(file glob, text field)]
+# annotated corpus reads every source in discourse.training.realcorpus.SOURCES).
+# corpus folder -> [(file glob, text field)]
 SOURCES: dict[str, list[tuple[str, str]]] = {
     "nos-wedemeyer": [("nos_articles_*.jsonl", "text")],
     "dpgmedia2019": [("dpgMedia2019-articles-byarticle.jsonl", "text")],

@@ -19,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from discourse import realcorpus  # noqa: E402
+from discourse.training import realcorpus  # noqa: E402
 from discourse.codebook import STANCES  # noqa: E402
-from discourse.framing import FramingModel  # noqa: E402
-from discourse.metrics import bootstrap_f1, classification_report  # noqa: E402
+from discourse.model.framing import FramingModel  # noqa: E402
+from discourse.training.metrics import bootstrap_f1, classification_report  # noqa: E402
 from discourse.settings import REPO_ROOT, model_dir  # noqa: E402
-from discourse.training import evaluate_real  # noqa: E402
+from discourse.training.framing import evaluate_real  # noqa: E402
 
 DOCUMENT_LABELS = REPO_ROOT / "corpora" / "real_annotated" / "document_labels.jsonl"
 
@@ -32,7 +32,7 @@ DOCUMENT_LABELS = REPO_ROOT / "corpora" / "real_annotated" / "document_labels.js
 def document_report(model: FramingModel) -> dict | None:
     """Document-level stance of the model's aggregate against the document labels (relevant documents: the
     stance; all documents: end to end, irrelevant counting as neutral)."""
-    from discourse.classify import classify_texts
+    from discourse.pipeline.classify import classify_texts
 
     if not DOCUMENT_LABELS.exists():
         return None

@@ -16,8 +16,8 @@ from pathlib import Path
 from real_sentences import resolve  # noqa: E402  (puts the repo on sys.path)
 
 from discourse.codebook import STANCES
-from discourse.framing import FramingModel
-from discourse.metrics import classification_report
+from discourse.model.framing import FramingModel
+from discourse.training.metrics import classification_report
 from discourse.settings import REPO_ROOT, model_dir
 
 LABELS = REPO_ROOT / "corpora" / "real_validation" / "labels.jsonl"

@@ -48,10 +48,10 @@ HEALTH_EVERY_S = 0.1
 
 def build_store(folder: Path) -> str:
     """The demo data as `make run` loads it (12 institutional texts, 8 interviews), scored into a fresh store."""
-    from discourse.framing import FramingModel
+    from discourse.model.framing import FramingModel
     from discourse.interviews.ingest import ingest_interviews
-    from discourse.prefilter import RelevancePrefilter
-    from discourse.score_archive import score_archive
+    from discourse.model.prefilter import RelevancePrefilter
+    from discourse.pipeline.score_archive import score_archive
     from discourse.settings import DEFAULT_MODEL_DIR
 
     url = f"sqlite:///{folder / 'store.sqlite'}"
@@ -66,7 +66,7 @@ def build_store(folder: Path) -> str:
 
 def normal_texts() -> list[str]:
     """Short Dutch texts: the project's annotated units, one or two sentences each."""
-    from discourse.corpus import load_units
+    from discourse.training.corpus import load_units
 
     return [u.text for u in load_units() if 20 <= len(u.text) <= 400]
 

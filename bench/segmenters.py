@@ -30,7 +30,7 @@ from pathlib import Path
 
 from real_sentences import read_document, sha256  # noqa: E402  (puts the repo on sys.path)
 
-from discourse.corpus import load_units
+from discourse.training.corpus import load_units
 from discourse.segment import split_sentences
 from discourse.settings import SHARED_CORPORA
 

@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from discourse.settings import REPO_ROOT, SHARED_CORPORA  # noqa: E402
-from discourse.textclassifier import TrainOptions, train_classifier  # noqa: E402
+from discourse.training.classifier import TrainOptions, train_classifier  # noqa: E402
 
 DPG = SHARED_CORPORA / "dpgmedia2019"
 OUT = REPO_ROOT / "bench" / "results" / "train_sweep.json"
@@ -87,7 +87,7 @@ def dpg_partisan() -> list[dict]:
 
 
 def framing(task: str) -> list[dict]:
-    from discourse.corpus import load_units
+    from discourse.training.corpus import load_units
 
     units = load_units()
     if task == "stance":

@@ -14,7 +14,8 @@ worker). Measured against pysbd and sentencex on hand-marked real boundaries: be
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from .text import Sentence
 
 # Lower-case, without the final period. Multi-dot forms are matched whole ("o.a", "i.p.v").
 ABBREVIATIONS = frozenset(
@@ -37,13 +38,6 @@ _BULLET = re.compile(r"^\s*(?:[-–—•*·▪●◦]|\(?\d{1,3}[.)]|\(?[a-z][.
 _CANDIDATE = re.compile(r"(?<![.!?…])([.!?…]+)([\"'”’»)\]]*)(\s+)")
 _WORD_BEFORE = re.compile(r"([\w.'’]+)$")  # apostrophes too: "baby's." is no initial
 _OPENS_SENTENCE = re.compile(r"[\"'“‘«(\[]*[A-ZÀ-ÖØ-Þ0-9]")
-
-
-@dataclass(frozen=True)
-class Sentence:
-    text: str
-    start: int  # character offsets into the original text
-    end: int
 
 
 def split_sentences(text: str) -> list[Sentence]:

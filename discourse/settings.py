@@ -68,7 +68,7 @@ def default_backend() -> str:
 
 def default_language_check() -> str:
     """Which texts the CLI refuses as not Dutch (`DISCOURSE_LANGUAGE_CHECK`: strict, warn or off; default strict);
-    see discourse.language.LANGUAGE_CHECKS."""
+    see discourse.pipeline.language.LANGUAGE_CHECKS."""
     return os.environ.get("DISCOURSE_LANGUAGE_CHECK") or "strict"
 
 

@@ -66,7 +66,7 @@ def tiny_bert_factory():
 def authored_articles(n: int) -> list[dict]:
     """`n` distinct Dutch "articles" of three authored training units each (relevant and irrelevant mixed), for
     archive-scoring tests: real Dutch the model has an opinion about, without ../shared/corpora."""
-    from discourse.corpus import load_units
+    from discourse.training.corpus import load_units
 
     units = [u for u in load_units() if u.split == "train"]
     return [{"id": f"art-{i}", "title": f"Artikel {i}", "date": "5 maart 2024",
@@ -177,10 +177,10 @@ def store_url(request, tmp_path):
 def demo_store(tmp_path_factory) -> str:
     """A SQLite store holding the demo data as `make run` loads it: the 12 invented institutional texts (genre
     policy) and the 8 invented interviews with their respondents' attributes, scored by the shipped model."""
-    from discourse.framing import FramingModel
+    from discourse.model.framing import FramingModel
     from discourse.interviews.ingest import ingest_interviews
-    from discourse.prefilter import RelevancePrefilter
-    from discourse.score_archive import score_archive
+    from discourse.model.prefilter import RelevancePrefilter
+    from discourse.pipeline.score_archive import score_archive
     from discourse.settings import DEFAULT_MODEL_DIR, REPO_ROOT
 
     url = f"sqlite:///{tmp_path_factory.mktemp('demo-store') / 'store.sqlite'}"

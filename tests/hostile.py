@@ -32,7 +32,7 @@ class Expected:
 def good_articles(n: int) -> list[dict]:
     """`n` distinct Dutch articles of three authored training units each (units reused in other combinations
     when n is larger than the corpus allows; every text is still distinct)."""
-    from discourse.corpus import load_units
+    from discourse.training.corpus import load_units
 
     units = [u.text for u in load_units() if u.split == "train"]
     m = len(units)

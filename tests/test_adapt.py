@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from discourse.adapt import ADAPTER_MANIFEST
+from discourse.encoder.adapters import ADAPTER_MANIFEST
 
 CLI = [sys.executable, "-m", "discourse.cli"]
 SENTENCES = ["de baby slaapt niet goed .", "de moeder is zwaar .", "het is fijn .", "de kraamzorg helpt .",
@@ -43,7 +43,7 @@ def test_adapt_then_train_on_the_adapter_then_classify(tmp_path, tiny_model_dir)
     import numpy as np
 
     from discourse.encoder import Encoder, EncoderIntegrityError
-    from discourse.loading import load_model
+    from discourse.model.loading import load_model
 
     adapter = tmp_path / "adapter"
     result = _adapt(_text_file(tmp_path / "corpus.txt"), adapter, tiny_model_dir, "--steps", "6", "--rank", "2",
@@ -107,7 +107,7 @@ def test_adapt_refuses_input_without_text(tmp_path, tiny_model_dir):
 @pytest.mark.encoder
 def test_adapt_the_real_encoder_for_a_few_steps(tmp_path):
     """The rebuilt e5 (XLM-R tokenizer, 250k-word vocabulary): a few steps give a small adapter that loads."""
-    from discourse.corpus import load_units
+    from discourse.training.corpus import load_units
     from discourse.encoder import DEFAULT_ALIAS, Encoder
 
     corpus = tmp_path / "units.jsonl"

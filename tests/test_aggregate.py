@@ -2,7 +2,7 @@
 
 import pytest
 
-from discourse.aggregate import aggregate_document
+from discourse.model.aggregate import aggregate_document
 from discourse.segment import split_sentences
 
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from discourse.classify import classify_texts
+from discourse.pipeline.classify import classify_texts
 
 pytestmark = pytest.mark.encoder
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from discourse.framing import FramingModel
+from discourse.model.framing import FramingModel
 from discourse.pipeline.score import Document, Refusal, ScoredDocument, score_documents
-from discourse.prefilter import RelevancePrefilter
+from discourse.model.prefilter import RelevancePrefilter
 from discourse.settings import DEFAULT_MODEL_DIR
 
 pytestmark = pytest.mark.encoder

@@ -9,9 +9,9 @@ import random
 import pytest
 
 from api.batcher import MicroBatcher
-from discourse.classify import classify_records
-from discourse.corpus import load_units
-from discourse.loading import load_model
+from discourse.pipeline.classify import classify_records
+from discourse.training.corpus import load_units
+from discourse.model.loading import load_model
 
 pytestmark = pytest.mark.encoder
 

@@ -2,7 +2,7 @@
 
 import json
 
-from discourse.card import END, START, render_figures
+from discourse.training.card import END, START, render_figures
 from discourse.settings import DEFAULT_MODEL_DIR, REPO_ROOT
 
 

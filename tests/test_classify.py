@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from discourse.classify import classify_records, classify_texts
+from discourse.pipeline.classify import classify_records, classify_texts
 from discourse.codebook import STANCES, load_codebook
-from discourse.framing import FramingModel
-from discourse.records import read_jsonl
+from discourse.model.framing import FramingModel
+from discourse.ingest.records import read_jsonl
 from discourse.settings import DEFAULT_MODEL_DIR
 
 pytestmark = pytest.mark.encoder

@@ -16,7 +16,7 @@ from api.main import create_app
 from api.settings import Settings
 from discourse.codebook import load_codebook
 from discourse.compare.run import compare
-from discourse.framing import FramingModel
+from discourse.model.framing import FramingModel
 from discourse.settings import DEFAULT_MODEL_DIR, REPO_ROOT
 from discourse.store import make_engine, session_factory
 from discourse.store.selection import SegmentFilter

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 
-from discourse.corpus import Unit, drop_units, held_out_overlap, load_units, split_for_batch
+from discourse.training.corpus import Unit, drop_units, held_out_overlap, load_units, split_for_batch
 
 
 def _unit(uid: str, text: str, split: str = "train") -> Unit:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from discourse.codebook import STANCES
-from discourse.corpus import Unit
+from discourse.training.corpus import Unit
 
 CLI = [sys.executable, "-m", "discourse.cli"]
 PARENT = ["moeder", "vader", "baby", "kraamzorg", "borstvoeding"]
@@ -54,9 +54,9 @@ def tiny_framing_teacher(tmp_path_factory, tiny_model_dir):
     train-framing's code on the adapted embeddings."""
     from discourse.codebook import load_codebook
     from discourse.encoder import Encoder
-    from discourse.finetune import Task, finetune_lora
-    from discourse.framing import FramingConfig
-    from discourse.training import _fit_heads
+    from discourse.training.finetune import Task, finetune_lora
+    from discourse.model.framing import FramingConfig
+    from discourse.training.framing import _fit_heads
 
     rng = random.Random(1)
     splits = _splits(rng)
@@ -83,9 +83,9 @@ def _chance(a: list[str], b: list[str]) -> float:
 
 
 def test_distilled_framing_student_loads_classifies_and_agrees(tmp_path, monkeypatch, tiny_framing_teacher):
-    from discourse.distill import distill
-    from discourse.framing import FramingModel
-    from discourse.loading import load_model
+    from discourse.training.distill import distill
+    from discourse.model.framing import FramingModel
+    from discourse.model.loading import load_model
 
     monkeypatch.setenv("DISCOURSE_HOME", str(tmp_path / "home"))
     teacher_dir, splits = tiny_framing_teacher
@@ -126,7 +126,7 @@ def test_distill_cli_on_a_classifier_and_bad_layers(tmp_path, tiny_model_dir):
     """`discourse distill` through the real CLI on a `discourse train`-style classifier (its head is kept), then
     `discourse classify` on the student's default (onnx int8) backend."""
     from discourse.encoder import Encoder
-    from discourse.textclassifier import fit_head
+    from discourse.training.classifier import fit_head
 
     rng = random.Random(3)
     texts = [_sentence(rng) for _ in range(300)]

@@ -1,7 +1,7 @@
 import numpy as np
 
-from discourse.calibration import expected_calibration_error, fit_temperature, softmax
-from discourse.heads import MultiLabelHead, SoftmaxHead
+from discourse.model.calibration import expected_calibration_error, fit_temperature, softmax
+from discourse.model.heads import MultiLabelHead, SoftmaxHead
 
 
 def _blobs(seed=0, n=300, dim=8):

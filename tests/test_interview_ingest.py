@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from discourse.framing import FramingModel
+from discourse.model.framing import FramingModel
 from discourse.interviews.ingest import ingest_interviews
 from discourse.settings import DEFAULT_MODEL_DIR
 from discourse.store import make_engine, session_factory

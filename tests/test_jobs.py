@@ -102,7 +102,7 @@ def test_a_job_resumes_after_its_server_is_killed(default_encoder, tmp_path, sta
 
 @pytest.fixture(scope="module")
 def model():
-    from discourse.framing import FramingModel
+    from discourse.model.framing import FramingModel
     from discourse.settings import DEFAULT_MODEL_DIR
 
     return FramingModel.load(DEFAULT_MODEL_DIR)
@@ -110,7 +110,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def prefilter():
-    from discourse.prefilter import RelevancePrefilter
+    from discourse.model.prefilter import RelevancePrefilter
 
     return RelevancePrefilter.load()
 
@@ -133,7 +133,7 @@ def _count(engine, sql: str):
 def test_a_queued_job_is_claimed_by_exactly_one_server(store_url, prefilter):
     import threading
 
-    from discourse.jobs import JobRunner
+    from discourse.pipeline.jobs import JobRunner
 
     engine = _engine(store_url)
     servers = [JobRunner(engine, lambda: None, prefilter, roots=[], owner=f"server-{i}") for i in range(2)]
@@ -169,7 +169,7 @@ def test_start_up_takes_up_only_the_jobs_whose_server_died(store_url, prefilter)
 
     from sqlalchemy import update
 
-    from discourse.jobs import MAX_ATTEMPTS, JobRunner
+    from discourse.pipeline.jobs import MAX_ATTEMPTS, JobRunner
     from discourse.store import ScoreWriter
     from discourse.store.liveness import process_owner
     from discourse.store.schema import Job, utcnow
@@ -210,7 +210,7 @@ def test_start_up_takes_up_only_the_jobs_whose_server_died(store_url, prefilter)
 
 
 def test_two_servers_on_one_store_run_each_job_once(store_url, model, prefilter, tmp_path):
-    from discourse.jobs import JobRunner
+    from discourse.pipeline.jobs import JobRunner
 
     root = tmp_path / "archieven"
     root.mkdir()
@@ -238,7 +238,7 @@ def test_two_servers_on_one_store_run_each_job_once(store_url, model, prefilter,
 def test_a_job_reads_no_file_outside_the_data_roots_through_a_symlink(model, prefilter, tmp_path):
     import os
 
-    from discourse.jobs import JobRunner
+    from discourse.pipeline.jobs import JobRunner
 
     root = tmp_path / "archieven"
     (root / "map").mkdir(parents=True)
@@ -277,7 +277,7 @@ def test_a_server_whose_job_was_taken_over_stops_it_and_leaves_it_alone(model, p
     writes nothing more to the job."""
     from sqlalchemy import update
 
-    from discourse.jobs import JobRunner
+    from discourse.pipeline.jobs import JobRunner
     from discourse.store.schema import Job
 
     root = tmp_path / "archieven"

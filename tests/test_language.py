@@ -1,6 +1,6 @@
 import pytest
 
-from discourse.language import detect_language
+from discourse.pipeline.language import detect_language
 
 
 def test_flemish_and_netherlands_dutch_are_dutch():
@@ -24,7 +24,7 @@ def test_very_short_text_is_accepted_as_dutch():
 def test_only_the_sample_is_read():
     """A verdict is a function of the first SAMPLE_CHARS characters, letters counted included, so checking a
     100,000-character text costs what checking its first 600 characters costs."""
-    from discourse.language import SAMPLE_CHARS
+    from discourse.pipeline.language import SAMPLE_CHARS
 
     head = "Kind en Gezin biedt gratis consultaties aan voor alle baby's en peuters. " * 10
     long = head + "The rest of this text is English and would otherwise be counted. " * 1500

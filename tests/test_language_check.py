@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from discourse.language import check_language
+from discourse.pipeline.language import check_language
 from discourse.settings import REPO_ROOT, SHARED_CORPORA
 
 # Real NOS headlines the detector does not call Dutch (Afrikaans 0.58, English 0.71, Danish 0.25).
@@ -51,7 +51,7 @@ def test_no_nos_title_is_refused():
 
 @pytest.fixture(scope="module")
 def model():
-    from discourse.framing import FramingModel
+    from discourse.model.framing import FramingModel
     from discourse.settings import DEFAULT_MODEL_DIR
 
     return FramingModel.load(DEFAULT_MODEL_DIR)
@@ -59,7 +59,7 @@ def model():
 
 @pytest.mark.encoder
 def test_classify_rows_carry_the_flag_and_the_policy(model):
-    from discourse.classify import classify_texts
+    from discourse.pipeline.classify import classify_texts
 
     headline, english = classify_texts(model, [HEADLINES[0], ENGLISH])
     assert headline["label"] and headline["language"] == "nl" and headline["language_uncertain"] is True
@@ -74,7 +74,7 @@ def test_classify_rows_carry_the_flag_and_the_policy(model):
 def test_archive_scores_the_uncertain_and_records_the_flag(model):
     from discourse.ingest import IngestRecord
     from discourse.pipeline.score import Document, Refusal, score_documents
-    from discourse.score_archive import score_records
+    from discourse.pipeline.score_archive import score_records
 
     headline, english = score_documents(model, [Document("h", HEADLINES[0]), Document("en", ENGLISH)]).results
     assert isinstance(english, Refusal) and english.reason_code == "not_dutch"

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from discourse.corpus import load_units
+from discourse.training.corpus import load_units
 from discourse.encoder import Encoder, load_inference_encoder
 from discourse.encoder.onnx_backend import BUILD_FILE, OnnxEncoder, calibration_texts, onnx_dir
 from discourse.encoder.onnx_build import _activation_maxima, smooth_linears
-from discourse.framing import FramingModel
+from discourse.model.framing import FramingModel
 from discourse.settings import DEFAULT_MODEL_DIR
 
 TEXTS = ["de baby slaapt niet", "kraamzorg helpt", "borstvoeding is zwaar .", "de moeder is fijn", "onbekend"]
@@ -61,7 +61,7 @@ def test_a_first_load_builds_from_the_fixed_calibration_set_without_the_corpus(t
     assert len(texts) == len(set(texts)) == 1024 and {splits.get(t) for t in texts} == {"train"}
     script = ("import json, sys; from discourse.encoder import load_inference_encoder; "
               f"e = load_inference_encoder({str(tiny_model_dir)!r}, backend='onnx'); "
-              "print(json.dumps({'corpus': 'discourse.corpus' in sys.modules, "
+              "print(json.dumps({'corpus': 'discourse.training.corpus' in sys.modules, "
               "'texts': e.build_info['calibration_texts'], 'folder': str(e.folder)}))")
     env = {**os.environ, "DISCOURSE_HOME": str(tmp_path)}
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from discourse.corpus import load_units
-from discourse.prefilter import TARGET_DEV_RECALL, RelevancePrefilter, evaluate_prefilter, train_prefilter
+from discourse.training.corpus import load_units
+from discourse.model.prefilter import TARGET_DEV_RECALL, RelevancePrefilter, evaluate_prefilter, train_prefilter
 
 
 def test_shipped_prefilter_keeps_relevant_units():

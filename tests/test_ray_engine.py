@@ -12,10 +12,10 @@ import pytest
 from conftest import authored_articles
 from sqlalchemy import create_engine, delete, func, select
 
-from discourse.framing import FramingModel
-from discourse.prefilter import RelevancePrefilter
-from discourse.ray_engine import score_archive_ray, start_local_ray
-from discourse.score_archive import score_archive
+from discourse.model.framing import FramingModel
+from discourse.model.prefilter import RelevancePrefilter
+from discourse.pipeline.ray_engine import score_archive_ray, start_local_ray
+from discourse.pipeline.score_archive import score_archive
 from discourse.settings import DEFAULT_MODEL_DIR
 from discourse.store.schema import Document, DocumentScore, RejectedRecord, Run, SegmentScore, Source
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from discourse import realcorpus
+from discourse.training import realcorpus
 
 needs_corpora = pytest.mark.skipif(not realcorpus.available(),
                                    reason=f"the shared corpora are not at {realcorpus.SHARED_CORPORA}")
@@ -71,9 +71,9 @@ def test_the_shipped_model_reports_the_frozen_real_test_split_first():
 
 @needs_corpora
 def test_real_evaluation_reports_every_register(tmp_path):
-    from discourse.framing import FramingModel
+    from discourse.model.framing import FramingModel
     from discourse.settings import DEFAULT_MODEL_DIR
-    from discourse.training import evaluate_real
+    from discourse.training.framing import evaluate_real
 
     units = realcorpus.load_real_units("dev")[:60]
     report = evaluate_real(FramingModel.load(DEFAULT_MODEL_DIR, backend="torch"), units)

@@ -1,6 +1,6 @@
 import json
 
-from discourse.records import RecordError, check_record, read_jsonl
+from discourse.ingest.records import RecordError, check_record, read_jsonl
 
 
 def test_each_bad_line_gets_its_own_reason(tmp_path):

@@ -16,9 +16,9 @@ import pytest
 from conftest import authored_articles
 from sqlalchemy import create_engine, text
 
-from discourse.framing import FramingModel
-from discourse.prefilter import RelevancePrefilter
-from discourse.score_archive import score_archive
+from discourse.model.framing import FramingModel
+from discourse.model.prefilter import RelevancePrefilter
+from discourse.pipeline.score_archive import score_archive
 from discourse.settings import DEFAULT_MODEL_DIR, REPO_ROOT
 
 pytestmark = pytest.mark.encoder

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from discourse.corpus import load_units
+from discourse.training.corpus import load_units
 from discourse.segment import split_sentences, sentence_texts
 from discourse.settings import REPO_ROOT, SHARED_CORPORA
 

@@ -308,7 +308,7 @@ def test_an_id_stored_with_another_text_is_a_conflict_not_a_score(engine, writer
     writer.write_batch(run, [doc("a1", source, text_="De eerste tekst over kraamzorg.")], [score("a1", "neutral")])
     assert writer.stored_documents(["a1", "nieuw"], MODEL, "1.0.0") == {
         "a1": __import__("discourse.store.writer", fromlist=["StoredDocument"]).StoredDocument(
-            __import__("discourse.records", fromlist=["text_hash"]).text_hash("De eerste tekst over kraamzorg."),
+            __import__("discourse.text", fromlist=["text_hash"]).text_hash("De eerste tekst over kraamzorg."),
             True)}
     assert not writer.stored_documents(["a1"], MODEL, "2.0.0")["a1"].scored
     # Another archive uses the same id for another article: nothing of it is written.

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from discourse.corpus import load_units
-from discourse.textclassifier import read_labelled
+from discourse.training.corpus import load_units
+from discourse.training.classifier import read_labelled
 
 CLI = [sys.executable, "-m", "discourse.cli"]
 
@@ -130,7 +130,7 @@ def test_lora_linear_schedule_trains_and_bad_schedule_is_refused(tmp_path, tiny_
     import numpy as np
 
     from discourse.encoder import Encoder
-    from discourse.finetune import Task, finetune_lora
+    from discourse.training.finetune import Task, finetune_lora
 
     texts = [f"ik vond het {w} , de baby was {w} ." for w in ("fijn", "zwaar") * 20]  # words in the tiny vocabulary
     labels = np.array([i % 2 for i in range(len(texts))])
@@ -210,8 +210,8 @@ def test_seeds_train_an_ensemble_that_classify_loads_and_averages(tmp_path, tiny
     import numpy as np
 
     from discourse.encoder import Encoder
-    from discourse.heads import SoftmaxHead
-    from discourse.loading import load_model
+    from discourse.model.heads import SoftmaxHead
+    from discourse.model.loading import load_model
 
     data = _write_rows(tmp_path / "d.csv", _tiny_rows(120, seed=1))
     out = tmp_path / "ens"
@@ -240,7 +240,7 @@ def test_seeds_train_an_ensemble_that_classify_loads_and_averages(tmp_path, tiny
 
 
 def test_finetune_seeds_keep_one_adapter_per_model(tmp_path, tiny_model_dir):
-    from discourse.loading import load_model
+    from discourse.model.loading import load_model
 
     data = _write_rows(tmp_path / "d.csv", _tiny_rows(60, seed=2))
     out = tmp_path / "ft"
@@ -260,7 +260,7 @@ def test_document_level_pools_sentences_in_training_and_in_classify(tmp_path, ti
     import numpy as np
 
     from discourse.encoder import Encoder
-    from discourse.heads import SoftmaxHead
+    from discourse.model.heads import SoftmaxHead
     from discourse.segment import split_sentences
 
     data = _write_rows(tmp_path / "docs.csv", _tiny_rows(80, sentences_per_text=4, seed=3))
@@ -296,7 +296,7 @@ def test_document_level_pools_sentences_in_training_and_in_classify(tmp_path, ti
 
 
 def test_cap_sentences_spreads_over_the_text():
-    from discourse.textclassifier import cap_sentences
+    from discourse.model.textclassifier import cap_sentences
 
     kept = cap_sentences(list(range(200)), 64)
     assert len(kept) == 64 and kept[0] == 0 and kept[-1] == 199 and kept == sorted(set(kept))

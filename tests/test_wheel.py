@@ -121,5 +121,6 @@ def test_installed_api_serves_health_and_classify(installed):
 
 
 def test_installed_package_names_the_clone_for_the_annotated_corpus(installed):
-    result = run(installed, str(installed["python"]), "-c", "from discourse.corpus import load_units; load_units()")
+    result = run(installed, str(installed["python"]), "-c",
+                 "from discourse.training.corpus import load_units; load_units()")
     assert result.returncode == 1 and "not part of an installed package; run this from a clone" in result.stderr

@@ -9,7 +9,7 @@ from fastapi import Path as PathParam  # ids beyond 2^31 would overflow the data
 from pydantic import BaseModel, Field
 
 from discourse.ingest import FieldMapping
-from discourse.jobs import PathNotAllowed, allowed_paths
+from discourse.pipeline.jobs import PathNotAllowed, allowed_paths
 
 from ..deps import JobsDep, SettingsDep, require_api_key
 from ..schemas import Utf8Str

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from discourse.codebook import load_codebook
-from discourse.loading import load_model
+from discourse.model.loading import load_model
 
 from ..deps import (BatcherDep, LoadedBatcherDep, LoadedModelDep, LoadedStoreDep, ModelDep, ModelDirDep, ModelSwapDep,
                     SettingsDep, require_api_key)

@@ -46,7 +46,7 @@ def _quiet_libraries() -> None:
 
 
 def language_check_mode(value: Optional[str]) -> str:
-    from ..language import require_mode
+    from ..pipeline.language import require_mode
     from ..settings import default_language_check
 
     try:

@@ -29,11 +29,11 @@ def score_archive_command(
     language_check: Optional[str] = typer.Option(None, "--language-check", help=LANGUAGE_CHECK_HELP),
 ) -> None:
     """Score every article of an archive into the store; resumable: run the same command again after a crash."""
-    from ..framing import FramingModel
+    from ..model.framing import FramingModel
     from ..ingest import FieldMapping, estimate_records, expand_paths
-    from ..loading import load_model
-    from ..prefilter import RelevancePrefilter
-    from ..score_archive import score_archive
+    from ..model.loading import load_model
+    from ..model.prefilter import RelevancePrefilter
+    from ..pipeline.score_archive import score_archive
 
     if engine not in ("local", "ray"):
         fail(f"--engine {engine!r}: expected 'local' or 'ray'")
@@ -46,7 +46,7 @@ def score_archive_command(
     report = _ProgressReporter(expected)
     try:
         if engine == "ray":
-            from ..ray_engine import score_archive_ray
+            from ..pipeline.ray_engine import score_archive_ray
 
             summary = score_archive_ray(paths, model_dir=str(model) if model else None, backend=backend, db_url=db,
                                         source=source, mapping=mapping, batch_size=batch_size,

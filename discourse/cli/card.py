@@ -12,7 +12,7 @@ from ._app import app, fail
 @app.command()
 def card(model: Path = typer.Option(Path("models/framing-e5-small"), "--model")) -> None:
     """Rewrite the figures block of a model card from the metrics files the scripts wrote."""
-    from ..card import update_card
+    from ..training.card import update_card
 
     try:
         typer.echo(f"updated {update_card(model)}")

@@ -24,9 +24,9 @@ def classify(
     language_check: Optional[str] = typer.Option(None, "--language-check", help=LANGUAGE_CHECK_HELP),
 ) -> None:
     """Classify one text, or every line of a JSON-lines file (one output line per input line, same order)."""
-    from ..classify import classify_records
-    from ..loading import load_model
-    from ..records import check_record, read_jsonl
+    from ..pipeline.classify import classify_records
+    from ..model.loading import load_model
+    from ..ingest.records import check_record, read_jsonl
 
     if level not in ("sentence", "document"):
         fail(f"--level must be 'sentence' or 'document', not {level!r}")
@@ -91,9 +91,9 @@ def evaluate(
     backend: Optional[str] = typer.Option(None, "--backend", help="'onnx' or 'torch' (default DISCOURSE_BACKEND, else onnx)."),
 ) -> None:
     """Accuracy, macro-F1 and the confusion matrix of a model on labelled data."""
-    from ..loading import load_model
-    from ..metrics import format_confusion
-    from ..textclassifier import evaluate_classifier
+    from ..model.loading import load_model
+    from ..training.metrics import format_confusion
+    from ..training.classifier import evaluate_classifier
 
     try:
         report = evaluate_classifier(load_model(model, backend), data, text_column, label_column)

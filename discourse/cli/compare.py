@@ -63,7 +63,7 @@ def _cached_encoder():
     """The framing model's encoder with the on-disk embedding cache, for echo (topics use the base encoder:
     discourse.topics.service.cached_topic_encoder)."""
     from ..encoder.cache import EmbeddingCache
-    from ..loading import load_model
+    from ..model.loading import load_model
     from ..settings import embedding_cache_path
 
     encoder = load_model().encoder

@@ -12,7 +12,7 @@ from ._app import corpus_app, fail
 @corpus_app.command("describe")
 def corpus_describe() -> None:
     """Counts per split, genre x stance cell, frame and hard case."""
-    from ..corpus import describe, load_units
+    from ..training.corpus import describe, load_units
 
     typer.echo(json.dumps(describe(load_units()), indent=2, ensure_ascii=False))
 
@@ -20,7 +20,7 @@ def corpus_describe() -> None:
 @corpus_app.command("agreement")
 def corpus_agreement() -> None:
     """Cohen's kappa per layer between the first labels and the independent second pass."""
-    from ..agreement import agreement_report
+    from ..training.agreement import agreement_report
 
     typer.echo(json.dumps(agreement_report(), indent=2, ensure_ascii=False))
 
@@ -32,7 +32,7 @@ def corpus_overlap(
     drop: bool = typer.Option(False, "--drop", help="Remove the flagged units from their batch files."),
 ) -> None:
     """Training units that paraphrase a dev or test unit (leakage check); --drop removes them."""
-    from ..corpus import drop_units, held_out_overlap, load_units
+    from ..training.corpus import drop_units, held_out_overlap, load_units
     from ..encoder import EmbeddingCache, Encoder
     from ..settings import embedding_cache_path
 

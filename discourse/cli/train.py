@@ -35,7 +35,7 @@ def train(
     """Train a classifier on your own labels (any label set); the card (MODEL_CARD.md) sets its test figures beside
     a TF-IDF baseline, with per-class F1, the confusion matrix and the calibration error."""
     from ..encoder import EncoderIntegrityError
-    from ..textclassifier import TrainOptions, train_classifier
+    from ..training.classifier import TrainOptions, train_classifier
 
     if class_weight not in ("balanced", "none"):
         fail(f"--class-weight must be 'balanced' or 'none', not {class_weight!r}")
@@ -66,7 +66,7 @@ def adapt_encoder_command(
 ) -> None:
     """Continue masked-language-model training of the encoder on your own unlabelled Dutch text, as a small LoRA
     adapter (checksummed); `discourse train --encoder DIR` then trains on base + adapter."""
-    from ..adapt import adapt_encoder
+    from ..training.adapt import adapt_encoder
     from ..encoder import EncoderIntegrityError
 
     try:
@@ -99,8 +99,8 @@ def train_framing(
                                                 help="Head mode: keep this LoRA adapter folder and fit new heads."),
 ) -> None:
     """Train the default framing model (relevance, stance, sub-frames) on the authored and the real annotated corpus."""
-    from ..finetune import SCHEDULES
-    from ..training import train_framing_model
+    from ..training.finetune import SCHEDULES
+    from ..training.framing import train_framing_model
 
     # Checked here, before minutes of loading and encoding, although training would refuse them too.
     if mode not in ("head", "finetune"):
@@ -125,8 +125,8 @@ def distill(
     lr: float = typer.Option(1e-4, "--lr", help="Learning rate of the student's layers."),
 ) -> None:
     """Distil a model into a smaller student (fewer encoder layers) that gives the same labels, faster."""
-    from ..distill import distill as distill_model
-    from ..realcorpus import CorporaMissing
+    from ..training.distill import distill as distill_model
+    from ..training.realcorpus import CorporaMissing
 
     if layers < 1:
         fail(f"--layers must be at least 1, not {layers}")

@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from discourse.codebook import load_codebook
-from discourse.records import Utf8Str
+from discourse.ingest.records import Utf8Str
 from discourse.store.filters import ROLES, Condition, SegmentFilter, parse_conditions, speaker_conditions
 
 __all__ = ["ROLES", "DIMENSIONS", "PERIODS", "QueryError", "Filters", "TimeseriesParams", "GroupParams",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..records import text_hash
+from ..text import text_hash
 
 SQL_CHUNK = 500  # keys per SELECT … IN (…); stays under SQLite's bound-parameter limit
 

@@ -39,7 +39,7 @@ class Encoder(CachingEncoder):
         the adapter, both checked). `prefix` overrides the "query: "-for-E5 default. `source`: `spec` already
         identified (`identify`), not checked again."""
         if source is None:
-            from ..adapt import is_encoder_adapter, read_adapter_manifest
+            from .adapters import is_encoder_adapter, read_adapter_manifest
 
             local = Path(spec or encoder_spec() or DEFAULT_ALIAS).expanduser()
             if is_encoder_adapter(local):
@@ -58,7 +58,7 @@ class Encoder(CachingEncoder):
         return cls(source.name, version, st_model, source.prefix if prefix is None else prefix, cache)
 
     def with_adapter(self, adapter_dir: str | Path) -> "Encoder":
-        """Merge a peft LoRA adapter (as saved by discourse.finetune) into this encoder, in place; the version
+        """Merge a peft LoRA adapter (as saved by discourse.training.finetune) into this encoder, in place; the version
         changes with it so cached embeddings of the base weights are not reused."""
         from peft import PeftModel
 

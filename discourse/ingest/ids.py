@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from ..records import text_hash
+from ..text import text_hash
 
 PREFIX = "sha256:"
 #: 24 hex digits = 96 bits: no accidental collision across billions of articles, yet short enough to read.

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from ..records import DEFAULT_MAX_CHARS  # one limit for classify and archives
-from ..records import max_chars as configured_max_chars
 from .dates import parse_date
 from .ids import content_id
 from .mapping import MISSING, FieldMapping, to_jsonable
 from .paths import PathNotAllowed, file_format, open_binary, open_raw, resolve_roots
+from .records import DEFAULT_MAX_CHARS  # one limit for classify and archives
+from .records import max_chars as configured_max_chars
 
 EXCERPT_CHARS = 300
 PARQUET_BATCH_ROWS = 1024

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..pipeline.score import Document, Refusal, ScoredDocument, score_documents
-from ..score_archive import STORE_UNAVAILABLE
-from ..segment import Sentence
+from ..pipeline.score_archive import STORE_UNAVAILABLE
 from ..store import ScoreWriter, make_engine, upgrade
 from ..store.rows import document_score_row, recorded_run, segment_score_row
+from ..text import Sentence
 from .respondents import merge_attributes, normalise_label, read_respondents, role_of_parent
 from .transcripts import Transcript, Turn, read_transcript
 

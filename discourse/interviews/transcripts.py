@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..segment import Sentence, split_sentences
+from ..segment import split_sentences
+from ..text import Sentence
 from .respondents import ROLES, classify_label, normalise_label, parse_notation
 
 #: Words that end in a colon at the start of a line in headers and notes, never speakers unless listed explicitly.

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..codebook import STANCES
-from ..language import LanguageCheckMode, LanguageVerdict, check_language
-from ..segment import Sentence, split_sentences
+from ..segment import split_sentences
+from ..text import Sentence
+from .language import LanguageCheckMode, LanguageVerdict, check_language
 
 Level = Literal["sentence", "document"]
 
@@ -125,7 +126,7 @@ def score_documents(model, documents: list[Document], level: Level = "document",
                     language_check: LanguageCheckMode = "strict") -> ScoredDocuments:
     """Score `documents` with `model` (a FramingModel; a TextClassifier at sentence level or pooling documents) in
     one model call. `prefilter` (a RelevancePrefilter): sentences it drops skip the model. `language_check`
-    (discourse.language.LANGUAGE_CHECKS): which documents are refused as not Dutch."""
+    (discourse.pipeline.language.LANGUAGE_CHECKS): which documents are refused as not Dutch."""
     out = ScoredDocuments()
     plans = [plan_document(document, level, language_check, model, out.stage_seconds) for document in documents]
     texts = [unit for plan in plans for unit in plan.units]

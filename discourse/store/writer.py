@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, String, Table, insert, outerjoin, select, update
 
-from discourse.records import text_hash
+from discourse.text import text_hash
 from discourse.store.liveness import is_orphan, process_owner
 from discourse.store.schema import (RAW_EXCERPT_CHARS, RUN_STATES, Document, DocumentScore, RejectedRecord, Run,
                                     SegmentScore, Speaker, Source, utcnow)

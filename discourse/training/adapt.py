@@ -22,39 +22,18 @@ import numpy as np
 import torch
 from torch import nn
 
-ADAPTER_MANIFEST = "discourse_adapter.json"
+from ..encoder.adapters import ADAPTER_MANIFEST
+
 MASK_SHARE = 0.15
 EVAL_SHARE = 0.05
 MAX_EVAL_WINDOWS = 128
 
 
-def is_encoder_adapter(path: str | Path) -> bool:
-    path = Path(path)
-    return path.is_dir() and (path / ADAPTER_MANIFEST).is_file()
-
-
-def read_adapter_manifest(folder: str | Path) -> dict:
-    """The manifest of an adapter folder, after checking every recorded file's sha256."""
-    from .encoder.registry import EncoderIntegrityError, sha256_file
-
-    folder = Path(folder)
-    manifest = json.loads((folder / ADAPTER_MANIFEST).read_text(encoding="utf-8"))
-    for name, expected in manifest.get("sha256", {}).items():
-        path = folder / name
-        actual = sha256_file(path) if path.is_file() else "missing"
-        if actual != expected:
-            raise EncoderIntegrityError(f"{path}: sha256 {actual[:16]}… does not match the {expected[:16]}… recorded "
-                                        f"in {folder / ADAPTER_MANIFEST}; the adapter is damaged or was changed")
-    if not manifest.get("sha256"):
-        raise EncoderIntegrityError(f"{folder / ADAPTER_MANIFEST} records no checksums")
-    return manifest
-
-
 def read_texts(paths: list[str], log: Callable[[str], None] = print) -> list[str]:
     """Every readable text in `paths` (files, folders, globs), via the archive readers; rejections are counted and
     reported, never fatal."""
-    from .ingest.paths import expand_paths
-    from .ingest.readers import Rejection, read_records
+    from ..ingest.paths import expand_paths
+    from ..ingest.readers import Rejection, read_records
 
     texts, rejected = [], Counter()
     for item in read_records(expand_paths(list(paths))):
@@ -70,7 +49,7 @@ def read_texts(paths: list[str], log: Callable[[str], None] = print) -> list[str
 def sentence_windows(texts: list[str], tokenizer, max_tokens: int) -> list[str]:
     """Consecutive sentences of a text packed into windows of at most `max_tokens` tokens (a longer sentence is a
     window of its own and is truncated when tokenised), so the model learns from context as it reads it."""
-    from .segment import split_sentences
+    from ..segment import split_sentences
 
     windows = []
     for text in texts:
@@ -96,8 +75,8 @@ def adapt_encoder(paths: list[str], out_dir: str | Path, base: str | None = None
     from peft import LoraConfig, get_peft_model
     from transformers import DataCollatorForLanguageModeling
 
-    from .encoder import Encoder
-    from .encoder.registry import sha256_file
+    from ..encoder import Encoder
+    from ..encoder.registry import sha256_file
     from .finetune import LORA_TARGETS, _seed_everything
 
     if steps < 1 or rank < 1 or batch_size < 1:

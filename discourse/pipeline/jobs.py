@@ -25,13 +25,13 @@ from typing import Callable, Iterable
 
 from sqlalchemy import Engine, insert, select, update
 
-from .ingest import FieldMapping
-from .ingest.paths import PathNotAllowed
-from .prefilter import RelevancePrefilter
+from ..ingest import FieldMapping
+from ..ingest.paths import PathNotAllowed
+from ..model.prefilter import RelevancePrefilter
+from ..store import ScoreWriter
+from ..store.liveness import HEARTBEAT_S, Heartbeat, Interrupted, is_orphan, process_owner
+from ..store.schema import Job, Run, utcnow
 from .score_archive import RunSummary, score_archive
-from .store import ScoreWriter
-from .store.liveness import HEARTBEAT_S, Heartbeat, Interrupted, is_orphan, process_owner
-from .store.schema import Job, Run, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..codebook import STANCES
+from ..encoder import CachingEncoder, EmbeddingCache, load_inference_encoder, resolve_encoder_spec
+from ..text import Sentence
 from .aggregate import aggregate_document
-from .codebook import STANCES
-from .encoder import CachingEncoder, EmbeddingCache, load_inference_encoder, resolve_encoder_spec
 from .heads import MultiLabelHead, SoftmaxHead
-from .segment import Sentence
 
 CONFIG_FILE = "config.json"
 
@@ -37,7 +37,7 @@ class FramingConfig:
     codebook_version: str
     adapter: str | None = None  # sub-folder with a LoRA adapter, merged into the encoder at load
     relevance_threshold: float = 0.5
-    document_neutral_weight: float = 1.0  # see discourse.aggregate; chosen on real dev documents
+    document_neutral_weight: float = 1.0  # see discourse.model.aggregate; chosen on real dev documents
     encoder_prefix: str | None = None  # the text prefix the heads were fitted with; None: the encoder's default
 
     @classmethod

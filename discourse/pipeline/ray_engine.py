@@ -2,7 +2,7 @@
 
     files (one row each) → read (Ray tasks) → rebatch to `batch_size` rows → ScoringActor (an actor pool, the
     model loaded once per actor): split_items, resume check, score_records → the driver: StoreSink, one
-    transaction per batch (discourse.score_archive)
+    transaction per batch (discourse.pipeline.score_archive)
 
 Why it is shaped this way:
 - Workers only compute. They return ScoredRecords, the same plain rows the local engine writes, and the driver
@@ -28,15 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .framing import FramingConfig
-from .ingest import FieldMapping, expand_paths, read_records
-from .loading import model_type
-from .prefilter import RelevancePrefilter
+from ..ingest import FieldMapping, expand_paths, read_records
+from ..model.framing import FramingConfig
+from ..model.loading import model_type
+from ..model.prefilter import RelevancePrefilter
+from ..settings import model_dir as default_model_dir
+from ..settings import ray_address
+from ..store import ScoreWriter, default_database_url, make_engine, upgrade
+from ..store.rows import recorded_run, start_run
 from .score_archive import DEFAULT_BATCH, Progress, RunSummary, StoreSink, score_records, split_items
-from .settings import model_dir as default_model_dir
-from .settings import ray_address
-from .store import ScoreWriter, default_database_url, make_engine, upgrade
-from .store.rows import recorded_run, start_run
 
 READ_CPUS = 1  # logical CPUs kept free for the read step (see the module docstring)
 MISSING_RAY = "--engine ray needs the ray extra: pip install 'discourse[ray]'"
@@ -128,7 +128,7 @@ class ScoringActor:
         import torch
 
         torch.set_num_threads(threads)  # the torch backend, and the adapter merge at load
-        from .loading import load_model
+        from ..model.loading import load_model
 
         self.model = load_model(model_dir, backend)
         got = self.model.describe()

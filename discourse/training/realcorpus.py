@@ -163,7 +163,7 @@ def test_split_digest() -> dict:
 
 def load_real_units(split: str | None = None):
     """The labelled real units as corpus `Unit`s, their text resolved from the shared corpora."""
-    from discourse.corpus import Unit
+    from discourse.training.corpus import Unit
 
     units = []
     for row in load_labels(split):

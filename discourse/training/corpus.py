@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .codebook import STANCES, load_codebook
-from .settings import ANNOTATED_DIR
+from ..codebook import STANCES, load_codebook
+from ..settings import ANNOTATED_DIR
 
 GENRES = ("news", "policy", "interview")
 HARD_CASES = ("negation", "concession", "reported_norm", "irony", "self_imposed", "mixed", "near_miss")

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Union
 
+from ..settings import model_dir
 from .framing import FramingModel
-from .settings import model_dir
 from .textclassifier import TextClassifier
 
 Model = Union[FramingModel, TextClassifier]

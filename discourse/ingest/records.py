@@ -6,7 +6,6 @@ both keep their line number, so the output can keep the input's order, one line 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,13 +13,7 @@ from typing import Annotated, Iterator
 
 from pydantic import AfterValidator
 
-from .settings import DEFAULT_MAX_CHARS, max_chars  # noqa: F401 (DEFAULT_MAX_CHARS: re-exported for the readers)
-
-
-def text_hash(text: str) -> str:
-    """sha256 hex of the UTF-8 text: the embedding cache's key, a stored document's text_hash, and the id of a
-    document that has none."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+from ..settings import DEFAULT_MAX_CHARS, max_chars  # noqa: F401 (DEFAULT_MAX_CHARS: re-exported for the readers)
 
 
 def utf8_text(value: str) -> str:

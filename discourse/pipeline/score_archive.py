@@ -27,14 +27,14 @@ from typing import Callable, Iterable
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from .ingest import FieldMapping, IngestRecord, Rejection, expand_paths, read_records
+from ..ingest import FieldMapping, IngestRecord, Rejection, expand_paths, read_records
+from ..model.prefilter import RelevancePrefilter
+from ..store import ScoreWriter, make_engine, upgrade
+from ..store.rows import document_score_row, recorded_run, segment_score_row, start_run
+from ..store.writer import StoredDocument
+from ..text import text_hash
 from .language import LanguageCheckMode
-from .pipeline.score import Document, Refusal, score_documents
-from .prefilter import RelevancePrefilter
-from .records import text_hash
-from .store import ScoreWriter, make_engine, upgrade
-from .store.rows import document_score_row, recorded_run, segment_score_row, start_run
-from .store.writer import StoredDocument
+from .score import Document, Refusal, score_documents
 
 #: Errors that say the store cannot be reached (down, locked, out of connections): they stop the run, which
 #: resumes when started again, instead of rejecting every record while the store is away.

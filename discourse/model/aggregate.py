@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .codebook import STANCES
-from .segment import Sentence
+from ..codebook import STANCES
+from ..text import Sentence
 
 EVIDENCE_PER_SIDE = 3
 

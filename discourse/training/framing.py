@@ -16,15 +16,15 @@ from typing import Callable
 
 import numpy as np
 
-from .calibration import expected_calibration_error, softmax
-from .codebook import STANCES, load_codebook
+from ..codebook import STANCES, load_codebook
+from ..encoder import EmbeddingCache, Encoder
+from ..model.calibration import expected_calibration_error, softmax
+from ..model.framing import FramingConfig, FramingModel
+from ..model.heads import MultiLabelHead
+from ..settings import embedding_cache_path
+from .classifier import C_GRID, fit_head
 from .corpus import GENRES, Unit, describe, load_units
-from .encoder import EmbeddingCache, Encoder
-from .framing import FramingConfig, FramingModel
-from .heads import MultiLabelHead
 from .metrics import classification_report, multilabel_report
-from .settings import embedding_cache_path
-from .textclassifier import C_GRID, fit_head
 
 MODEL_NAME = "framing-e5-small"
 RELEVANCE_LABELS = ["irrelevant", "relevant"]

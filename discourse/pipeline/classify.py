@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Iterable, Iterator
 
+from ..ingest.records import RecordError
+from ..model.loading import Model
 from .language import LanguageCheckMode, require_mode
-from .loading import Model
-from .pipeline.score import (NOT_DUTCH, Document, DocumentPlan, Level, Refusal, ScoredDocument, plan_document,
-                             score_documents)
-from .records import RecordError
+from .score import (NOT_DUTCH, Document, DocumentPlan, Level, Refusal, ScoredDocument, plan_document,
+                    score_documents)
 
 CHUNK = 64  # records per encoder round; big enough to batch well, small enough to stream
 
@@ -25,7 +25,7 @@ CHUNK = 64  # records per encoder round; big enough to batch well, small enough 
 def classify_records(model: Model, records: Iterable[dict | RecordError], level: Level = "sentence",
                      language_check: LanguageCheckMode = "strict") -> Iterator[dict]:
     """Yield one output row per input record, in order. Input fields pass through; "text" is not echoed.
-    `language_check` (discourse.language.LANGUAGE_CHECKS): which texts are refused as not Dutch."""
+    `language_check` (discourse.pipeline.language.LANGUAGE_CHECKS): which texts are refused as not Dutch."""
     if level not in ("sentence", "document"):
         raise ValueError(f"level must be 'sentence' or 'document', got {level!r}")
     require_mode(language_check)

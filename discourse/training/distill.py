@@ -33,10 +33,10 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .codebook import STANCES
+from ..codebook import STANCES
+from ..model.heads import MultiLabelHead, SoftmaxHead
+from ..settings import REPO_ROOT, embedding_cache_path
 from .corpus import Unit, load_units
-from .heads import MultiLabelHead, SoftmaxHead
-from .settings import REPO_ROOT, embedding_cache_path
 
 STUDENT_ENCODER_DIR = "encoder"
 DEFAULT_LAYERS = 6
@@ -116,8 +116,8 @@ def distillation_sentences(data: list[str] | None = None, max_sentences: int = D
 def _sample_sentences(documents: Iterable[str], budget: int, excluded: set[str], prefilter_share: float) -> list[str]:
     """Up to `budget` distinct usable sentences from `documents` (already in random order): `prefilter_share` of
     them sentences the relevance pre-filter passes (as many as there are), the rest any sentence."""
-    from .prefilter import RelevancePrefilter
-    from .segment import sentence_texts
+    from ..model.prefilter import RelevancePrefilter
+    from ..segment import sentence_texts
 
     prefilter = RelevancePrefilter.load() if prefilter_share > 0 else None
     want_passing = int(budget * prefilter_share)
@@ -142,8 +142,8 @@ def _usable(sentence: str) -> bool:
 
 
 def _file_documents(paths: list[str], log: Callable[[str], None]) -> list[str]:
-    from .ingest.paths import expand_paths
-    from .ingest.readers import IngestRecord, read_records
+    from ..ingest.paths import expand_paths
+    from ..ingest.readers import IngestRecord, read_records
 
     files = expand_paths(paths)
     texts, rejected = [], 0
@@ -276,8 +276,8 @@ def distill(teacher_dir: str | Path, out_dir: str | Path, layers: int = DEFAULT_
     """Distil the model folder `teacher_dir` into a `layers`-layer student model folder `out_dir`; returns the
     metrics written to out_dir/metrics.json. `sentences` replaces the sentence sampling; `label_splits` (train/dev
     units) replaces the labelled data a framing model's heads are re-fitted on (authored + real, as train-framing)."""
-    from .encoder import EmbeddingCache, Encoder
-    from .loading import model_type
+    from ..encoder import EmbeddingCache, Encoder
+    from ..model.loading import model_type
 
     started = time.perf_counter()
     teacher_dir, out_dir = Path(teacher_dir).resolve(), Path(out_dir)
@@ -364,7 +364,7 @@ def distill(teacher_dir: str | Path, out_dir: str | Path, layers: int = DEFAULT_
 
 def _load_torch_encoder(model_dir: Path, config: dict, cache):
     """The teacher's encoder on torch with its adapter merged, as its model folder loads it."""
-    from .encoder import Encoder, resolve_encoder_spec
+    from ..encoder import Encoder, resolve_encoder_spec
 
     encoder = Encoder.load(resolve_encoder_spec(config["encoder"], model_dir), cache=cache,
                            prefix=config.get("encoder_prefix"))
@@ -386,8 +386,8 @@ def _refit_framing_heads(student, teacher_dir: Path, label_splits: dict[str, lis
     """The three heads fitted and calibrated on the student's embeddings by train-framing's own code, on the
     labelled data train-framing uses (authored train/dev, plus the real train/dev units when the teacher was
     trained with them, the real train units counted as often as the teacher counted them)."""
-    from .codebook import load_codebook
-    from .training import _fit_heads, _real_splits
+    from ..codebook import load_codebook
+    from .framing import _fit_heads, _real_splits
 
     if label_splits is None:
         label_splits = {name: load_units(name) for name in ("train", "dev")}
@@ -405,7 +405,7 @@ def _refit_framing_heads(student, teacher_dir: Path, label_splits: dict[str, lis
 
 
 def _write_framing(out_dir: Path, teacher_dir: Path, student, heads: dict, layers: int) -> None:
-    from .framing import FramingConfig
+    from ..model.framing import FramingConfig
 
     teacher = FramingConfig.read(teacher_dir)
     config = FramingConfig(f"{teacher.name}-{layers}l", teacher.version, STUDENT_ENCODER_DIR, student.version,

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from .settings import DEFAULT_PREFILTER_DIR
+from ..settings import DEFAULT_PREFILTER_DIR
 TARGET_DEV_RECALL = 0.985
 
 #: Words of early parenthood: a sentence with one of them always passes. "ouders" but not "ouderen" (the elderly),

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .codebook import load_codebook
+from ..codebook import load_codebook
+from ..settings import ANNOTATED_DIR
 from .corpus import load_units
 from .metrics import kappa
 from .realcorpus import read_rows
-from .settings import ANNOTATED_DIR
 
 SECOND_PASS = "second_pass.jsonl"
 ADJUDICATION = "adjudication.jsonl"
