@@ -35,7 +35,6 @@ import json
 import os
 import random
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -47,6 +46,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 from sentences import NOS, ROOT, merge_result  # noqa: E402  (puts the repo on sys.path)
+from service import free_port, percentiles  # noqa: E402
 
 from discourse.codebook import STANCES, load_codebook
 from discourse.segment import split_sentences
@@ -390,12 +390,6 @@ def build(db: Path, segments: int, rebuild: bool) -> dict:
 
 # -- measure ----------------------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def proc_status(pid: int) -> dict:
     """VmRSS and VmHWM (peak) of a process, MB."""
     try:
@@ -450,14 +444,6 @@ class Server:
 
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
-
-
-def percentiles(values_ms: list[float]) -> dict:
-    if not values_ms:
-        return {"n": 0, "p50": None, "p95": None, "max": None}
-    a = np.array(values_ms)
-    return {"n": len(values_ms), "p50": round(float(np.percentile(a, 50)), 1),
-            "p95": round(float(np.percentile(a, 95)), 1), "max": round(float(a.max()), 1)}
 
 
 def timed_get(client: httpx.Client, path: str, params) -> tuple[float, httpx.Response]:

@@ -18,16 +18,13 @@ import asyncio
 import json
 import os
 import platform
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
-import numpy as np
 from sentences import NOS, ROOT, nos_sentences  # noqa: E402  (puts the repo on sys.path)
+from service import free_port, percentiles, start_server  # noqa: E402
 
 WORDS_PER_TEXT = 40
 HEALTH_EVERY_S = 0.1
@@ -46,38 +43,6 @@ def forty_word_texts(n: int) -> tuple[list[str], str]:
     if len(texts) < n:
         raise SystemExit(f"only {len(texts)} texts of {WORDS_PER_TEXT} words available, {n} needed")
     return texts[:n], source
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, log_path: Path) -> subprocess.Popen:
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port),
-                               "--log-level", "warning"], cwd=ROOT, stdout=open(log_path, "w"),
-                              stderr=subprocess.STDOUT)
-    deadline = time.time() + 600  # the first start may build the onnx model (~1 min)
-    while time.time() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited: {log_path.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/v1/ready", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    server.terminate()
-    raise SystemExit("the server did not become ready in 10 minutes")
-
-
-def percentiles(values_ms: list[float]) -> dict:
-    if not values_ms:
-        return {"p50": None, "p95": None, "p99": None, "max": None}
-    a = np.array(values_ms)
-    return {"p50": round(float(np.percentile(a, 50)), 1), "p95": round(float(np.percentile(a, 95)), 1),
-            "p99": round(float(np.percentile(a, 99)), 1), "max": round(float(a.max()), 1)}
 
 
 async def drive(base: str, texts: list[str], concurrency: int, probe_health: bool) -> dict:

@@ -25,8 +25,6 @@ import os
 import platform
 import random
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -35,10 +33,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import numpy as np
+
+from service import free_port, percentiles, start_server  # noqa: E402  (puts the repo on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 KEY = "bench-key"
 HEALTH_EVERY_S = 0.1
@@ -77,30 +75,6 @@ def long_text(n_chars: int, rng: random.Random, texts: list[str]) -> str:
         parts.append(rng.choice(texts))
         size += len(parts[-1]) + 1
     return " ".join(parts)[:n_chars]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, env: dict, log_path: Path) -> subprocess.Popen:
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port",
-                               str(port), "--log-level", "warning"], cwd=ROOT, env={**os.environ, **env},
-                              stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
-    deadline = time.time() + 600
-    while time.time() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited: {log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/v1/ready", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    server.terminate()
-    raise SystemExit("the server did not become ready in 10 minutes")
 
 
 # ---------------------------------------------------------------------------------------------- hostile cases
@@ -240,15 +214,6 @@ def hostile_cases(n: int, rng: random.Random, port: int, texts: list[str], skip=
 
 
 # ---------------------------------------------------------------------------------------------- load
-
-def percentiles(values: list[float]) -> dict:
-    if not values:
-        return {"n": 0}
-    a = np.array(values)
-    return {"n": len(values), "p50": round(float(np.percentile(a, 50)), 1),
-            "p95": round(float(np.percentile(a, 95)), 1), "p99": round(float(np.percentile(a, 99)), 1),
-            "max": round(float(a.max()), 1)}
-
 
 def classify_clients(base: str, texts: list[str], clients: int, stop: threading.Event, per_client: int | None,
                      offset: int, spans: list | None = None) -> tuple[list[float], list[str]]:
@@ -397,7 +362,7 @@ def main() -> None:
     log_path = folder / "server.log"
     env = {"DISCOURSE_API_DATABASE_URL": store, "DISCOURSE_API_API_KEYS": json.dumps([KEY]),
            "DISCOURSE_API_DATA_ROOTS": json.dumps([str(folder / "data")]), "DISCOURSE_ENV_FILE": ""}
-    server = start_server(port, env, log_path)
+    server = start_server(port, log_path, env)
     try:
         classify_clients(base, texts, 2, threading.Event(), 5, 0)  # warm-up, not counted
 

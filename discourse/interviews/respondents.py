@@ -135,29 +135,23 @@ def _notation_part(part: str, position: int, attrs: dict[str, Any]) -> bool:
     return _child_part(part, attrs)
 
 
+#: (pattern, attribute, value of the matched number): "32 weken", "8 maanden", "1.5 jaar".
+_CHILD_AGES = ((_WEEKS, "pregnancy_weeks", int), (_MONTHS, "child_age_months", int),
+               (_YEARS, "child_age_months", lambda years: round(float(years) * 12)))
+
+
 def _child_part(part: str, attrs: dict[str, Any]) -> bool:
     """Pregnancy weeks, a child's age in months or years, or a list of children's ages; False otherwise.
 
     Only one focal child age (`child_age_months`) is kept; a second one is not guessed at and stays in extra."""
     part = part.strip()
-    m = _WEEKS.fullmatch(part)
-    if m:
-        if "pregnancy_weeks" in attrs:
-            return False
-        attrs["pregnancy_weeks"] = int(m[1])
-        return True
-    m = _MONTHS.fullmatch(part)
-    if m:
-        if "child_age_months" in attrs:
-            return False
-        attrs["child_age_months"] = int(m[1])
-        return True
-    m = _YEARS.fullmatch(part)
-    if m:
-        if "child_age_months" in attrs:
-            return False
-        attrs["child_age_months"] = round(float(m[1]) * 12)
-        return True
+    for pattern, key, value in _CHILD_AGES:
+        m = pattern.fullmatch(part)
+        if m:
+            if key in attrs:
+                return False
+            attrs[key] = value(m[1])
+            return True
     if _AGE_LIST.fullmatch(part):
         attrs.setdefault("children_ages_years", []).extend(int(n) for n in re.findall(r"\d+", part))
         return True
