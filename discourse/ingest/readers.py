@@ -28,6 +28,7 @@ from .ids import content_id
 from .mapping import MISSING, FieldMapping, to_jsonable
 from .paths import PathNotAllowed, file_format, open_binary, open_raw, resolve_roots
 from .records import DEFAULT_MAX_CHARS  # one limit for classify and archives
+from .records import Rejection, check_record
 from .records import max_chars as configured_max_chars
 
 EXCERPT_CHARS = 300
@@ -78,16 +79,6 @@ class IngestRecord:
     position: int = 0
     #: True when `id` was made by `content_id` because the record had none.
     id_generated: bool = False
-
-
-@dataclass
-class Rejection:
-    path: str
-    position: int  # as for IngestRecord; 0 for a file that could not be opened at all
-    record_id: str | None
-    reason_code: str
-    reason: str
-    excerpt: str = ""
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -282,6 +273,35 @@ def _line_records(path: Path, mapping: FieldMapping, max_chars: int, roots: list
         yield build_record(obj, mapping, name, number, decoded, max_chars)
 
 
+def read_jsonl(path: str | Path) -> Iterator[dict | Rejection]:
+    """`discourse classify --input`: each line of a JSON-lines file as a checked record (every field passed
+    through, no mapping) or a Rejection. Blank lines are rejections too, so that output line N always answers
+    input line N."""
+    limit = configured_max_chars()
+    name = str(path)
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if raw.endswith(b"\n"):
+                raw = raw[:-1]
+            if raw.endswith(b"\r"):
+                raw = raw[:-1]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield Rejection(name, number, None, "not_utf8",
+                                f"line is not valid UTF-8 (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})")
+                continue
+            if not line.strip():
+                yield Rejection(name, number, None, "empty_text", "empty line")
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield Rejection(name, number, None, "invalid_json", f"invalid JSON: {exc.msg} at column {exc.colno}")
+                continue
+            yield check_record(record, number, limit, name)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # CSV / TSV
 
@@ -474,4 +494,5 @@ def read_records(paths: Iterable[str | Path], mapping: FieldMapping | None = Non
                             f"cannot read {path.name}{where}: {type(error).__name__}: {error}", "")
 
 
-__all__ = ["DEFAULT_MAX_CHARS", "IngestRecord", "REASON_CODES", "Rejection", "build_record", "read_records"]
+__all__ = ["DEFAULT_MAX_CHARS", "IngestRecord", "REASON_CODES", "Rejection", "build_record", "read_jsonl",
+           "read_records"]

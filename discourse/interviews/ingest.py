@@ -21,12 +21,12 @@ and stripping them would store garbage as speech. (UTF-16 with a byte-order mark
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..ingest.records import Rejection
 from ..pipeline.score import Document, Refusal, ScoredDocument, score_documents
 from ..pipeline.score_archive import STORE_UNAVAILABLE
 from ..store import ScoreWriter, make_engine, upgrade
@@ -118,7 +118,7 @@ def _ingest_one(writer: ScoreWriter, summary: InterviewSummary, model, meta: dic
     pairs = transcript.sentences(include_interviewer=True)
     result = _score(model, transcript, pairs)
     if isinstance(result, Refusal):
-        _reject(writer, summary, path, doc_id, result.reason_code, result.reason)
+        _record(writer, summary, result.as_rejection(str(path), 0, doc_id))
         return
     speakers = _speakers(transcript, path, register)
     seen.update(s["label"] for s in speakers)
@@ -195,6 +195,9 @@ def _write(writer: ScoreWriter, summary: InterviewSummary, transcript: Transcrip
 
 
 def _reject(writer: ScoreWriter, summary: InterviewSummary, path: Path, doc_id: str, code: str, reason: str) -> None:
-    # The absolute path: a rerun from another folder finds the rejection it recorded already.
-    writer.add_rejected(summary.run_id, code, reason, source_path=os.path.abspath(path), record_id=doc_id)
-    summary.skipped[code] += 1
+    _record(writer, summary, Rejection(str(path), 0, doc_id, code, reason))
+
+
+def _record(writer: ScoreWriter, summary: InterviewSummary, rejection: Rejection) -> None:
+    writer.add_rejected(summary.run_id, **rejection.as_store_row())
+    summary.skipped[rejection.reason_code] += 1

@@ -16,7 +16,6 @@ ids) is rejected as `id_conflict`, never counted as already scored; the same id 
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -80,7 +79,7 @@ class ScoredRecords:
     documents: list[dict] = field(default_factory=list)
     document_scores: list[dict] = field(default_factory=list)
     segment_scores: list[dict] = field(default_factory=list)
-    rejections: list[dict] = field(default_factory=list)  # keyword arguments of ScoreWriter.add_rejected
+    rejections: list[Rejection] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)  # already_scored, duplicate_in_batch
     errors: int = 0  # records rejected as record_error
     sentences_total: int = 0
@@ -102,36 +101,26 @@ class ScoredRecords:
         self.origins.update(other.origins)
 
 
-def rejection_row(code: str, reason: str, path: str, position: int, record_id: str | None, raw: str) -> dict:
-    """A rejection as add_rejected's keyword arguments. The path is made absolute, so a rerun from another
-    folder finds the rejections it already recorded (one row per input, position and reason)."""
-    return {"reason_code": code, "reason": reason, "source_path": os.path.abspath(path) if path else path,
-            "line_or_row": position, "record_id": record_id, "raw": raw}
-
-
-def error_row(record: IngestRecord, error: BaseException) -> dict:
+def failed(record: IngestRecord, error: BaseException) -> Rejection:
     """The rejection of a record the scorer or the store failed on (the error's type and message)."""
-    return rejection_row("record_error", f"scoring or storing this record failed: {type(error).__name__}: "
-                                         f"{error}"[:2000], record.path, record.position, record.id, record.text[:300])
+    return Rejection(record.path, record.position, record.id, "record_error",
+                     f"scoring or storing this record failed: {type(error).__name__}: {error}"[:2000],
+                     record.text[:300])
 
 
-def conflict_row(record_id: str, path: str, position: int, raw: str) -> dict:
-    return rejection_row("id_conflict", f"document id {record_id!r} is stored already with a different text (another "
-                                        "archive, or an earlier version of this one, uses the same id); map this "
-                                        "archive's ids to unique ones (--map id=...) or leave them out (a content "
-                                        "id is made)", path, position, record_id, raw)
+def conflict(record_id: str, path: str, position: int, raw: str) -> Rejection:
+    return Rejection(path, position, record_id, "id_conflict",
+                     f"document id {record_id!r} is stored already with a different text (another archive, or an "
+                     "earlier version of this one, uses the same id); map this archive's ids to unique ones "
+                     "(--map id=...) or leave them out (a content id is made)", raw)
 
 
-def split_items(items: Iterable[IngestRecord | Rejection]) -> tuple[list[IngestRecord], list[dict]]:
-    """Reader output -> (records to score, rejection rows). Characters no store can hold (NUL, lone
-    surrogates) were refused by the reader already, in every field."""
+def split_items(items: Iterable[IngestRecord | Rejection]) -> tuple[list[IngestRecord], list[Rejection]]:
+    """Reader output -> (records to score, rejections). Characters no store can hold (NUL, lone surrogates) were
+    refused by the reader already, in every field."""
     records, rejections = [], []
     for item in items:
-        if isinstance(item, Rejection):
-            rejections.append(rejection_row(item.reason_code, item.reason, item.path, item.position,
-                                            item.record_id, item.excerpt))
-        else:
-            records.append(item)
+        (rejections if isinstance(item, Rejection) else records).append(item)
     return records, rejections
 
 
@@ -164,7 +153,7 @@ def score_records(model, records: list[IngestRecord], prefilter: RelevancePrefil
             else:
                 todo.append(record)  # stored by another model version: scored now by this one
         else:
-            out.rejections.append(conflict_row(record.id, record.path, record.position, record.text[:300]))
+            out.rejections.append(conflict(record.id, record.path, record.position, record.text[:300]))
     if not todo:
         return out
     try:
@@ -178,7 +167,7 @@ def score_records(model, records: list[IngestRecord], prefilter: RelevancePrefil
             except STORE_UNAVAILABLE:
                 raise
             except Exception as error:  # noqa: BLE001 - this record alone fails: rejected with the reason
-                out.rejections.append(error_row(record, error))
+                out.rejections.append(failed(record, error))
                 out.errors += 1
     return out
 
@@ -195,7 +184,7 @@ def _unique(records: list[IngestRecord], out: ScoredRecords) -> list[IngestRecor
         elif record.id_generated or record.text == seen.text:
             out.skipped["duplicate_in_batch"] += 1
         else:
-            out.rejections.append(conflict_row(record.id, record.path, record.position, record.text[:300]))
+            out.rejections.append(conflict(record.id, record.path, record.position, record.text[:300]))
     return list(first.values())
 
 
@@ -209,8 +198,7 @@ def _score(model, todo: list[IngestRecord], prefilter: RelevancePrefilter | None
     for result in scored.results:
         record = result.key
         if isinstance(result, Refusal):
-            out.rejections.append(rejection_row(result.reason_code, result.reason, record.path, record.position,
-                                                record.id, record.text[:300]))
+            out.rejections.append(result.as_rejection(record.path, record.position, record.id, record.text[:300]))
             continue
         language_fields = {k: v for k, v in result.language.fields().items() if k != "language"}
         out.documents.append({"id": record.id, "source_name": record.source or source or Path(record.path).stem,
@@ -231,16 +219,16 @@ def _document_meta(meta: dict | None, language_fields: dict) -> dict | None:
 
 
 class StoreSink:
-    """Writes ScoredRecords and rejection rows into one run of the store and keeps the run's summary."""
+    """Writes ScoredRecords and rejections into one run of the store and keeps the run's summary."""
 
     def __init__(self, writer: ScoreWriter, summary: RunSummary, genre: str = "news"):
         self.writer, self.summary, self.genre = writer, summary, genre
         self._sources: dict[str, int] = {}
 
-    def reject(self, rows: Iterable[dict]) -> None:
-        for row in rows:
-            self.writer.add_rejected(self.summary.run_id, **row)
-            self.summary.skipped[row["reason_code"]] += 1
+    def reject(self, rejections: Iterable[Rejection]) -> None:
+        for rejection in rejections:
+            self.writer.add_rejected(self.summary.run_id, **rejection.as_store_row())
+            self.summary.skipped[rejection.reason_code] += 1
 
     def write(self, scored: ScoredRecords) -> None:
         started = time.perf_counter()
@@ -258,7 +246,7 @@ class StoreSink:
             documents.append({k: v for k, v in document.items() if k != "source_name"} | {"source_id": source_id})
         inserted, conflicts, failed = self._write_documents(scored, documents)
         summary = self.summary
-        self.reject(conflict_row(doc_id, *scored.origins[doc_id]) for doc_id in conflicts)
+        self.reject(conflict(doc_id, *scored.origins[doc_id]) for doc_id in conflicts)
         # Counted from what the store took: a document another batch of this run scored at the same time (the
         # same id twice in an archive, on Ray) is stored once and counted once.
         summary.scored += inserted
@@ -278,8 +266,8 @@ class StoreSink:
     def _refuse(self, scored: ScoredRecords, doc_id: str, error: Exception) -> None:
         """Reject a scored document the store would not take (`record_error`, with the store's reason)."""
         path, position, raw = scored.origins[doc_id]
-        self.reject([rejection_row("record_error", f"the store refused this record: {type(error).__name__}: "
-                                                   f"{error}"[:2000], path, position, doc_id, raw)])
+        self.reject([Rejection(path, position, doc_id, "record_error",
+                               f"the store refused this record: {type(error).__name__}: {error}"[:2000], raw)])
         self.summary.errors += 1
 
     def _write_documents(self, scored: ScoredRecords, documents: list[dict]) -> tuple[int, list[str], int]:
