@@ -39,3 +39,10 @@ def test_limit_is_configurable(monkeypatch):
     monkeypatch.setenv("DISCOURSE_MAX_CHARS", "10")
     assert isinstance(check_record({"text": "elf tekens!"}, 1), Rejection)
     assert check_record({"text": "tien tekens"[:10]}, 1) == {"text": "tien teken"}
+
+
+def test_classify_input_shares_the_archive_line_loop(tmp_path):
+    # A byte-order mark (Windows tools; one per part of files joined with `cat`) is not part of the record.
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"id": 1, "text": "Een zin."}\r\n\xef\xbb\xbf{"id": 2, "text": "Nog een."}\n')
+    assert list(read_jsonl(path)) == [{"id": 1, "text": "Een zin."}, {"id": 2, "text": "Nog een."}]

@@ -208,8 +208,14 @@ def _build_record(obj: Any, mapping: FieldMapping, path: str, position: int, raw
 # JSONL
 
 
-def _lines(path: Path, max_chars: int, roots: list[Path] | None = None) -> Iterator[tuple[int, str] | Rejection]:
-    """(line number, decoded line) for each non-blank line, or a Rejection for an overlong or non-UTF-8 line."""
+def _not_utf8(line: bytes, error: UnicodeDecodeError) -> str:
+    return f"line is not valid UTF-8 (byte {line[error.start:error.start + 1]!r} at offset {error.start})"
+
+
+def _lines(path: Path, max_chars: int, roots: list[Path] | None = None,
+           not_utf8: Callable[[bytes, UnicodeDecodeError], str] = _not_utf8) -> Iterator[tuple[int, str] | Rejection]:
+    """(line number, decoded line) for each line, blank ones included, or a Rejection for an overlong or non-UTF-8
+    line (`not_utf8` words its reason). The one line loop of every line-based input: archives and classify's."""
     name = str(path)
     # Binary + per-line decoding: a bad byte costs one line, where a text-mode reader would fail the whole file.
     limit = max(MAX_LINE_BYTES, max_chars * 8)
@@ -231,16 +237,11 @@ def _lines(path: Path, max_chars: int, roots: list[Path] | None = None) -> Itera
             try:
                 decoded = line.decode("utf-8")
             except UnicodeDecodeError as error:
-                bad = line[error.start:error.start + 1]
-                yield Rejection(name, number, None, "not_utf8",
-                                f"line is not valid UTF-8 (byte {bad!r} at offset {error.start})", _excerpt(line))
+                yield Rejection(name, number, None, "not_utf8", not_utf8(line, error), _excerpt(line))
                 continue
             # A byte-order mark from Windows tools: on the first line, and on any line of files concatenated
             # with `cat` (each part brought its own).
-            decoded = decoded.lstrip("\ufeff")
-            if decoded.isspace() or not decoded:
-                continue  # blank lines (a trailing newline, a separator) are not records
-            yield number, decoded
+            yield number, decoded.lstrip("\ufeff")
 
 
 def _read_jsonl(path: Path, mapping: FieldMapping, max_chars: int, roots: list[Path] | None
@@ -264,6 +265,8 @@ def _line_records(path: Path, mapping: FieldMapping, max_chars: int, roots: list
             yield item
             continue
         number, decoded = item
+        if decoded.isspace() or not decoded:
+            continue  # blank lines (a trailing newline, a separator) are not records
         try:
             obj = parse(decoded)
         except (ValueError, RecursionError) as error:
@@ -279,27 +282,26 @@ def read_jsonl(path: str | Path) -> Iterator[dict | Rejection]:
     input line N."""
     limit = configured_max_chars()
     name = str(path)
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            if raw.endswith(b"\n"):
-                raw = raw[:-1]
-            if raw.endswith(b"\r"):
-                raw = raw[:-1]
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield Rejection(name, number, None, "not_utf8",
-                                f"line is not valid UTF-8 (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})")
-                continue
-            if not line.strip():
-                yield Rejection(name, number, None, "empty_text", "empty line")
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield Rejection(name, number, None, "invalid_json", f"invalid JSON: {exc.msg} at column {exc.colno}")
-                continue
-            yield check_record(record, number, limit, name)
+    for item in _lines(Path(path), limit, not_utf8=_classify_not_utf8):
+        if isinstance(item, Rejection):
+            yield item
+            continue
+        number, line = item
+        # Without its line ending: an error at the end of the line is reported at its column, not on a next line.
+        line = line.removesuffix("\n").removesuffix("\r")
+        if not line.strip():
+            yield Rejection(name, number, None, "empty_text", "empty line")
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Rejection(name, number, None, "invalid_json", f"invalid JSON: {exc.msg} at column {exc.colno}")
+            continue
+        yield check_record(record, number, limit, name)
+
+
+def _classify_not_utf8(line: bytes, error: UnicodeDecodeError) -> str:
+    return f"line is not valid UTF-8 (byte {error.start}: {line[error.start:error.start + 1]!r})"
 
 
 # ----------------------------------------------------------------------------------------------------------------
