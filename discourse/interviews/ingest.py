@@ -22,13 +22,13 @@ and stripping them would store garbage as speech. (UTF-16 with a byte-order mark
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from ..ingest.records import Rejection
 from ..pipeline.score import Document, Refusal, ScoredDocument, score_documents
-from ..pipeline.score_archive import STORE_UNAVAILABLE
+from ..pipeline.score_archive import STORE_UNAVAILABLE, RunSummary
 from ..store import ScoreWriter, make_engine, upgrade
 from ..store.rows import document_score_row, recorded_run, segment_score_row
 from ..text import Sentence
@@ -39,21 +39,19 @@ TRANSCRIPT_SUFFIXES = (".txt", ".md", ".docx")
 
 
 @dataclass
-class InterviewSummary:
-    run_id: int
+class InterviewSummary(RunSummary):
     transcripts: int = 0
-    scored: int = 0
     segments: int = 0
     respondent_segments: int = 0
-    skipped: Counter = field(default_factory=Counter)  # already_scored, invalid_transcript, ...
     respondents_without_transcript: list[str] = field(default_factory=list)
-    seconds: float = 0.0
 
-    def as_dict(self) -> dict:
-        return {"run_id": self.run_id, "transcripts": self.transcripts, "scored": self.scored,
-                "segments": self.segments, "respondent_segments": self.respondent_segments,
-                "skipped": dict(self.skipped), "respondents_without_transcript": self.respondents_without_transcript,
-                "seconds": round(self.seconds, 1)}
+    KEYS: ClassVar[tuple[str, ...]] = ("run_id", "transcripts", "scored", "segments", "respondent_segments",
+                                       "skipped", "respondents_without_transcript", "seconds")
+
+    def _own(self) -> dict:
+        return {"transcripts": self.transcripts, "segments": self.segments,
+                "respondent_segments": self.respondent_segments,
+                "respondents_without_transcript": self.respondents_without_transcript}
 
 
 def transcript_files(directory: str | Path) -> list[Path]:

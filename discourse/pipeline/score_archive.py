@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, ClassVar, Iterable
 
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -44,23 +44,41 @@ DEFAULT_BATCH = 64  # articles per transaction: small enough to lose little on a
 
 @dataclass
 class RunSummary:
+    """What a run did, as recorded with it (ScoreWriter.finish_run) and reported by jobs: the counts every run
+    has; an archive run and an interview run add their own (`_own`), and name the order `as_dict` keeps (`KEYS`)."""
     run_id: int
     scored: int = 0
     skipped: Counter = field(default_factory=Counter)  # by reason: already_scored, not_dutch, invalid_json, ...
-    errors: int = 0  # records the scorer or the store failed on (also counted in skipped["record_error"])
     seconds: float = 0.0
+
+    KEYS: ClassVar[tuple[str, ...]] = ("run_id", "scored", "skipped", "seconds")
+
+    def as_dict(self) -> dict:
+        values = {"run_id": self.run_id, "scored": self.scored, "skipped": dict(self.skipped),
+                  "seconds": round(self.seconds, 1), **self._own()}
+        return {key: values[key] for key in self.KEYS if key in values}
+
+    def _own(self) -> dict:
+        return {}
+
+
+@dataclass
+class ArchiveSummary(RunSummary):
+    errors: int = 0  # records the scorer or the store failed on (also counted in skipped["record_error"])
     sentences_total: int = 0
     sentences_to_model: int = 0
     stage_seconds: Counter = field(default_factory=Counter)  # read, resume_check, language, ..., model, write
     encodings: dict = field(default_factory=dict)  # path -> encoding, for CSV/TSV files that were not UTF-8
 
+    KEYS: ClassVar[tuple[str, ...]] = ("run_id", "scored", "skipped", "errors", "seconds", "docs_per_second",
+                                       "sentences_total", "sentences_to_model", "stage_seconds", "encodings")
+
     @property
     def docs_per_second(self) -> float:
         return self.scored / self.seconds if self.seconds else 0.0
 
-    def as_dict(self) -> dict:
-        out = {"run_id": self.run_id, "scored": self.scored, "skipped": dict(self.skipped), "errors": self.errors,
-               "seconds": round(self.seconds, 1), "docs_per_second": round(self.docs_per_second, 2),
+    def _own(self) -> dict:
+        out = {"errors": self.errors, "docs_per_second": round(self.docs_per_second, 2),
                "sentences_total": self.sentences_total, "sentences_to_model": self.sentences_to_model,
                "stage_seconds": {k: round(v, 2) for k, v in sorted(self.stage_seconds.items())}}
         if self.encodings:
@@ -68,7 +86,7 @@ class RunSummary:
         return out
 
 
-Progress = Callable[[RunSummary, int], None]  # (summary so far, records read so far)
+Progress = Callable[[ArchiveSummary, int], None]  # (summary so far, records read so far)
 
 
 @dataclass
@@ -221,7 +239,7 @@ def _document_meta(meta: dict | None, language_fields: dict) -> dict | None:
 class StoreSink:
     """Writes ScoredRecords and rejections into one run of the store and keeps the run's summary."""
 
-    def __init__(self, writer: ScoreWriter, summary: RunSummary, genre: str = "news"):
+    def __init__(self, writer: ScoreWriter, summary: ArchiveSummary, genre: str = "news"):
         self.writer, self.summary, self.genre = writer, summary, genre
         self._sources: dict[str, int] = {}
 
@@ -307,7 +325,7 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
                   prefilter: RelevancePrefilter | None = None, genre: str = "news",
                   progress: Progress | None = None, command: str | None = None,
                   on_run: Callable[[int], None] | None = None, roots: Iterable[str | Path] | None = None,
-                  language_check: LanguageCheckMode = "strict") -> RunSummary:
+                  language_check: LanguageCheckMode = "strict") -> ArchiveSummary:
     """Score every record of `paths` with `model` (a FramingModel) into the store at `db_url` (default: the
     embedded SQLite file). `source` names the archive when records carry no source field of their own. `roots`
     (jobs): only regular files inside these folders are read; any other file found by expanding a folder or
@@ -320,7 +338,7 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
     run_id = start_run(writer, meta, files, source, batch_size, prefilter, command, engine_name="local")
     if on_run:
         on_run(run_id)
-    summary = RunSummary(run_id)
+    summary = ArchiveSummary(run_id)
     sink = StoreSink(writer, summary, genre)
 
     def stored(ids: list[str]) -> dict[str, StoredDocument]:
