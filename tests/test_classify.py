@@ -9,7 +9,7 @@ import pytest
 from discourse.pipeline.classify import classify_records, classify_texts
 from discourse.codebook import STANCES, load_codebook
 from discourse.model.framing import FramingModel
-from discourse.ingest.records import read_jsonl
+from discourse.ingest.readers import read_jsonl
 from discourse.settings import DEFAULT_MODEL_DIR
 
 pytestmark = pytest.mark.encoder

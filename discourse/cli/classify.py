@@ -26,7 +26,8 @@ def classify(
     """Classify one text, or every line of a JSON-lines file (one output line per input line, same order)."""
     from ..pipeline.classify import classify_records
     from ..model.loading import load_model
-    from ..ingest.records import check_record, read_jsonl
+    from ..ingest.readers import read_jsonl
+    from ..ingest.records import check_record
 
     if level not in ("sentence", "document"):
         fail(f"--level must be 'sentence' or 'document', not {level!r}")

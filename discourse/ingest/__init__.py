@@ -13,7 +13,8 @@ from .dates import parse_date
 from .ids import content_id
 from .mapping import ALTERNATIVES, FieldMapping
 from .paths import SUPPORTED_SUFFIXES, estimate_records, expand_paths, file_format
-from .readers import DEFAULT_MAX_CHARS, REASON_CODES, IngestRecord, Rejection, build_record, read_records
+from .readers import DEFAULT_MAX_CHARS, REASON_CODES, IngestRecord, build_record, read_records
+from .records import Rejection
 
 __all__ = [
     "ALTERNATIVES",

@@ -28,6 +28,7 @@ from .ids import content_id
 from .mapping import MISSING, FieldMapping, to_jsonable
 from .paths import PathNotAllowed, file_format, open_binary, open_raw, resolve_roots
 from .records import DEFAULT_MAX_CHARS  # one limit for classify and archives
+from .records import Rejection, check_record
 from .records import max_chars as configured_max_chars
 
 EXCERPT_CHARS = 300
@@ -78,16 +79,6 @@ class IngestRecord:
     position: int = 0
     #: True when `id` was made by `content_id` because the record had none.
     id_generated: bool = False
-
-
-@dataclass
-class Rejection:
-    path: str
-    position: int  # as for IngestRecord; 0 for a file that could not be opened at all
-    record_id: str | None
-    reason_code: str
-    reason: str
-    excerpt: str = ""
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -217,8 +208,14 @@ def _build_record(obj: Any, mapping: FieldMapping, path: str, position: int, raw
 # JSONL
 
 
-def _lines(path: Path, max_chars: int, roots: list[Path] | None = None) -> Iterator[tuple[int, str] | Rejection]:
-    """(line number, decoded line) for each non-blank line, or a Rejection for an overlong or non-UTF-8 line."""
+def _not_utf8(line: bytes, error: UnicodeDecodeError) -> str:
+    return f"line is not valid UTF-8 (byte {line[error.start:error.start + 1]!r} at offset {error.start})"
+
+
+def _lines(path: Path, max_chars: int, roots: list[Path] | None = None,
+           not_utf8: Callable[[bytes, UnicodeDecodeError], str] = _not_utf8) -> Iterator[tuple[int, str] | Rejection]:
+    """(line number, decoded line) for each line, blank ones included, or a Rejection for an overlong or non-UTF-8
+    line (`not_utf8` words its reason). The one line loop of every line-based input: archives and classify's."""
     name = str(path)
     # Binary + per-line decoding: a bad byte costs one line, where a text-mode reader would fail the whole file.
     limit = max(MAX_LINE_BYTES, max_chars * 8)
@@ -240,16 +237,11 @@ def _lines(path: Path, max_chars: int, roots: list[Path] | None = None) -> Itera
             try:
                 decoded = line.decode("utf-8")
             except UnicodeDecodeError as error:
-                bad = line[error.start:error.start + 1]
-                yield Rejection(name, number, None, "not_utf8",
-                                f"line is not valid UTF-8 (byte {bad!r} at offset {error.start})", _excerpt(line))
+                yield Rejection(name, number, None, "not_utf8", not_utf8(line, error), _excerpt(line))
                 continue
             # A byte-order mark from Windows tools: on the first line, and on any line of files concatenated
             # with `cat` (each part brought its own).
-            decoded = decoded.lstrip("\ufeff")
-            if decoded.isspace() or not decoded:
-                continue  # blank lines (a trailing newline, a separator) are not records
-            yield number, decoded
+            yield number, decoded.lstrip("\ufeff")
 
 
 def _read_jsonl(path: Path, mapping: FieldMapping, max_chars: int, roots: list[Path] | None
@@ -273,6 +265,8 @@ def _line_records(path: Path, mapping: FieldMapping, max_chars: int, roots: list
             yield item
             continue
         number, decoded = item
+        if decoded.isspace() or not decoded:
+            continue  # blank lines (a trailing newline, a separator) are not records
         try:
             obj = parse(decoded)
         except (ValueError, RecursionError) as error:
@@ -280,6 +274,34 @@ def _line_records(path: Path, mapping: FieldMapping, max_chars: int, roots: list
                             _excerpt(decoded))
             continue
         yield build_record(obj, mapping, name, number, decoded, max_chars)
+
+
+def read_jsonl(path: str | Path) -> Iterator[dict | Rejection]:
+    """`discourse classify --input`: each line of a JSON-lines file as a checked record (every field passed
+    through, no mapping) or a Rejection. Blank lines are rejections too, so that output line N always answers
+    input line N."""
+    limit = configured_max_chars()
+    name = str(path)
+    for item in _lines(Path(path), limit, not_utf8=_classify_not_utf8):
+        if isinstance(item, Rejection):
+            yield item
+            continue
+        number, line = item
+        # Without its line ending: an error at the end of the line is reported at its column, not on a next line.
+        line = line.removesuffix("\n").removesuffix("\r")
+        if not line.strip():
+            yield Rejection(name, number, None, "empty_text", "empty line")
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Rejection(name, number, None, "invalid_json", f"invalid JSON: {exc.msg} at column {exc.colno}")
+            continue
+        yield check_record(record, number, limit, name)
+
+
+def _classify_not_utf8(line: bytes, error: UnicodeDecodeError) -> str:
+    return f"line is not valid UTF-8 (byte {error.start}: {line[error.start:error.start + 1]!r})"
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -474,4 +496,5 @@ def read_records(paths: Iterable[str | Path], mapping: FieldMapping | None = Non
                             f"cannot read {path.name}{where}: {type(error).__name__}: {error}", "")
 
 
-__all__ = ["DEFAULT_MAX_CHARS", "IngestRecord", "REASON_CODES", "Rejection", "build_record", "read_records"]
+__all__ = ["DEFAULT_MAX_CHARS", "IngestRecord", "REASON_CODES", "Rejection", "build_record", "read_jsonl",
+           "read_records"]

@@ -1,15 +1,15 @@
-"""Reading input records one line at a time, so that one broken line never stops a batch.
+"""What every reader shares: the one `Rejection` type (a bad record: where it was, a reason code, a reason for
+people), the classify input's record check, and the text checks of the API's requests.
 
-Every line becomes either a record (a dict with a usable "text") or a `RecordError` that says what is wrong;
-both keep their line number, so the output can keep the input's order, one line out for each line in.
+A classify input line becomes either a record (a dict with a usable "text") or a `Rejection` that says what is
+wrong; both keep their line number, so the output can keep the input's order, one line out for each line in.
 """
 
 from __future__ import annotations
 
-import json
+import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated, Iterator
+from typing import Annotated
 
 from pydantic import AfterValidator
 
@@ -32,51 +32,43 @@ Utf8Str = Annotated[str, AfterValidator(utf8_text)]
 
 
 @dataclass
-class RecordError:
-    line: int
+class Rejection:
+    """A record that is not scored or classified, in its input's place: the file and position (1-based line or row;
+    0 for a whole file), its id if it had one, a reason code (readers.REASON_CODES, or the scorer's), a reason for
+    people and an excerpt of the raw record."""
+    path: str
+    position: int
+    record_id: str | None
+    reason_code: str
     reason: str
-    record: dict | None = None  # the parsed object, when there was one (its fields pass through)
+    excerpt: str | None = None  # None: no raw record to show (a whole transcript)
+    record: dict | None = None  # the parsed object, when there was one: classify passes its fields through
+
+    def as_store_row(self) -> dict:
+        """ScoreWriter.add_rejected's keyword arguments. The path is made absolute, so a rerun from another
+        folder finds the rejections it already recorded (one row per input, position and reason)."""
+        return {"reason_code": self.reason_code, "reason": self.reason,
+                "source_path": os.path.abspath(self.path) if self.path else self.path,
+                "line_or_row": self.position, "record_id": self.record_id, "raw": self.excerpt}
 
 
-def check_record(record: object, line: int, limit: int | None = None) -> dict | RecordError:
-    """Validate one parsed record: a JSON object with a non-empty string "text" within the length limit."""
+def check_record(record: object, line: int, limit: int | None = None, path: str = "") -> dict | Rejection:
+    """Validate one parsed classify record: a JSON object with a non-empty string "text" within the length limit."""
     limit = limit or max_chars()
+
+    def reject(code: str, reason: str) -> Rejection:
+        return Rejection(path, line, None, code, reason, record=record if isinstance(record, dict) else None)
+
     if not isinstance(record, dict):
-        return RecordError(line, f"line is not a JSON object (got {type(record).__name__})")
+        return reject("not_an_object", f"line is not a JSON object (got {type(record).__name__})")
     if "text" not in record:
-        return RecordError(line, 'missing field "text"', record)
+        return reject("missing_text", 'missing field "text"')
     text = record["text"]
     if not isinstance(text, str):
-        return RecordError(line, f'field "text" must be a string, got {type(text).__name__}', record)
+        return reject("text_not_string", f'field "text" must be a string, got {type(text).__name__}')
     if not text.strip():
-        return RecordError(line, 'field "text" is empty or only white space', record)
+        return reject("empty_text", 'field "text" is empty or only white space')
     if len(text) > limit:
-        return RecordError(line, f'field "text" has {len(text):,} characters; the limit is {limit:,} '
-                                 f"(DISCOURSE_MAX_CHARS)", record)
+        return reject("too_long", f'field "text" has {len(text):,} characters; the limit is {limit:,} '
+                                  f"(DISCOURSE_MAX_CHARS)")
     return record
-
-
-def read_jsonl(path: str | Path) -> Iterator[dict | RecordError]:
-    """Yield each line of a JSON-lines file as a checked record or an error. Blank lines are errors too, so that
-    output line N always answers input line N."""
-    limit = max_chars()
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            if raw.endswith(b"\n"):
-                raw = raw[:-1]
-            if raw.endswith(b"\r"):
-                raw = raw[:-1]
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield RecordError(number, f"line is not valid UTF-8 (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})")
-                continue
-            if not line.strip():
-                yield RecordError(number, "empty line")
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield RecordError(number, f"invalid JSON: {exc.msg} at column {exc.colno}")
-                continue
-            yield check_record(record, number, limit)

@@ -21,14 +21,14 @@ and stripping them would store garbage as speech. (UTF-16 with a byte-order mark
 
 from __future__ import annotations
 
-import os
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
+from ..ingest.records import Rejection
 from ..pipeline.score import Document, Refusal, ScoredDocument, score_documents
-from ..pipeline.score_archive import STORE_UNAVAILABLE
+from ..pipeline.score_archive import STORE_UNAVAILABLE, RunSummary
 from ..store import ScoreWriter, make_engine, upgrade
 from ..store.rows import document_score_row, recorded_run, segment_score_row
 from ..text import Sentence
@@ -39,21 +39,19 @@ TRANSCRIPT_SUFFIXES = (".txt", ".md", ".docx")
 
 
 @dataclass
-class InterviewSummary:
-    run_id: int
+class InterviewSummary(RunSummary):
     transcripts: int = 0
-    scored: int = 0
     segments: int = 0
     respondent_segments: int = 0
-    skipped: Counter = field(default_factory=Counter)  # already_scored, invalid_transcript, ...
     respondents_without_transcript: list[str] = field(default_factory=list)
-    seconds: float = 0.0
 
-    def as_dict(self) -> dict:
-        return {"run_id": self.run_id, "transcripts": self.transcripts, "scored": self.scored,
-                "segments": self.segments, "respondent_segments": self.respondent_segments,
-                "skipped": dict(self.skipped), "respondents_without_transcript": self.respondents_without_transcript,
-                "seconds": round(self.seconds, 1)}
+    KEYS: ClassVar[tuple[str, ...]] = ("run_id", "transcripts", "scored", "segments", "respondent_segments",
+                                       "skipped", "respondents_without_transcript", "seconds")
+
+    def _own(self) -> dict:
+        return {"transcripts": self.transcripts, "segments": self.segments,
+                "respondent_segments": self.respondent_segments,
+                "respondents_without_transcript": self.respondents_without_transcript}
 
 
 def transcript_files(directory: str | Path) -> list[Path]:
@@ -118,7 +116,7 @@ def _ingest_one(writer: ScoreWriter, summary: InterviewSummary, model, meta: dic
     pairs = transcript.sentences(include_interviewer=True)
     result = _score(model, transcript, pairs)
     if isinstance(result, Refusal):
-        _reject(writer, summary, path, doc_id, result.reason_code, result.reason)
+        _record(writer, summary, result.as_rejection(str(path), 0, doc_id))
         return
     speakers = _speakers(transcript, path, register)
     seen.update(s["label"] for s in speakers)
@@ -195,6 +193,9 @@ def _write(writer: ScoreWriter, summary: InterviewSummary, transcript: Transcrip
 
 
 def _reject(writer: ScoreWriter, summary: InterviewSummary, path: Path, doc_id: str, code: str, reason: str) -> None:
-    # The absolute path: a rerun from another folder finds the rejection it recorded already.
-    writer.add_rejected(summary.run_id, code, reason, source_path=os.path.abspath(path), record_id=doc_id)
-    summary.skipped[code] += 1
+    _record(writer, summary, Rejection(str(path), 0, doc_id, code, reason))
+
+
+def _record(writer: ScoreWriter, summary: InterviewSummary, rejection: Rejection) -> None:
+    writer.add_rejected(summary.run_id, **rejection.as_store_row())
+    summary.skipped[rejection.reason_code] += 1

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Iterable, Iterator
 
-from ..ingest.records import RecordError
+from ..ingest.records import Rejection
 from ..model.loading import Model
 from .language import LanguageCheckMode, require_mode
 from .score import (NOT_DUTCH, Document, DocumentPlan, Level, Refusal, ScoredDocument, plan_document,
@@ -22,7 +22,7 @@ from .score import (NOT_DUTCH, Document, DocumentPlan, Level, Refusal, ScoredDoc
 CHUNK = 64  # records per encoder round; big enough to batch well, small enough to stream
 
 
-def classify_records(model: Model, records: Iterable[dict | RecordError], level: Level = "sentence",
+def classify_records(model: Model, records: Iterable[dict | Rejection], level: Level = "sentence",
                      language_check: LanguageCheckMode = "strict") -> Iterator[dict]:
     """Yield one output row per input record, in order. Input fields pass through; "text" is not echoed.
     `language_check` (discourse.pipeline.language.LANGUAGE_CHECKS): which texts are refused as not Dutch."""
@@ -39,11 +39,11 @@ def classify_texts(model: Model, texts: list[str], level: Level = "sentence",
     return list(classify_records(model, ({"text": t} for t in texts), level, language_check))
 
 
-def _classify_chunk(model: Model, chunk: list[dict | RecordError], level: Level,
+def _classify_chunk(model: Model, chunk: list[dict | Rejection], level: Level,
                     language_check: LanguageCheckMode) -> list[dict]:
-    documents = [Document(i, item["text"]) for i, item in enumerate(chunk) if not isinstance(item, RecordError)]
+    documents = [Document(i, item["text"]) for i, item in enumerate(chunk) if not isinstance(item, Rejection)]
     results = iter(score_documents(model, documents, level, language_check=language_check).results)
-    return [_error_row(item.record, item.reason) if isinstance(item, RecordError) else _row(item, next(results), model)
+    return [_error_row(item.record, item.reason) if isinstance(item, Rejection) else _row(item, next(results), model)
             for item in chunk]
 
 
@@ -71,10 +71,10 @@ class RecordPlan:
         return _row(self.record, self.document.finish(model, predictions), model)
 
 
-def plan_record(item: dict | RecordError, level: Level, language_check: LanguageCheckMode,
+def plan_record(item: dict | Rejection, level: Level, language_check: LanguageCheckMode,
                 model: Model | None = None) -> RecordPlan:
     """Everything before the model: the language check, and at document level the sentence split."""
-    if isinstance(item, RecordError):
+    if isinstance(item, Rejection):
         return RecordPlan(item.record, error=item.reason)
     return RecordPlan(item, plan_document(Document(None, item["text"]), level, language_check, model))
 

@@ -36,7 +36,7 @@ from ..settings import model_dir as default_model_dir
 from ..settings import ray_address
 from ..store import ScoreWriter, default_database_url, make_engine, upgrade
 from ..store.rows import recorded_run, start_run
-from .score_archive import DEFAULT_BATCH, Progress, RunSummary, StoreSink, score_records, split_items
+from .score_archive import DEFAULT_BATCH, ArchiveSummary, Progress, StoreSink, score_records, split_items
 
 READ_CPUS = 1  # logical CPUs kept free for the read step (see the module docstring)
 MISSING_RAY = "--engine ray needs the ray extra: pip install 'discourse[ray]'"
@@ -54,7 +54,7 @@ def score_archive_ray(paths, model_dir: str | None = None, backend: str | None =
                       source: str | None = None, mapping: FieldMapping | None = None, batch_size: int = DEFAULT_BATCH,
                       use_prefilter: bool = True, genre: str = "news", progress: Progress | None = None,
                       command: str | None = None, address: str | None = None, workers: int | None = None,
-                      threads_per_worker: int = 1, language_check: str = "strict") -> RunSummary:
+                      threads_per_worker: int = 1, language_check: str = "strict") -> ArchiveSummary:
     """score_archive() on Ray: `address` (or RAY_ADDRESS) names a cluster, else a local instance is started (and
     shut down after). `workers` actors of `threads_per_worker` CPUs each (default: all CPUs but READ_CPUS)."""
     try:
@@ -86,7 +86,7 @@ def score_archive_ray(paths, model_dir: str | None = None, backend: str | None =
         writer = ScoreWriter(engine)
         prefilter = RelevancePrefilter.load() if use_prefilter else None
         run_id = start_run(writer, meta, files, source, batch_size, prefilter, command, engine_name="ray")
-        summary = RunSummary(run_id)
+        summary = ArchiveSummary(run_id)
         sink = StoreSink(writer, summary, genre)
         started, read = time.perf_counter(), 0
         with recorded_run(writer, summary, engine, started):

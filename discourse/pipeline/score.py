@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..codebook import STANCES
+from ..ingest.records import Rejection
 from ..segment import split_sentences
 from ..text import Sentence
 from .language import LanguageCheckMode, LanguageVerdict, check_language
@@ -54,6 +55,10 @@ class Refusal:
     reason_code: str
     reason: str
     language: str | None = None
+
+    def as_rejection(self, path: str, position: int, record_id: str | None, excerpt: str | None = None) -> Rejection:
+        """The refusal as a rejected record of the store, at the caller's place in its input."""
+        return Rejection(path, position, record_id, self.reason_code, self.reason, excerpt)
 
 
 @dataclass

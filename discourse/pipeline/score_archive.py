@@ -16,13 +16,12 @@ ids) is rejected as `id_conflict`, never counted as already scored; the same id 
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, ClassVar, Iterable
 
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -45,23 +44,41 @@ DEFAULT_BATCH = 64  # articles per transaction: small enough to lose little on a
 
 @dataclass
 class RunSummary:
+    """What a run did, as recorded with it (ScoreWriter.finish_run) and reported by jobs: the counts every run
+    has; an archive run and an interview run add their own (`_own`), and name the order `as_dict` keeps (`KEYS`)."""
     run_id: int
     scored: int = 0
     skipped: Counter = field(default_factory=Counter)  # by reason: already_scored, not_dutch, invalid_json, ...
-    errors: int = 0  # records the scorer or the store failed on (also counted in skipped["record_error"])
     seconds: float = 0.0
+
+    KEYS: ClassVar[tuple[str, ...]] = ("run_id", "scored", "skipped", "seconds")
+
+    def as_dict(self) -> dict:
+        values = {"run_id": self.run_id, "scored": self.scored, "skipped": dict(self.skipped),
+                  "seconds": round(self.seconds, 1), **self._own()}
+        return {key: values[key] for key in self.KEYS if key in values}
+
+    def _own(self) -> dict:
+        return {}
+
+
+@dataclass
+class ArchiveSummary(RunSummary):
+    errors: int = 0  # records the scorer or the store failed on (also counted in skipped["record_error"])
     sentences_total: int = 0
     sentences_to_model: int = 0
     stage_seconds: Counter = field(default_factory=Counter)  # read, resume_check, language, ..., model, write
     encodings: dict = field(default_factory=dict)  # path -> encoding, for CSV/TSV files that were not UTF-8
 
+    KEYS: ClassVar[tuple[str, ...]] = ("run_id", "scored", "skipped", "errors", "seconds", "docs_per_second",
+                                       "sentences_total", "sentences_to_model", "stage_seconds", "encodings")
+
     @property
     def docs_per_second(self) -> float:
         return self.scored / self.seconds if self.seconds else 0.0
 
-    def as_dict(self) -> dict:
-        out = {"run_id": self.run_id, "scored": self.scored, "skipped": dict(self.skipped), "errors": self.errors,
-               "seconds": round(self.seconds, 1), "docs_per_second": round(self.docs_per_second, 2),
+    def _own(self) -> dict:
+        out = {"errors": self.errors, "docs_per_second": round(self.docs_per_second, 2),
                "sentences_total": self.sentences_total, "sentences_to_model": self.sentences_to_model,
                "stage_seconds": {k: round(v, 2) for k, v in sorted(self.stage_seconds.items())}}
         if self.encodings:
@@ -69,7 +86,7 @@ class RunSummary:
         return out
 
 
-Progress = Callable[[RunSummary, int], None]  # (summary so far, records read so far)
+Progress = Callable[[ArchiveSummary, int], None]  # (summary so far, records read so far)
 
 
 @dataclass
@@ -80,7 +97,7 @@ class ScoredRecords:
     documents: list[dict] = field(default_factory=list)
     document_scores: list[dict] = field(default_factory=list)
     segment_scores: list[dict] = field(default_factory=list)
-    rejections: list[dict] = field(default_factory=list)  # keyword arguments of ScoreWriter.add_rejected
+    rejections: list[Rejection] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)  # already_scored, duplicate_in_batch
     errors: int = 0  # records rejected as record_error
     sentences_total: int = 0
@@ -102,36 +119,26 @@ class ScoredRecords:
         self.origins.update(other.origins)
 
 
-def rejection_row(code: str, reason: str, path: str, position: int, record_id: str | None, raw: str) -> dict:
-    """A rejection as add_rejected's keyword arguments. The path is made absolute, so a rerun from another
-    folder finds the rejections it already recorded (one row per input, position and reason)."""
-    return {"reason_code": code, "reason": reason, "source_path": os.path.abspath(path) if path else path,
-            "line_or_row": position, "record_id": record_id, "raw": raw}
-
-
-def error_row(record: IngestRecord, error: BaseException) -> dict:
+def failed(record: IngestRecord, error: BaseException) -> Rejection:
     """The rejection of a record the scorer or the store failed on (the error's type and message)."""
-    return rejection_row("record_error", f"scoring or storing this record failed: {type(error).__name__}: "
-                                         f"{error}"[:2000], record.path, record.position, record.id, record.text[:300])
+    return Rejection(record.path, record.position, record.id, "record_error",
+                     f"scoring or storing this record failed: {type(error).__name__}: {error}"[:2000],
+                     record.text[:300])
 
 
-def conflict_row(record_id: str, path: str, position: int, raw: str) -> dict:
-    return rejection_row("id_conflict", f"document id {record_id!r} is stored already with a different text (another "
-                                        "archive, or an earlier version of this one, uses the same id); map this "
-                                        "archive's ids to unique ones (--map id=...) or leave them out (a content "
-                                        "id is made)", path, position, record_id, raw)
+def conflict(record_id: str, path: str, position: int, raw: str) -> Rejection:
+    return Rejection(path, position, record_id, "id_conflict",
+                     f"document id {record_id!r} is stored already with a different text (another archive, or an "
+                     "earlier version of this one, uses the same id); map this archive's ids to unique ones "
+                     "(--map id=...) or leave them out (a content id is made)", raw)
 
 
-def split_items(items: Iterable[IngestRecord | Rejection]) -> tuple[list[IngestRecord], list[dict]]:
-    """Reader output -> (records to score, rejection rows). Characters no store can hold (NUL, lone
-    surrogates) were refused by the reader already, in every field."""
+def split_items(items: Iterable[IngestRecord | Rejection]) -> tuple[list[IngestRecord], list[Rejection]]:
+    """Reader output -> (records to score, rejections). Characters no store can hold (NUL, lone surrogates) were
+    refused by the reader already, in every field."""
     records, rejections = [], []
     for item in items:
-        if isinstance(item, Rejection):
-            rejections.append(rejection_row(item.reason_code, item.reason, item.path, item.position,
-                                            item.record_id, item.excerpt))
-        else:
-            records.append(item)
+        (rejections if isinstance(item, Rejection) else records).append(item)
     return records, rejections
 
 
@@ -164,7 +171,7 @@ def score_records(model, records: list[IngestRecord], prefilter: RelevancePrefil
             else:
                 todo.append(record)  # stored by another model version: scored now by this one
         else:
-            out.rejections.append(conflict_row(record.id, record.path, record.position, record.text[:300]))
+            out.rejections.append(conflict(record.id, record.path, record.position, record.text[:300]))
     if not todo:
         return out
     try:
@@ -178,7 +185,7 @@ def score_records(model, records: list[IngestRecord], prefilter: RelevancePrefil
             except STORE_UNAVAILABLE:
                 raise
             except Exception as error:  # noqa: BLE001 - this record alone fails: rejected with the reason
-                out.rejections.append(error_row(record, error))
+                out.rejections.append(failed(record, error))
                 out.errors += 1
     return out
 
@@ -195,7 +202,7 @@ def _unique(records: list[IngestRecord], out: ScoredRecords) -> list[IngestRecor
         elif record.id_generated or record.text == seen.text:
             out.skipped["duplicate_in_batch"] += 1
         else:
-            out.rejections.append(conflict_row(record.id, record.path, record.position, record.text[:300]))
+            out.rejections.append(conflict(record.id, record.path, record.position, record.text[:300]))
     return list(first.values())
 
 
@@ -209,8 +216,7 @@ def _score(model, todo: list[IngestRecord], prefilter: RelevancePrefilter | None
     for result in scored.results:
         record = result.key
         if isinstance(result, Refusal):
-            out.rejections.append(rejection_row(result.reason_code, result.reason, record.path, record.position,
-                                                record.id, record.text[:300]))
+            out.rejections.append(result.as_rejection(record.path, record.position, record.id, record.text[:300]))
             continue
         language_fields = {k: v for k, v in result.language.fields().items() if k != "language"}
         out.documents.append({"id": record.id, "source_name": record.source or source or Path(record.path).stem,
@@ -231,16 +237,16 @@ def _document_meta(meta: dict | None, language_fields: dict) -> dict | None:
 
 
 class StoreSink:
-    """Writes ScoredRecords and rejection rows into one run of the store and keeps the run's summary."""
+    """Writes ScoredRecords and rejections into one run of the store and keeps the run's summary."""
 
-    def __init__(self, writer: ScoreWriter, summary: RunSummary, genre: str = "news"):
+    def __init__(self, writer: ScoreWriter, summary: ArchiveSummary, genre: str = "news"):
         self.writer, self.summary, self.genre = writer, summary, genre
         self._sources: dict[str, int] = {}
 
-    def reject(self, rows: Iterable[dict]) -> None:
-        for row in rows:
-            self.writer.add_rejected(self.summary.run_id, **row)
-            self.summary.skipped[row["reason_code"]] += 1
+    def reject(self, rejections: Iterable[Rejection]) -> None:
+        for rejection in rejections:
+            self.writer.add_rejected(self.summary.run_id, **rejection.as_store_row())
+            self.summary.skipped[rejection.reason_code] += 1
 
     def write(self, scored: ScoredRecords) -> None:
         started = time.perf_counter()
@@ -258,7 +264,7 @@ class StoreSink:
             documents.append({k: v for k, v in document.items() if k != "source_name"} | {"source_id": source_id})
         inserted, conflicts, failed = self._write_documents(scored, documents)
         summary = self.summary
-        self.reject(conflict_row(doc_id, *scored.origins[doc_id]) for doc_id in conflicts)
+        self.reject(conflict(doc_id, *scored.origins[doc_id]) for doc_id in conflicts)
         # Counted from what the store took: a document another batch of this run scored at the same time (the
         # same id twice in an archive, on Ray) is stored once and counted once.
         summary.scored += inserted
@@ -278,8 +284,8 @@ class StoreSink:
     def _refuse(self, scored: ScoredRecords, doc_id: str, error: Exception) -> None:
         """Reject a scored document the store would not take (`record_error`, with the store's reason)."""
         path, position, raw = scored.origins[doc_id]
-        self.reject([rejection_row("record_error", f"the store refused this record: {type(error).__name__}: "
-                                                   f"{error}"[:2000], path, position, doc_id, raw)])
+        self.reject([Rejection(path, position, doc_id, "record_error",
+                               f"the store refused this record: {type(error).__name__}: {error}"[:2000], raw)])
         self.summary.errors += 1
 
     def _write_documents(self, scored: ScoredRecords, documents: list[dict]) -> tuple[int, list[str], int]:
@@ -319,7 +325,7 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
                   prefilter: RelevancePrefilter | None = None, genre: str = "news",
                   progress: Progress | None = None, command: str | None = None,
                   on_run: Callable[[int], None] | None = None, roots: Iterable[str | Path] | None = None,
-                  language_check: LanguageCheckMode = "strict") -> RunSummary:
+                  language_check: LanguageCheckMode = "strict") -> ArchiveSummary:
     """Score every record of `paths` with `model` (a FramingModel) into the store at `db_url` (default: the
     embedded SQLite file). `source` names the archive when records carry no source field of their own. `roots`
     (jobs): only regular files inside these folders are read; any other file found by expanding a folder or
@@ -332,7 +338,7 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
     run_id = start_run(writer, meta, files, source, batch_size, prefilter, command, engine_name="local")
     if on_run:
         on_run(run_id)
-    summary = RunSummary(run_id)
+    summary = ArchiveSummary(run_id)
     sink = StoreSink(writer, summary, genre)
 
     def stored(ids: list[str]) -> dict[str, StoredDocument]:
