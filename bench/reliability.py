@@ -47,18 +47,11 @@ HEALTH_EVERY_S = 0.1
 def build_store(folder: Path) -> str:
     """The demo data as `make run` loads it (12 institutional texts, 8 interviews), scored into a fresh store."""
     from discourse.model.framing import FramingModel
-    from discourse.interviews.ingest import ingest_interviews
-    from discourse.model.prefilter import RelevancePrefilter
-    from discourse.pipeline.score_archive import score_archive
+    from discourse.pipeline.demo import load_demo
     from discourse.settings import DEFAULT_MODEL_DIR
 
     url = f"sqlite:///{folder / 'store.sqlite'}"
-    model = FramingModel.load(DEFAULT_MODEL_DIR)
-    demo = ROOT / "corpora" / "demo"
-    score_archive([str(demo / "institutional.jsonl")], model, db_url=url, genre="policy",
-                  prefilter=RelevancePrefilter.load())
-    ingest_interviews(demo / "interviews", model, demo / "interviews" / "respondents.csv", db_url=url,
-                      source="demo-interviews")
+    load_demo(url, FramingModel.load(DEFAULT_MODEL_DIR))
     return url
 
 

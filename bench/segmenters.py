@@ -30,7 +30,7 @@ from pathlib import Path
 
 from real_sentences import read_document, sha256  # noqa: E402  (puts the repo on sys.path)
 
-from discourse.training.corpus import load_units
+from discourse.training.corpus import running_text
 from discourse.segment import split_sentences
 from discourse.settings import SHARED_CORPORA
 
@@ -137,14 +137,7 @@ def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
 
 
 def ordinary_dutch(chars: int = SPEED_CHARS) -> str:
-    """`chars` characters of ordinary Dutch in one paragraph (as news archives deliver articles): the project's
-    authored corpus units one after the other."""
-    units = [u.text for u in load_units()]
-    parts, size = [], 0
-    while size < chars:
-        parts.append(units[len(parts) % len(units)])
-        size += len(parts[-1]) + 1
-    return " ".join(parts)[:chars]
+    return running_text(chars)
 
 
 def seconds(segment, text: str) -> float:

@@ -178,18 +178,11 @@ def demo_store(tmp_path_factory) -> str:
     """A SQLite store holding the demo data as `make run` loads it: the 12 invented institutional texts (genre
     policy) and the 8 invented interviews with their respondents' attributes, scored by the shipped model."""
     from discourse.model.framing import FramingModel
-    from discourse.interviews.ingest import ingest_interviews
-    from discourse.model.prefilter import RelevancePrefilter
-    from discourse.pipeline.score_archive import score_archive
-    from discourse.settings import DEFAULT_MODEL_DIR, REPO_ROOT
+    from discourse.pipeline.demo import load_demo
+    from discourse.settings import DEFAULT_MODEL_DIR
 
     url = f"sqlite:///{tmp_path_factory.mktemp('demo-store') / 'store.sqlite'}"
-    model = FramingModel.load(DEFAULT_MODEL_DIR)
-    demo = REPO_ROOT / "corpora" / "demo"
-    score_archive([str(demo / "institutional.jsonl")], model, db_url=url, genre="policy",
-                  prefilter=RelevancePrefilter.load())
-    ingest_interviews(demo / "interviews", model, demo / "interviews" / "respondents.csv", db_url=url,
-                      source="demo-interviews")
+    load_demo(url, FramingModel.load(DEFAULT_MODEL_DIR))
     return url
 
 

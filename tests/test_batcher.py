@@ -4,13 +4,12 @@ are answered in between, and every row is the one a single model call gives."""
 from __future__ import annotations
 
 import asyncio
-import random
 
 import pytest
 
 from api.batcher import MicroBatcher
 from discourse.pipeline.classify import classify_records
-from discourse.training.corpus import load_units
+from discourse.training.corpus import running_text
 from discourse.model.loading import load_model
 
 pytestmark = pytest.mark.encoder
@@ -25,19 +24,6 @@ def model(default_encoder):
     return load_model()
 
 
-def real_document(n_chars: int, seed: int = 0) -> str:
-    """Annotated units, one after another: real Dutch sentences, ~`n_chars` long."""
-    units = [u.text for u in load_units() if 20 <= len(u.text) <= 400]
-    random.Random(seed).shuffle(units)
-    parts, size = [], 0
-    for text in units:
-        if size >= n_chars:
-            break
-        parts.append(text)
-        size += len(text) + 1
-    return " ".join(parts)
-
-
 async def _serve(model, work, **options):
     batcher = MicroBatcher(model, **options)
     await batcher.start()
@@ -48,7 +34,7 @@ async def _serve(model, work, **options):
 
 
 def test_a_long_document_in_turns_gives_the_row_of_one_call(model):
-    records = [{"id": "doc", "text": real_document(12_000), "bron": "test"},
+    records = [{"id": "doc", "text": running_text(12_000), "bron": "test"},
                {"id": "odd", "text": ODD[0]}, {"id": "kort", "text": SHORT}]
     expected = list(classify_records(model, records, "document"))
     assert expected[0]["sentences"]["total"] > 100
@@ -60,7 +46,7 @@ def test_a_long_document_in_turns_gives_the_row_of_one_call(model):
     assert sentence_rows == list(classify_records(model, records, "sentence"))
 
 
-@pytest.mark.parametrize("level, slow", [("document", [real_document(30_000, seed=1)]), ("sentence", ODD * 3)],
+@pytest.mark.parametrize("level, slow", [("document", [running_text(30_000, seed=1)]), ("sentence", ODD * 3)],
                          ids=["long document", "odd-Unicode texts"])
 def test_a_short_text_is_answered_while_long_work_is_still_running(model, level, slow):
     """Before, the model thread ran a request's records in one call: a short text that came in meanwhile waited

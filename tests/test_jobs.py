@@ -169,7 +169,8 @@ def test_start_up_takes_up_only_the_jobs_whose_server_died(store_url, prefilter)
 
     from sqlalchemy import update
 
-    from discourse.pipeline.jobs import MAX_ATTEMPTS, JobRunner
+    from discourse.pipeline.jobs import JobRunner
+    from discourse.store.jobs import MAX_ATTEMPTS
     from discourse.store import ScoreWriter
     from discourse.store.liveness import process_owner
     from discourse.store.schema import Job, utcnow

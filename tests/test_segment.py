@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from discourse.training.corpus import load_units
+from discourse.training.corpus import running_text
 from discourse.segment import split_sentences, sentence_texts
 from discourse.settings import REPO_ROOT, SHARED_CORPORA
 
@@ -82,16 +82,6 @@ def test_units_and_inline_enumerations():
         "Er zijn drie percelen: 1. Integratiediensten; 2. Werkplekdiensten; 3. Clouddiensten.", "Dat is alles."]
 
 
-def _ordinary_dutch(chars: int) -> str:
-    """`chars` characters of ordinary Dutch in one paragraph, as news archives deliver articles."""
-    units = [u.text for u in load_units()]
-    parts, size = [], 0
-    while size < chars:
-        parts.append(units[len(parts) % len(units)])
-        size += len(parts[-1]) + 1
-    return " ".join(parts)[:chars]
-
-
 def _seconds(text: str) -> tuple[float, list]:
     started = time.perf_counter()
     sentences = split_sentences(text)
@@ -100,7 +90,7 @@ def _seconds(text: str) -> tuple[float, list]:
 
 def test_long_text_of_ordinary_dutch_is_segmented_in_linear_time():
     # One long text must not stall the service: the model runs on one worker thread.
-    seconds, sentences = _seconds(_ordinary_dutch(100_000))
+    seconds, sentences = _seconds(running_text(100_000))
     assert len(sentences) > 500
     assert seconds < 1.0, f"100,000 characters took {seconds:.1f} s"
 

@@ -23,14 +23,15 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine
 
 from ..ingest import FieldMapping
 from ..ingest.paths import PathNotAllowed
 from ..model.prefilter import RelevancePrefilter
 from ..store import ScoreWriter
-from ..store.liveness import HEARTBEAT_S, Heartbeat, Interrupted, is_orphan, process_owner
-from ..store.schema import Job, Run, utcnow
+from ..store.jobs import JobQueue
+from ..store.liveness import HEARTBEAT_S, Heartbeat, Interrupted, process_owner
+from ..store.schema import utcnow
 from .score_archive import RunSummary, score_archive
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,6 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 1.0
 #: How often a server looks for jobs and runs whose process died.
 RECOVER_EVERY_S = 30.0
-#: A job interrupted this many times (its server died during each attempt) is failed, not queued again: it is
-#: probably what kills the server.
-MAX_ATTEMPTS = 5
 
 __all__ = ["JobRunner", "PathNotAllowed", "allowed_paths"]
 
@@ -74,12 +72,12 @@ class JobRunner:
                  *, roots: Iterable[str | Path] = (), owner: str | None = None,
                  heartbeat_s: float = HEARTBEAT_S, stale_after_s: float | None = None):
         self.engine = engine
-        self._write_engine = engine.execution_options(sqlite_begin="IMMEDIATE")
         self.model = model  # called per job, so a model reload applies to the next job
         self.prefilter = prefilter or RelevancePrefilter.load()
         self.roots = [Path(root) for root in roots]
         self.owner = owner or process_owner()
         self.heartbeat_s, self.stale_after_s = heartbeat_s, stale_after_s
+        self.queue = JobQueue(engine, self.owner, stale_after_s)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -98,83 +96,28 @@ class JobRunner:
         self._stopping.set()
         self._wake.set()
 
-    # -- submitting and reading ----------------------------------------------------------------------------------
+    # -- submitting, reading, claiming and recovering: the queue in the store ---------------------------------------
 
     def submit(self, paths: list[str], options: dict) -> int:
-        table = Job.__table__
-        with self._write_engine.begin() as conn:
-            job_id = conn.execute(insert(table).returning(table.c.id), {
-                "paths": paths, "options": options, "state": "queued", "created_at": utcnow(),
-                "updated_at": utcnow()}).scalar_one()
+        job_id = self.queue.submit(paths, options)
         self._wake.set()
         return job_id
 
     def get(self, job_id: int) -> dict | None:
-        table = Job.__table__
-        with self.engine.connect() as conn:
-            row = conn.execute(select(table).where(table.c.id == job_id)).mappings().one_or_none()
-        return _public(row) if row else None
+        return self.queue.get(job_id)
 
     def recent(self, limit: int = 50) -> list[dict]:
-        table = Job.__table__
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(table).order_by(table.c.id.desc()).limit(limit)).mappings().all()
-        return [_public(row) for row in rows]
-
-    # -- claiming and recovering ---------------------------------------------------------------------------------
+        return self.queue.recent(limit)
 
     def claim(self) -> dict | None:
-        """Take the oldest queued job for this server, or None. The UPDATE's `state = 'queued'` condition makes
-        the claim a compare-and-set: of two servers that saw the same queued job, one updates it and the other
-        updates nothing (PostgreSQL re-checks the condition on the row the winner committed) and tries the next."""
-        table = Job.__table__
-        for _ in range(20):  # each lost race means another server took a job; give up after a few
-            with self.engine.connect() as conn:
-                job_id = conn.execute(select(table.c.id).where(table.c.state == "queued").order_by(table.c.id)
-                                      .limit(1)).scalar_one_or_none()
-            if job_id is None:
-                return None
-            now = utcnow()
-            with self._write_engine.begin() as conn:
-                row = conn.execute(update(table).where(table.c.id == job_id, table.c.state == "queued")
-                                   .values(state="running", owner=self.owner, heartbeat_at=now, updated_at=now,
-                                           error=None)
-                                   .returning(*table.c)).mappings().one_or_none()
-            if row is not None:
-                return dict(row)
-        return None
+        """Take the oldest queued job for this server, or None (JobQueue.claim)."""
+        return self.queue.claim()
 
     def recover(self) -> list[int]:
-        """Queue again every running job whose server is gone (liveness.is_orphan), marking its runs
-        "interrupted"; a job interrupted MAX_ATTEMPTS times is failed instead. Also marks "interrupted" the
-        orphaned runs of the command line (ScoreWriter.interrupt_orphaned_runs). Returns the jobs' ids."""
-        table = Job.__table__
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(table.c.id, table.c.owner, table.c.heartbeat_at, table.c.run_ids)
-                                .where(table.c.state == "running")).all()
-        recovered = []
-        for row in rows:
-            if not is_orphan(row.owner, row.heartbeat_at, self.stale_after_s):
-                continue
-            attempts = len(row.run_ids or [])
-            values = ({"state": "failed", "error": f"interrupted {attempts} times: its server died during every "
-                                                  "attempt (out of memory?)"}
-                      if attempts >= MAX_ATTEMPTS else {"state": "queued"})
-            same_owner = table.c.owner.is_(None) if row.owner is None else table.c.owner == row.owner
-            same_beat = (table.c.heartbeat_at.is_(None) if row.heartbeat_at is None
-                         else table.c.heartbeat_at == row.heartbeat_at)
-            with self._write_engine.begin() as conn:
-                # Compare-and-set again: a server that claimed or beat meanwhile keeps its job.
-                taken = conn.execute(update(table).where(table.c.id == row.id, table.c.state == "running",
-                                                         same_owner, same_beat)
-                                     .values(owner=None, heartbeat_at=None, updated_at=utcnow(), **values)).rowcount
-                if taken == 1 and row.run_ids:
-                    runs = Run.__table__
-                    conn.execute(update(runs).where(runs.c.id.in_(row.run_ids), runs.c.state == "running")
-                                 .values(state="interrupted", finished_at=utcnow()))
-            if taken == 1:
-                recovered.append(row.id)
-                log.warning("job %s: its server (%s) is gone; %s", row.id, row.owner, values["state"])
+        """Queue again every running job whose server is gone, marking its runs "interrupted" (JobQueue.recover);
+        also marks "interrupted" the orphaned runs of the command line (ScoreWriter.interrupt_orphaned_runs).
+        Returns the jobs' ids."""
+        recovered = self.queue.recover()
         ScoreWriter(self.engine).interrupt_orphaned_runs(self.stale_after_s)
         if recovered:
             self._wake.set()
@@ -236,14 +179,4 @@ class JobRunner:
 
     def _update(self, job_id: int, **values) -> bool:
         """Update a job this server owns; False when it is no longer this server's (another took it over)."""
-        table = Job.__table__
-        with self._write_engine.begin() as conn:
-            return conn.execute(update(table).where(table.c.id == job_id, table.c.owner == self.owner)
-                                .values(**values, updated_at=utcnow())).rowcount == 1
-
-
-def _public(row) -> dict:
-    return {"id": row["id"], "state": row["state"], "paths": row["paths"], "options": row["options"],
-            "progress": row["progress"], "run_ids": row["run_ids"] or [], "error": row["error"],
-            "created_at": row["created_at"].isoformat() if row["created_at"] else None,
-            "updated_at": row["updated_at"].isoformat() if row["updated_at"] else None}
+        return self.queue.update(job_id, **values)

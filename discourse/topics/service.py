@@ -17,13 +17,11 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from ..encoder.cache import EmbeddingCache
 from ..settings import discourse_home, embedding_cache_path
-from ..store.schema import TopicAssignment
-from ..store.writer import dialect_insert
+from ..store.assignments import add_topic_assignments, clear_topic_assignments
 from ..store.selection import Condition, SegmentFilter, SegmentRow, assigned_topics, select_segments
 from .model import TopicConfig, TopicModel, topic_encoder
 
@@ -70,7 +68,7 @@ def fit_from_store(session: Session, name: str, segment_filter: SegmentFilter, c
     model = TopicModel.fit(texts, encoder.encode(texts), config, encoder_version=encoder.version)
     model.meta["filter"] = str(segment_filter)
     model.save(path)
-    session.execute(delete(TopicAssignment).where(TopicAssignment.topic_model == name))
+    clear_topic_assignments(session, name)
     _store(session, name, rows, model.document_topics)
     return model
 
@@ -122,13 +120,4 @@ def _distinct_rows(rows: list[SegmentRow]) -> list[SegmentRow]:
 
 
 def _store(session: Session, name: str, rows: list[SegmentRow], topics: list[int]) -> int:
-    values = [{"topic_model": name, "document_id": r.document_id, "position": r.position, "topic": int(t)}
-              for r, t in zip(rows, topics)]
-    insert = dialect_insert(session.get_bind())
-    stored = 0
-    for start in range(0, len(values), 1000):
-        statement = insert(TopicAssignment).on_conflict_do_nothing(
-            index_elements=["topic_model", "document_id", "position"]).returning(TopicAssignment.position)
-        stored += len(session.execute(statement, values[start:start + 1000]).all())
-    session.commit()
-    return stored
+    return add_topic_assignments(session, name, ((r.document_id, r.position, t) for r, t in zip(rows, topics)))

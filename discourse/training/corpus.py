@@ -7,6 +7,7 @@ and negated twins written together never straddle train and test.
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -76,6 +77,19 @@ def load_units(split: str | None = None, directory: Path = ANNOTATED_DIR) -> lis
             seen.add(unit.id)
             units.append(unit)
     return units
+
+
+def running_text(chars: int, seed: int | None = None) -> str:
+    """`chars` characters of ordinary Dutch in one paragraph, as news archives deliver articles: the annotated
+    units one after another (in corpus order, or shuffled by `seed`), cut at `chars`."""
+    units = [u.text for u in load_units()]
+    if seed is not None:
+        random.Random(seed).shuffle(units)
+    parts, size = [], 0
+    while size < chars:
+        parts.append(units[len(parts) % len(units)])
+        size += len(parts[-1]) + 1
+    return " ".join(parts)[:chars]
 
 
 def _validate(unit: Unit, frames: set[str], where: str) -> None:
