@@ -6,7 +6,6 @@ JSON error with the request id — never a stack trace.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import threading
@@ -160,7 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _warm_dashboard(dashboard: DashboardService) -> None:
     dashboard.warm()
-    gc.freeze()  # its columns join the start-up objects outside the collector's view (see freeze_heap)
+    freeze_heap()  # its columns join the start-up objects outside the collector's view
 
 
 class BodyLimit:

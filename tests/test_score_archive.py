@@ -29,13 +29,18 @@ def model():
     return FramingModel.load(DEFAULT_MODEL_DIR)
 
 
-def _count(url: str, sql: str) -> int:
+def _rows(url: str, sql: str) -> list:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.execute(text(sql)).scalar_one()
+            return conn.execute(text(sql)).all()
     finally:
         engine.dispose()
+
+
+def _count(url: str, sql: str) -> int:
+    [(count,)] = _rows(url, sql)
+    return count
 
 
 def test_archive_with_bad_records_then_a_second_run_rescoring_nothing(model, store_url, tmp_path):
@@ -112,15 +117,6 @@ def test_a_run_killed_mid_way_finishes_on_restart_without_duplicates(tmp_path):
         assert states == ["interrupted", "finished"]  # the killed run was closed by the next one (its pid is gone)
 
 
-def _scalar(url: str, sql: str):
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql)).all()
-    finally:
-        engine.dispose()
-
-
 def test_a_hostile_archive_across_a_kill_and_two_reruns(store_url, tmp_path):
     """Good records among one bad record of each kind (lone surrogates, NULs in any field, an id another
     archive reuses with another text, invalid JSON and bytes, non-Dutch, too long), in JSONL (with a BOM on a
@@ -154,20 +150,20 @@ def test_a_hostile_archive_across_a_kill_and_two_reruns(store_url, tmp_path):
         result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
         assert result.returncode == 0, result.stderr[-3000:]
     assert "read as cp1252: " in result.stderr and "b-export.csv" in result.stderr
-    assert f"run 3: 0 scored" in result.stderr
+    assert "run 3: 0 scored" in result.stderr
 
-    rows = _scalar(store_url, "SELECT document_id FROM document_scores")
+    rows = _rows(store_url, "SELECT document_id FROM document_scores")
     assert sorted(r[0] for r in rows) == sorted(expected.scored)  # every good record, each once
-    rejected = _scalar(store_url, "SELECT source_path, line_or_row, reason_code FROM rejected_records")
+    rejected = _rows(store_url, "SELECT source_path, line_or_row, reason_code FROM rejected_records")
     got = sorted((os.path.basename(path), line, code) for path, line, code in rejected)
     assert got == sorted((name, line, code) for (name, line), code in expected.rejected.items())  # each once
-    states = [r[0] for r in _scalar(store_url, "SELECT state FROM runs ORDER BY id")]
+    states = [r[0] for r in _rows(store_url, "SELECT state FROM runs ORDER BY id")]
     assert states == ["interrupted", "finished", "finished"]
     # The conflicting articles did not overwrite or join the originals.
-    assert _scalar(store_url, "SELECT text FROM documents WHERE id = 'art-0'")[0][0].startswith(
+    assert _rows(store_url, "SELECT text FROM documents WHERE id = 'art-0'")[0][0].startswith(
         good_articles(1)[0]["text"][:50])
     # The cp1252 export was decoded as cp1252, not rejected.
-    assert _scalar(store_url, "SELECT COUNT(*) FROM documents WHERE text LIKE '%De crèche en het café%'")[0][0] == 40
+    assert _rows(store_url, "SELECT COUNT(*) FROM documents WHERE text LIKE '%De crèche en het café%'")[0][0] == 40
 
 
 def test_records_the_store_cannot_take_are_rejected_alone_and_the_run_goes_on(model, store_url, tmp_path):
@@ -185,8 +181,8 @@ def test_records_the_store_cannot_take_are_rejected_alone_and_the_run_goes_on(mo
         summary = score_archive([str(archive)], model, db_url=store_url, source="test", batch_size=8)
         assert summary.scored == (4 if attempt == 0 else 0)
         assert summary.skipped["not_utf8"] == 1 and summary.skipped["record_error"] == 2 and summary.errors == 2
-    rejected = _scalar(store_url, "SELECT line_or_row, reason_code, reason FROM rejected_records ORDER BY line_or_row")
+    rejected = _rows(store_url, "SELECT line_or_row, reason_code, reason FROM rejected_records ORDER BY line_or_row")
     assert [(line, code) for line, code, _ in rejected] == [(1, "not_utf8"), (3, "record_error"), (5, "record_error")]
     assert "field 'id' has 300 characters" in rejected[1][2] and "field 'name' has 300" in rejected[2][2]
-    assert sorted(r[0] for r in _scalar(store_url, "SELECT document_id FROM document_scores")) == \
+    assert sorted(r[0] for r in _rows(store_url, "SELECT document_id FROM document_scores")) == \
         ["art-0", "art-2", "art-4", "art-5"]
