@@ -72,6 +72,19 @@ def test_archive_with_bad_records_then_a_second_run_rescoring_nothing(model, sto
     assert _count(store_url, "SELECT COUNT(*) FROM runs") == 2
 
 
+def _kill_once_scored(command: list[str], log_path, scored, at_least: int) -> None:
+    """Start `command` (a score-archive run) and SIGKILL it once `scored()` reaches `at_least` documents."""
+    log = open(log_path, "w")
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.time() + 600
+    while scored() < at_least and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert process.poll() is None, "the run ended before it could be killed: " + log_path.read_text()
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+
+
 def test_a_run_killed_mid_way_finishes_on_restart_without_duplicates(tmp_path):
     n = 60
     archive = tmp_path / "archief.jsonl"
@@ -79,10 +92,6 @@ def test_a_run_killed_mid_way_finishes_on_restart_without_duplicates(tmp_path):
     db = tmp_path / "store.sqlite"
     command = [sys.executable, "-m", "discourse.cli", "score-archive", str(archive), "--db", f"sqlite:///{db}",
                "--source", "test", "--batch-size", "2", "--no-prefilter"]
-    log = open(tmp_path / "run1.log", "w")
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
     def scored() -> int:
         if not db.exists():
             return 0
@@ -92,12 +101,7 @@ def test_a_run_killed_mid_way_finishes_on_restart_without_duplicates(tmp_path):
         except sqlite3.OperationalError:  # tables not created yet
             return 0
 
-    deadline = time.time() + 600
-    while scored() < 6 and time.time() < deadline and process.poll() is None:
-        time.sleep(0.2)
-    assert process.poll() is None, "the run ended before it could be killed: " + (tmp_path / "run1.log").read_text()
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    _kill_once_scored(command, tmp_path / "run1.log", scored, 6)
     at_kill = scored()
     assert 6 <= at_kill < n
 
@@ -136,14 +140,7 @@ def test_a_hostile_archive_across_a_kill_and_two_reruns(store_url, tmp_path):
         except Exception:  # noqa: BLE001 - the tables do not exist yet
             return 0
 
-    log = open(tmp_path / "run1.log", "w")
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 600
-    while scored() < 40 and time.time() < deadline and process.poll() is None:
-        time.sleep(0.2)
-    assert process.poll() is None, "the run ended before it could be killed: " + (tmp_path / "run1.log").read_text()
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    _kill_once_scored(command, tmp_path / "run1.log", scored, 40)
     assert 40 <= scored() < len(expected.scored)
 
     for attempt in (2, 3):
