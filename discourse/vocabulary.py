@@ -65,6 +65,13 @@ NORM_WORDS = frozenset("""
     allemaal helemaal best keer één eén
 """.split())
 
+# Adverbs of frequency, degree and time and the light words of speech ("soms", "half", "zin hebben") that
+# stopwordsiso's list lacks (it has "vaak", "veel", "weer"...): a parent says "soms" in every theme, so in a topic's
+# words they crowd out what the topic is about. How often one side hedges with "soms" is a keyness finding.
+VAGUE_WORDS = frozenset("""
+    soms half zin zot plots ineens straks nadien vroeger tenminste amper zoveel zovele
+""".split())
+
 # Deliberately in no group: kind, kinderen, baby, ouders, moeder, mama, vader, papa, partner, gezin, maanden,
 # weken. They are the domain's most frequent nouns, but which side (or which topic) uses one more is the finding:
 # "papa"/"vader" marks the father-as-helper theme, "moeder" versus "ouders" separates gendered from neutral
@@ -79,17 +86,18 @@ KEYNESS = "keyness"
 #: For each use, the words of the one list it keeps as terms (see the module docstring for why).
 KEPT_AS_TERMS = {
     TOPIC_LABELS: frozenset(),
-    KEYNESS: STANCE_VERBS | REPORTING_AND_LIGHT_VERBS | NORM_WORDS,
+    KEYNESS: STANCE_VERBS | REPORTING_AND_LIGHT_VERBS | NORM_WORDS | VAGUE_WORDS,
 }
 
 
 @lru_cache(maxsize=8)
 def stop_words(use: str, language: str = "nl") -> frozenset[str]:
-    """stopwordsiso's list for `language` plus the fillers, stance, reporting and norm words, less the words
+    """stopwordsiso's list for `language` plus the fillers, stance, reporting, norm and vague words, less the words
     `use` (TOPIC_LABELS or KEYNESS) keeps as terms."""
     if use not in KEPT_AS_TERMS:
         raise ValueError(f"unknown stop-word use {use!r}; one of {sorted(KEPT_AS_TERMS)}")
     import stopwordsiso
 
-    words = set(stopwordsiso.stopwords(language)) | FILLERS | STANCE_VERBS | REPORTING_AND_LIGHT_VERBS | NORM_WORDS
+    words = (set(stopwordsiso.stopwords(language)) | FILLERS | STANCE_VERBS | REPORTING_AND_LIGHT_VERBS | NORM_WORDS
+             | VAGUE_WORDS)
     return frozenset(words - KEPT_AS_TERMS[use])

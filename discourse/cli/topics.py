@@ -93,3 +93,90 @@ def _print_topics(topics: list[dict]) -> None:
         typer.echo(f"{topic['id']:>3}  {topic['size']:>5}  {topic['label']}")
         for example in topic["examples"][:1]:
             typer.echo(f"          e.g. {example[:110]}")
+
+
+NEW_NAME = typer.Option(None, "--as", help="Name of the new version (default: NAME.vN, one more than the highest).")
+
+
+@topics_app.command("merge")
+def topics_merge(
+    name: str = typer.Option(..., "--name", help="Topic model (version) to start from; it is kept as it is."),
+    topics: str = typer.Option(..., "--topics", help="Comma-separated topic ids to merge, e.g. 2,5."),
+    label: Optional[str] = typer.Option(None, "--label", help="Label of the merged topic (default: its terms)."),
+    new_name: Optional[str] = NEW_NAME,
+    db: Optional[str] = typer.Option(None, "--db"),
+) -> None:
+    """Merge topics into one, saved as a new version with its own assignments."""
+    from ..topics.curation import merge_topics
+
+    ids = _topic_ids(topics)
+    _curate(db, lambda session: merge_topics(session, name, ids, label, new_name))
+
+
+@topics_app.command("split")
+def topics_split(
+    name: str = typer.Option(..., "--name", help="Topic model (version) to start from; it is kept as it is."),
+    topic: int = typer.Option(..., "--topic", help="The topic to split."),
+    into: int = typer.Option(2, "--into", min=2, max=20, help="Into how many topics (k-means on its sentences)."),
+    new_name: Optional[str] = NEW_NAME,
+    db: Optional[str] = typer.Option(None, "--db"),
+) -> None:
+    """Re-cluster one topic's sentences into several topics, saved as a new version."""
+    from ..topics.curation import split_topic
+
+    _curate(db, lambda session: split_topic(session, name, topic, into, new_name))
+
+
+@topics_app.command("rename")
+def topics_rename(
+    name: str = typer.Option(..., "--name", help="Topic model (version) to start from; it is kept as it is."),
+    topic: int = typer.Option(..., "--topic", help="The topic to label."),
+    label: str = typer.Option(..., "--label", help="The topic's new label."),
+    new_name: Optional[str] = NEW_NAME,
+    db: Optional[str] = typer.Option(None, "--db"),
+) -> None:
+    """Give a topic a label of your own, saved as a new version (topics and assignments unchanged)."""
+    from ..topics.curation import rename_topic
+
+    _curate(db, lambda session: rename_topic(session, name, topic, label, new_name))
+
+
+@topics_app.command("shares")
+def topics_shares(
+    name: str = typer.Option(..., "--name"),
+    interval: str = typer.Option("month", "--interval", help="month or year of publication."),
+    group_by: Optional[str] = typer.Option(None, "--group-by", help="source, genre, role or a speaker attribute."),
+    filter_spec: str = typer.Option("", "--filter", help="Restrict to these segments."),
+    db: Optional[str] = typer.Option(None, "--db"),
+    json_output: bool = typer.Option(False, "--json", help="JSON instead of CSV."),
+) -> None:
+    """Each topic's share per period and group, as CSV (period, group, topic, label, n, count, share)."""
+    from ..dashboard.export import to_csv
+    from ..store.selection import SegmentFilter
+    from ..topics.service import topic_shares_over_time
+
+    try:
+        with store_session(db) as session:
+            answer = topic_shares_over_time(session, name, interval, group_by, SegmentFilter.parse(filter_spec))
+    except (FileNotFoundError, ValueError) as exc:
+        fail(str(exc))
+    typer.echo(json.dumps(answer, ensure_ascii=False, indent=2) if json_output else to_csv("topic_shares", answer),
+               nl=json_output)
+
+
+def _topic_ids(spec: str) -> list[int]:
+    try:
+        return [int(part) for part in spec.split(",") if part.strip()]
+    except ValueError:
+        fail(f"--topics {spec!r}: expected comma-separated topic ids, e.g. 2,5")
+
+
+def _curate(db: Optional[str], operation) -> None:
+    try:
+        with store_session(db) as session:
+            curated = operation(session)
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        fail(str(exc.args[0]) if isinstance(exc, KeyError) else str(exc))
+    _print_topics(curated.model.topics())
+    typer.echo(f"{curated.name}: new version of {curated.parent} ({curated.model.meta['curation']['operation']}), "
+               f"{curated.assigned} segments assigned; {curated.parent} is kept", err=True)

@@ -28,14 +28,18 @@ def tokenize(text: str, lemmas: bool = False) -> list[str]:
     """Lowercased Dutch word tokens of `text`, numbers dropped; simplemma lemmas when `lemmas` is true."""
     tokens = _WORD.findall(_normalise(text))
     if lemmas:
-        tokens = [_lemma(token) for token in tokens]
+        tokens = [lemma(token) for token in tokens]
     return tokens
 
 
 @lru_cache(maxsize=200_000)
-def _lemma(token: str) -> str:
+def lemma(token: str) -> str:
+    """simplemma's Dutch lemma of a lowercased token."""
     # Cached: a corpus repeats a few thousand word forms millions of times, and simplemma is a dictionary lookup
     # with fallbacks that costs microseconds each.
     import simplemma
 
     return simplemma.lemmatize(token, lang="nl").lower()
+
+
+_lemma = lemma  # the name keyness imports

@@ -10,7 +10,8 @@ import io
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 #: Which list of an answer is its table.
-TABLE_OF = {"timeseries": "rows", "groups": "rows", "documents": "rows", "topics": "rows", "matrix": "cells"}
+TABLE_OF = {"timeseries": "rows", "groups": "rows", "documents": "rows", "topics": "rows", "matrix": "cells",
+            "topic_shares": "rows"}
 
 
 def to_csv(question: str, answer: dict) -> str:

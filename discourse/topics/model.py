@@ -4,7 +4,9 @@ BERTopic does the work (UMAP → HDBSCAN → c-TF-IDF); this wrapper fixes what 
 
 - embeddings always come from the caller (the project's encoder, cached), so nothing is ever downloaded, and the
   encoder is identified by `encoder_version` in our own metadata, not by a model id BERTopic would fetch;
-- Dutch terms (discourse.topics.vocabulary) and readable labels ("term · term · term" + three example sentences);
+- Dutch terms (discourse.topics.vocabulary: lemmas, no stop words, no inflected verbs), chosen among c-TF-IDF's
+  candidates by BERTopic's representation models (KeyBERTInspired, then MaximalMarginalRelevance) on the project's
+  own encoder, and readable labels ("term · term · term" + three example sentences), or a researcher's own label;
 - the same input gives the same topics (seeded, single-threaded UMAP; HDBSCAN is deterministic given its input);
 - at most `max_outlier_share` of the texts left in the outlier topic -1;
 - `assign` works the same before and after save/load. BERTopic's safetensors format keeps only topic embeddings
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .vocabulary import dutch_vectorizer, min_df_for
+from .vocabulary import adjacent_bigrams, dutch_vectorizer, min_df_for, topic_document
 
 META_FILE = "topic_model.json"
 BERTOPIC_DIR = "bertopic"
@@ -44,6 +46,11 @@ MEMBER_PERCENTILE = 5.0
 # distinctive words, the bottom one that shares only common words. 0.1 admits the upper half on words alone and
 # leaves the rest to the cap step, which decides by embeddings.
 CTFIDF_THRESHOLD = 0.1
+#: How a topic's terms are chosen among the c-TF-IDF candidates: "c-tf-idf" keeps c-TF-IDF's order; "keybert"
+#: ranks candidates by the similarity of their embedding to the topic's representative sentences; "mmr" keeps
+#: c-TF-IDF's candidates but skips near-synonyms of terms already chosen; "keybert-mmr" does both, in that order.
+REPRESENTATIONS = ("c-tf-idf", "keybert", "mmr", "keybert-mmr")
+MMR_DIVERSITY = 0.3  # 0 = keybert's order, 1 = as different as possible; 0.3 drops "vader"/"vaders"-like pairs
 
 
 @dataclass
@@ -55,21 +62,30 @@ class TopicConfig:
     max_outlier_share: float = 0.15
     top_terms: int = 10  # c-TF-IDF terms kept per topic
     language: str = "nl"  # stop words (stopwordsiso code)
+    lemmas: bool = True  # terms are lemmas and inflected verbs no terms (vocabulary.topic_document)
+    representation: str = "keybert-mmr"  # one of REPRESENTATIONS; all but c-tf-idf need the encoder in fit
+
+    def __post_init__(self) -> None:
+        if self.representation not in REPRESENTATIONS:
+            raise ValueError(f"representation {self.representation!r}: one of {', '.join(REPRESENTATIONS)}")
 
 
 class TopicModel:
     def __init__(self, bertopic, meta: dict):
         self._bertopic = bertopic
         self.meta = meta
-        self.config = TopicConfig(**meta["config"])
+        # A model saved before terms were lemmatised and refined has neither key: it used plain c-TF-IDF.
+        self.config = TopicConfig(**{"lemmas": False, "representation": "c-tf-idf", **meta["config"]})
 
     # ------------------------------------------------------------------ fitting
 
     @classmethod
     def fit(cls, texts: list[str], embeddings: np.ndarray, config: TopicConfig = TopicConfig(),
-            encoder_version: str = "") -> "TopicModel":
-        """Find the topics of `texts`; `embeddings` are their L2-normalised encoder rows, in the same order."""
+            encoder_version: str = "", encoder=None) -> "TopicModel":
+        """Find the topics of `texts`; `embeddings` are their L2-normalised encoder rows, in the same order.
+        `encoder` (the one that made the embeddings) embeds candidate terms for the representation models."""
         texts = list(texts)
+        _check_encoder(config, encoder)
         embeddings = _as_embeddings(texts, embeddings)
         needed = max(MIN_TEXTS, 2 * config.min_topic_size)
         distinct = len(set(texts))  # repeated boilerplate is one point to UMAP, however often it occurs
@@ -77,7 +93,8 @@ class TopicModel:
             raise ValueError(f"topic modelling needs at least {needed} distinct texts (two topics of "
                              f"min_topic_size={config.min_topic_size}, and never fewer than {MIN_TEXTS}); "
                              f"{len(texts)} given, {distinct} distinct")
-        bertopic, topics, n_neighbors = _fit_bertopic(texts, embeddings, config)
+        docs = topic_documents(texts, config)
+        bertopic, topics, n_neighbors = _fit_bertopic(docs, embeddings, config, topic_vectorizer(texts, docs, config))
         vectorizer = bertopic.vectorizer_model
         found = len(set(topics) - {OUTLIER})
         if found < 2:
@@ -88,18 +105,10 @@ class TopicModel:
         ids, centroids = _centroids(topics, embeddings)
         member_floor = _member_similarity_floor(topics, embeddings, dict(zip(ids, centroids)))
         before = topics.count(OUTLIER) / len(topics)
-        topics, steps = _reduce_outliers(bertopic, texts, topics, embeddings, config.max_outlier_share, member_floor)
-        if steps:
-            with _quiet_bertopic():  # it warns that custom assignments must be the last step: they are
-                bertopic.update_topics(texts, topics=topics, top_n_words=config.top_terms,
-                                       vectorizer_model=vectorizer)
-        # Topic embeddings from the final assignment. update_topics (0.17.4) never refreshes them: it compares the
-        # new topics with topics_ after already overwriting topics_, so once -1 is emptied the rows would shift
-        # by one against the topic ids.
-        ids, centroids = _centroids(topics, embeddings)
-        bertopic.topic_embeddings_ = centroids
-        examples = _examples(texts, topics, embeddings, dict(zip(ids, centroids)))
-        bertopic.representative_docs_ = {topic: docs for topic, docs in examples.items()}
+        topics, steps = _reduce_outliers(bertopic, docs, topics, embeddings, config.max_outlier_share, member_floor)
+        if steps or config.representation != "c-tf-idf":
+            describe(bertopic, docs, topics, config, vectorizer, encoder)
+        examples = _set_topic_embeddings(bertopic, texts, topics, embeddings)
 
         # New texts become outliers below the most lenient bar any embedding step used to admit a fitted text.
         thresholds = [s["threshold"] for s in steps if s["strategy"] == "embeddings"]
@@ -118,10 +127,39 @@ class TopicModel:
             "outlier_reduction": steps,
             "assign_threshold": float(min([member_floor, *thresholds])),
             "examples": {str(t): docs for t, docs in examples.items()},
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created_at": _now(),
             "bertopic_version": _bertopic_version(),
         }
         return cls(bertopic, meta)
+
+    def curated(self, texts: list[str], embeddings: np.ndarray, topics: list[int], labels: dict[int, str],
+                encoder, curation: dict) -> "TopicModel":
+        """A new model over the same fitted `texts` with a researcher's `topics` (after merging or splitting) and
+        `labels`: terms, sizes, topic embeddings and examples recomputed from that assignment, this model's config
+        and assign threshold kept, `curation` (what was done) recorded in its metadata."""
+        from bertopic import BERTopic
+
+        texts, topics = list(texts), [int(t) for t in topics]
+        embeddings = _as_embeddings(texts, embeddings)
+        _check_encoder(self.config, encoder)
+        docs = topic_documents(texts, self.config)
+        vectorizer = topic_vectorizer(texts, docs, self.config)
+        bertopic = BERTopic(language="dutch", top_n_words=self.config.top_terms, n_gram_range=(1, 2),
+                            embedding_model=None, vectorizer_model=vectorizer, calculate_probabilities=False)
+        from bertopic._bertopic import TopicMapper
+
+        # What fit_transform would have set: update_topics checks topics_, save writes the mapper and _outliers.
+        bertopic.topics_, bertopic.topic_mapper_ = topics, TopicMapper(topics)
+        describe(bertopic, docs, topics, self.config, vectorizer, encoder)
+        examples = _set_topic_embeddings(bertopic, texts, topics, embeddings)
+        sizes = Counter(topics)
+        meta = {**self.meta, "n_texts": len(texts), "n_topics": len(set(topics) - {OUTLIER}),
+                "sizes": {str(t): n for t, n in sorted(sizes.items())},
+                "outlier_share_after": round(sizes[OUTLIER] / len(topics), 4),
+                "examples": {str(t): docs for t, docs in examples.items()},
+                "labels": {str(t): label for t, label in sorted(labels.items()) if t in sizes},
+                "curation": curation, "created_at": _now()}
+        return TopicModel(bertopic, meta)
 
     # ------------------------------------------------------------------ using
 
@@ -156,11 +194,17 @@ class TopicModel:
             raise KeyError(f"no topic {topic_id}: the model has {', '.join(map(str, self.topic_ids()))}")
         terms = [(str(term), round(float(weight), 4)) for term, weight in (self._bertopic.get_topic(topic_id) or [])
                  if term]  # BERTopic pads a topic with fewer non-zero terms with ("", 1e-05)
+        custom = self.labels.get(topic_id)
         return {"id": topic_id,
-                "label": "outliers" if topic_id == OUTLIER else _label(terms),
+                "label": custom or ("outliers" if topic_id == OUTLIER else _label(terms)),
                 "terms": terms,
                 "size": int(self._bertopic.topic_sizes_.get(topic_id, 0)),
                 "examples": list(self.meta["examples"].get(str(topic_id), []))}
+
+    @property
+    def labels(self) -> dict[int, str]:
+        """The labels a researcher gave topics (`discourse topics rename`), by topic id."""
+        return {int(t): label for t, label in self.meta.get("labels", {}).items()}
 
     def shares(self, topics: list[int], groups: list[str]) -> dict[str, dict[int, float]]:
         """Per group (mothers/fathers, a source, a month): the share of its texts in each topic, -1 included, so
@@ -233,6 +277,76 @@ def topic_encoder(backend: str | None = None, cache=None):
 # ---------------------------------------------------------------------- helpers
 
 
+def topic_documents(texts: list[str], config: TopicConfig) -> list[str]:
+    """The texts as c-TF-IDF and the representation models read them (lemmas, see vocabulary.topic_document)."""
+    return [topic_document(t, config.language) for t in texts] if config.lemmas else list(texts)
+
+
+def topic_vectorizer(texts: list[str], docs: list[str], config: TopicConfig):
+    """The vectorizer of `docs` (topic_documents of `texts`): with lemmas, bigrams only of adjacent words."""
+    bigrams = adjacent_bigrams(texts, config.language) if config.lemmas else None
+    return dutch_vectorizer(docs, config.language, bigrams=bigrams)
+
+
+def describe(bertopic, docs: list[str], topics: list[int], config: TopicConfig, vectorizer, encoder=None) -> None:
+    """Terms of each topic of `topics` (one per doc): c-TF-IDF's, refined by the representation models of
+    `config.representation`, which embed candidate terms and representative sentences with `encoder`."""
+    representation = _representation_models(config)
+    bertopic.embedding_model = _encoder_backend(encoder) if representation else None
+    try:
+        with _quiet_bertopic():  # it warns that custom assignments must be the last step: they are
+            bertopic.update_topics(docs, topics=topics, top_n_words=config.top_terms, vectorizer_model=vectorizer,
+                                   representation_model=representation)
+    finally:  # neither is saved (nothing for BERTopic to fetch on load) nor needed after this
+        bertopic.embedding_model = None
+        bertopic.representation_model = None
+
+
+def _representation_models(config: TopicConfig) -> list | None:
+    from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance
+
+    top = config.top_terms
+    # KeyBERT offers MMR twice the terms to choose from, so that MMR has near-synonyms to skip.
+    models = {"c-tf-idf": None,
+              "keybert": [KeyBERTInspired(top_n_words=top, random_state=config.seed)],
+              "mmr": [MaximalMarginalRelevance(diversity=MMR_DIVERSITY, top_n_words=top)],
+              "keybert-mmr": [KeyBERTInspired(top_n_words=2 * top, random_state=config.seed),
+                              MaximalMarginalRelevance(diversity=MMR_DIVERSITY, top_n_words=top)]}
+    return models[config.representation]
+
+
+def _encoder_backend(encoder):
+    """The project's encoder as a BERTopic embedding backend (terms and sentences embedded, cached, offline)."""
+    from bertopic.backend import BaseEmbedder
+
+    class EncoderBackend(BaseEmbedder):
+        def embed(self, documents: list[str], verbose: bool = False) -> np.ndarray:
+            return encoder.encode(list(documents))
+
+    return EncoderBackend()
+
+
+def _check_encoder(config: TopicConfig, encoder) -> None:
+    if config.representation != "c-tf-idf" and encoder is None:
+        raise ValueError(f"representation {config.representation!r} embeds candidate terms: pass the encoder "
+                         f"that made the embeddings (or use representation='c-tf-idf')")
+
+
+def _set_topic_embeddings(bertopic, texts: list[str], topics: list[int], embeddings: np.ndarray) -> dict:
+    """Topic embeddings (centroids) and examples from the final assignment; returns the examples. update_topics
+    (0.17.4) never refreshes the embeddings right: it compares the new topics with topics_ after already
+    overwriting topics_, so once -1 is emptied the rows would shift by one against the topic ids."""
+    ids, centroids = _centroids(topics, embeddings)
+    bertopic.topic_embeddings_ = centroids
+    examples = _examples(texts, topics, embeddings, dict(zip(ids, centroids)))
+    bertopic.representative_docs_ = {topic: docs for topic, docs in examples.items()}
+    return examples
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 def _as_embeddings(texts: list[str], embeddings) -> np.ndarray:
     embeddings = np.asarray(embeddings, dtype=np.float32)
     if embeddings.ndim != 2 or len(embeddings) != len(texts):
@@ -243,13 +357,14 @@ def _as_embeddings(texts: list[str], embeddings) -> np.ndarray:
     return embeddings
 
 
-def _fit_bertopic(texts: list[str], embeddings: np.ndarray, config: TopicConfig) -> tuple[object, list[int], int]:
+def _fit_bertopic(texts: list[str], embeddings: np.ndarray, config: TopicConfig,
+                  vectorizer=None) -> tuple[object, list[int], int]:
     """BERTopic fitted on `texts`: (model, topic per text, the n_neighbors UMAP used)."""
     from bertopic import BERTopic
     from hdbscan import HDBSCAN
     from umap import UMAP
 
-    vectorizer = dutch_vectorizer(texts, config.language)
+    vectorizer = vectorizer or dutch_vectorizer(texts, config.language)
     n_neighbors = min(config.n_neighbors, len(texts) - 1)  # UMAP cannot have more neighbours than points
     # random_state makes UMAP reproducible and single-threaded (n_jobs=1 said explicitly: no warning).
     umap_model = UMAP(n_neighbors=n_neighbors, n_components=config.n_components, min_dist=0.0, metric="cosine",

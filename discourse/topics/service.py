@@ -5,6 +5,8 @@
                                                                       → topic_assignments for every segment fitted
     discourse topics assign --name ouders --filter genre=policy      new segments → nearest topic → assignments
     discourse topics show --name ouders --group-by parent            terms, sizes, examples, share per group
+    discourse topics shares --name ouders --group-by source          month x topic share per group (CSV)
+    discourse topics merge|split|rename --name ouders ...            a new version (curation.py)
 
 Assignments live in the store (topic_assignments: topic model × document × position), so comparisons and
 dashboards can filter and group by topic with plain SQL. Group keys are the filter keys of a segment (source,
@@ -65,7 +67,7 @@ def fit_from_store(session: Session, name: str, segment_filter: SegmentFilter, c
         raise ValueError(f"filter {segment_filter} selects no scored segments to fit topics on")
     encoder = encoder or cached_topic_encoder()
     texts = [r.text for r in rows]
-    model = TopicModel.fit(texts, encoder.encode(texts), config, encoder_version=encoder.version)
+    model = TopicModel.fit(texts, encoder.encode(texts), config, encoder_version=encoder.version, encoder=encoder)
     model.meta["filter"] = str(segment_filter)
     model.save(path)
     clear_topic_assignments(session, name)
@@ -91,16 +93,50 @@ def assign_from_store(session: Session, name: str, segment_filter: SegmentFilter
 def topic_shares(session: Session, name: str, group_by: str, segment_filter: SegmentFilter | None = None
                  ) -> dict[str, dict[int, float]]:
     """Per group: the share of each topic among the assigned segments the filter selects."""
-    conditions = (segment_filter.conditions if segment_filter else ()) + (Condition("topic_model", "=", name),)
-    rows = select_segments(session, SegmentFilter(conditions))
-    if not rows:
-        return {}
-    topics = assigned_topics(session, name, rows)
-    counts: dict[str, Counter] = defaultdict(Counter)
-    for row in rows:
-        counts[group_value(row, group_by)][topics[(row.document_id, row.position)]] += 1
+    counts = _topic_counts(session, name, segment_filter, lambda row: group_value(row, group_by))
     return {group: {topic: n / sum(c.values()) for topic, n in sorted(c.items())}
             for group, c in sorted(counts.items())}
+
+
+INTERVALS = ("month", "year")
+ALL = "(all)"
+
+
+def topic_shares_over_time(session: Session, name: str, interval: str = "month", group_by: str | None = None,
+                           segment_filter: SegmentFilter | None = None) -> dict:
+    """Per period (month or year of publication) and group (source, genre, role, a speaker attribute; all
+    segments together without `group_by`): how many assigned segments there are and each topic's share of them,
+    every topic of the model listed (zeros too), so the shares of a period and group sum to 1. Undated segments
+    have no period: they are counted in `undated`, not in the rows."""
+    if interval not in INTERVALS:
+        raise ValueError(f"interval {interval!r}: one of {', '.join(INTERVALS)}")
+    if group_by in INTERVALS:
+        raise ValueError(f"group {group_by!r} is a period: choose it as interval, group by something else")
+    model = load_topic_model(name)
+    counts = _topic_counts(session, name, segment_filter,
+                           lambda row: (group_value(row, interval), group_value(row, group_by) if group_by else ALL))
+    labels = {t["id"]: t["label"] for t in model.topics()}
+    undated = sum(sum(c.values()) for (period, _), c in counts.items() if period == "(no date)")
+    rows = []
+    for (period, group), counter in sorted(counts.items()):
+        if period == "(no date)":
+            continue
+        n = sum(counter.values())
+        rows += [{"period": period, "group": group, "topic": topic, "label": labels[topic], "n": n,
+                  "count": counter[topic], "share": counter[topic] / n} for topic in model.topic_ids()]
+    return {"name": name, "interval": interval, "group_by": group_by or ALL, "undated": undated,
+            "topics": [{"id": t, "label": label} for t, label in labels.items()], "rows": rows}
+
+
+def _topic_counts(session: Session, name: str, segment_filter: SegmentFilter | None, key) -> dict[object, Counter]:
+    """Topic counts of the segments model `name` assigned that the filter selects, per `key(row)`."""
+    conditions = (segment_filter.conditions if segment_filter else ()) + (Condition("topic_model", "=", name),)
+    rows = select_segments(session, SegmentFilter(conditions))
+    topics = assigned_topics(session, name, rows) if rows else {}
+    counts: dict[object, Counter] = defaultdict(Counter)
+    for row in rows:
+        counts[key(row)][topics[(row.document_id, row.position)]] += 1
+    return counts
 
 
 def group_value(row: SegmentRow, key: str) -> str:
