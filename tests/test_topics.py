@@ -124,12 +124,14 @@ def data():
     unseen_texts = [t for theme in THEMES for t in unseen[theme]]
     return {"texts": texts, "themes": themes, "embeddings": encoder.encode(texts),
             "unseen_texts": unseen_texts, "unseen_themes": [theme for theme in THEMES for _ in unseen[theme]],
-            "unseen_embeddings": encoder.encode(unseen_texts), "encoder_version": encoder.version}
+            "unseen_embeddings": encoder.encode(unseen_texts), "encoder_version": encoder.version,
+            "encoder": encoder}
 
 
 @pytest.fixture(scope="module")
 def model(data) -> TopicModel:
-    return TopicModel.fit(data["texts"], data["embeddings"], TopicConfig(), encoder_version=data["encoder_version"])
+    return TopicModel.fit(data["texts"], data["embeddings"], TopicConfig(), encoder_version=data["encoder_version"],
+                          encoder=data["encoder"])
 
 
 def theme_topics(model: TopicModel, themes: list[str]) -> dict[str, int]:
@@ -180,7 +182,7 @@ def test_outliers_are_reduced_to_the_cap_and_terms_follow(data):
     """n_neighbors=5 leaves ~16 % outliers; a 5 % cap makes the reduction run. Afterwards the terms, sizes and topic
     embeddings describe the new assignment (BERTopic's update_topics alone leaves the embeddings one row off)."""
     config = TopicConfig(n_neighbors=5, max_outlier_share=0.05)
-    model = TopicModel.fit(data["texts"], data["embeddings"], config)
+    model = TopicModel.fit(data["texts"], data["embeddings"], config, encoder=data["encoder"])
     meta = model.meta
     assert meta["outlier_share_before"] > 0.05
     assert meta["outlier_reduction"] and meta["outlier_reduction"][0]["strategy"] == "embeddings"
@@ -217,7 +219,8 @@ def test_outlier_reduction_falls_back_to_ctfidf_then_the_cap(data):
 
 
 def test_same_input_gives_the_same_topics(model, data):
-    again = TopicModel.fit(data["texts"], data["embeddings"], TopicConfig(), encoder_version=data["encoder_version"])
+    again = TopicModel.fit(data["texts"], data["embeddings"], TopicConfig(), encoder_version=data["encoder_version"],
+                           encoder=data["encoder"])
     assert again.document_topics == model.document_topics
     assert again.topics() == model.topics()
     assert again.meta["assign_threshold"] == model.meta["assign_threshold"]
@@ -295,6 +298,9 @@ def test_too_little_or_too_uniform_data_is_a_clear_error(data):
         TopicModel.fit([texts[0]] * 40, np.repeat(embeddings[:1], 40, axis=0))
     one_theme = np.flatnonzero(themes == "slapen")[:30]  # one theme only: no two topics of 15 in it
     with pytest.raises(ValueError, match=r"30 texts gave [01] topic\(s\).* at least 2 are needed"):
-        TopicModel.fit([texts[i] for i in one_theme], embeddings[one_theme], TopicConfig(min_topic_size=15))
+        TopicModel.fit([texts[i] for i in one_theme], embeddings[one_theme], TopicConfig(min_topic_size=15),
+                       encoder=data["encoder"])
+    with pytest.raises(ValueError, match="embeds candidate terms: pass the encoder"):
+        TopicModel.fit(texts, embeddings)
     with pytest.raises(ValueError, match=r"need a \(262, dim\) embedding matrix"):
         TopicModel.fit(texts, embeddings[:10])

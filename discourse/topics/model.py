@@ -85,7 +85,6 @@ class TopicModel:
         """Find the topics of `texts`; `embeddings` are their L2-normalised encoder rows, in the same order.
         `encoder` (the one that made the embeddings) embeds candidate terms for the representation models."""
         texts = list(texts)
-        _check_encoder(config, encoder)
         embeddings = _as_embeddings(texts, embeddings)
         needed = max(MIN_TEXTS, 2 * config.min_topic_size)
         distinct = len(set(texts))  # repeated boilerplate is one point to UMAP, however often it occurs
@@ -93,6 +92,7 @@ class TopicModel:
             raise ValueError(f"topic modelling needs at least {needed} distinct texts (two topics of "
                              f"min_topic_size={config.min_topic_size}, and never fewer than {MIN_TEXTS}); "
                              f"{len(texts)} given, {distinct} distinct")
+        _check_encoder(config, encoder)  # before the fit's minute, after the data checks that cost nothing
         docs = topic_documents(texts, config)
         bertopic, topics, n_neighbors = _fit_bertopic(docs, embeddings, config, topic_vectorizer(texts, docs, config))
         vectorizer = bertopic.vectorizer_model
@@ -306,13 +306,26 @@ def _representation_models(config: TopicConfig) -> list | None:
     from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance
 
     top = config.top_terms
-    # KeyBERT offers MMR twice the terms to choose from, so that MMR has near-synonyms to skip.
+    # KeyBERT offers twice the terms: MMR then has near-synonyms to skip, and the empty strings c-TF-IDF pads a
+    # topic's candidates with (which KeyBERT embeds and may rank) can be dropped without leaving a topic short.
+    keybert = [KeyBERTInspired(top_n_words=2 * top, random_state=config.seed), _non_empty(2 * top)]
     models = {"c-tf-idf": None,
-              "keybert": [KeyBERTInspired(top_n_words=top, random_state=config.seed)],
-              "mmr": [MaximalMarginalRelevance(diversity=MMR_DIVERSITY, top_n_words=top)],
-              "keybert-mmr": [KeyBERTInspired(top_n_words=2 * top, random_state=config.seed),
-                              MaximalMarginalRelevance(diversity=MMR_DIVERSITY, top_n_words=top)]}
+              "keybert": keybert + [_non_empty(top)],
+              "mmr": [_non_empty(top * 3), MaximalMarginalRelevance(diversity=MMR_DIVERSITY, top_n_words=top)],
+              "keybert-mmr": keybert + [MaximalMarginalRelevance(diversity=MMR_DIVERSITY, top_n_words=top)]}
     return models[config.representation]
+
+
+def _non_empty(top_n: int):
+    """A representation step that drops empty terms and keeps the first `top_n`."""
+    from bertopic.representation import BaseRepresentation
+
+    class NonEmpty(BaseRepresentation):
+        def extract_topics(self, topic_model, documents, c_tf_idf, topics):
+            return {topic: [(word, value) for word, value in words if word][:top_n]
+                    for topic, words in topics.items()}
+
+    return NonEmpty()
 
 
 def _encoder_backend(encoder):
