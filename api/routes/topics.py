@@ -40,9 +40,11 @@ async def get_topics(name: Utf8Str | None = NAME) -> dict:
 
 
 @router.get("/topics/shares", response_model=None)
-async def get_topic_shares(session: SessionDep, name: Utf8Str | None = NAME,
+async def get_topic_shares(session: SessionDep,
+                           name: Utf8Str | None = Query(None, max_length=100, description=NAME.description),
                            interval: Literal[INTERVALS] = Query("month"),  # type: ignore[valid-type]
-                           group: Utf8Str | None = GROUP_BY, filter: Utf8Str | None = FILTER,
+                           group: Utf8Str | None = Query(None, max_length=100, description=GROUP_BY.description),
+                           filter: Utf8Str | None = Query(None, max_length=1000, description=FILTER.description),
                            format: Literal["json", "csv"] = Query("json")) -> dict | Response:
     """Each topic's share of the assigned segments per period (month or year) and group; the shares of a
     period and group sum to 1. `format=csv`: one row per period, group and topic."""

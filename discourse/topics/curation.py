@@ -9,7 +9,8 @@ metadata says which version it came from (`parent`) and what was done (`curation
     discourse topics rename --name ouders --topic 1 --label "kinderopvang"  -> ouders.v2
 
 A merge or split re-computes what depends on the assignment (terms, sizes, centroids that `assign` uses,
-examples) from the same sentences and embeddings, by the same path as the fit (TopicModel.curated). BERTopic's
+examples) by the same path as the fit (TopicModel.curated), on every segment the old version assigned in the store
+(those it was fitted on and any `topics assign` added later). A rename changes only the label. BERTopic's
 own merge_topics is not used: it re-sorts topic ids by size, and its topic embeddings would be weighted
 c-TF-IDF ones rather than the centroids `assign` relies on. Topic ids stay 0..n-1 (BERTopic's c-TF-IDF rows
 follow them): after a merge the ids above the merged ones move down, a split adds ids at the end; the

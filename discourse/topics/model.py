@@ -309,20 +309,36 @@ def _representation_models(config: TopicConfig) -> list | None:
     # KeyBERT offers twice the terms: MMR then has near-synonyms to skip, and the empty strings c-TF-IDF pads a
     # topic's candidates with (which KeyBERT embeds and may rank) can be dropped without leaving a topic short.
     keybert = [KeyBERTInspired(top_n_words=2 * top, random_state=config.seed), _non_empty(2 * top)]
+    mmr = _enough_words(MaximalMarginalRelevance(diversity=MMR_DIVERSITY, top_n_words=top), top)
     models = {"c-tf-idf": None,
               "keybert": keybert + [_non_empty(top)],
-              "mmr": [_non_empty(top * 3), MaximalMarginalRelevance(diversity=MMR_DIVERSITY, top_n_words=top)],
-              "keybert-mmr": keybert + [MaximalMarginalRelevance(diversity=MMR_DIVERSITY, top_n_words=top)]}
+              "mmr": [_non_empty(top * 3), mmr],
+              "keybert-mmr": keybert + [mmr]}
     return models[config.representation]
 
 
+def _enough_words(step, top_n: int):
+    """`step` (MMR) on the topics with more than `top_n` candidate terms; the others keep theirs (BERTopic
+    0.17's MMR fails on a topic with fewer candidates than it is asked to choose, and has nothing to choose)."""
+    from bertopic.representation import BaseRepresentation
+
+    class EnoughWords(BaseRepresentation):
+        def extract_topics(self, topic_model, documents, c_tf_idf, topics):
+            ranked = {topic: words for topic, words in topics.items() if len(words) > top_n}
+            chosen = step.extract_topics(topic_model, documents, c_tf_idf, ranked) if ranked else {}
+            return {topic: chosen.get(topic, words) for topic, words in topics.items()}
+
+    return EnoughWords()
+
+
 def _non_empty(top_n: int):
-    """A representation step that drops empty terms and keeps the first `top_n`."""
+    """A representation step that drops empty terms and keeps the first `top_n`. A topic with no term at all (an
+    outlier topic of sentences made only of stop words) keeps one padding term: MMR cannot rank zero words."""
     from bertopic.representation import BaseRepresentation
 
     class NonEmpty(BaseRepresentation):
         def extract_topics(self, topic_model, documents, c_tf_idf, topics):
-            return {topic: [(word, value) for word, value in words if word][:top_n]
+            return {topic: [(word, value) for word, value in words if word][:top_n] or words[:1]
                     for topic, words in topics.items()}
 
     return NonEmpty()

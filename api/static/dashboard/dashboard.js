@@ -524,16 +524,167 @@ function loadTopics() {
 
 function drawTopics(data, target) {
   const rows = data.rows || [];
+  $("#topic-curation").hidden = !rows.length;
   if (!rows.length) return message(target, t("no_topics"));
   const list = el("ol", { className: "topics" });
   for (const r of rows) {
+    const label = r.label || String(r.topic);
+    // A checkbox per topic for curation (the outliers are no topic to merge or rename).
+    const pick = r.topic === -1 ? null : el("input", { type: "checkbox", className: "topic-pick",
+      value: String(r.topic), "aria-label": t("pick_topic", label), "data-testid": "topic-pick" });
     list.append(el("li", { "data-topic": r.topic },
-      el("h3", { text: r.label || String(r.topic) }),
+      el("h3", {}, pick, " ", label),
       el("p", { className: "meta", text: t("topic_meta", r, pct(r.share), pct(r.share_pressuring)) }),
       el("ul", { className: "terms" }, ...(r.terms || []).map((term) => el("li", { text: term })))));
   }
   target.append(list);
   return "ready";
+}
+
+/* --- (4b) topic curation: merge or rename the ticked topics, as a new version of the topic model */
+
+async function curate(operation) {
+  const status = $("#curate-status");
+  const error = $("#curate-error");
+  const picked = [...document.querySelectorAll("#topic-list .topic-pick:checked")].map((c) => Number(c.value));
+  const label = $("#curate-label").value.trim();
+  const name = currentTopicModel();
+  error.hidden = true;
+  let body;
+  if (operation === "merge") {
+    if (picked.length < 2) return showCurateError(t("curate_pick_two"));
+    body = { name, topics: picked, label: label || null };
+  } else {
+    if (picked.length !== 1 || !label) return showCurateError(t("curate_pick_one"));
+    body = { name, topic: picked[0], label };
+  }
+  status.textContent = t("curate_busy");
+  try {
+    const made = await request(apiURL(`topics/${operation}`), {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json",
+        "X-API-Key": $("#curate-key").value },
+      body: JSON.stringify(body),
+    });
+    status.textContent = t("curate_done", made.name, made.parent);
+    $("#curate-label").value = "";
+    options = await getJSON("dashboard/options");
+    state.filters.topic_model = made.name;
+    state.filters.topic = "";
+    fillFilterOptions();
+    writeURL();
+    loadTopics();
+    loadTopicShares();
+  } catch (e) {
+    status.textContent = "";
+    showCurateError(t("error_prefix") + e.message);
+  }
+}
+
+function showCurateError(text) {
+  const error = $("#curate-error");
+  error.textContent = text;
+  error.hidden = false;
+}
+
+/* --- (4c) topic shares per period and group: stacked share bars, one chart per group */
+
+const TOPIC_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
+  "#999999", "#7F3C8D"];
+
+// The dashboard filters in the string syntax of `filter=` (discourse.store.filters takes the dashboard's
+// spellings: source=a|b, speaker=key:value, date_from=...). The topic model is the chart's own choice.
+function filterSpec() {
+  const byKey = new Map();
+  for (const [key, value] of filterParams()) {
+    if (key === "topic_model" || key === "topic") continue;
+    byKey.set(key, [...(byKey.get(key) || []), value]);
+  }
+  return [...byKey].map(([key, values]) => `${key}=${values.join("|")}`).join(",");
+}
+
+function loadTopicShares() {
+  const name = currentTopicModel();
+  const link = $("#topic-shares-csv");
+  if (!name) {
+    const { target } = panelParts("topic-shares");
+    target.replaceChildren();
+    target.dataset.state = message(target, t("no_topic_model"));
+    link.hidden = true;
+    return Promise.resolve();
+  }
+  const params = new URLSearchParams({ name, interval: state.period === "year" ? "year" : "month" });
+  const group = $("#topic-shares-group").value;
+  if (group) params.set("group", group);
+  const spec = filterSpec();
+  if (spec) params.set("filter", spec);
+  link.href = csvHref("topics/shares", params);
+  link.hidden = false;
+  return load("topicShares", "topic-shares", "topics/shares", params, drawTopicShares);
+}
+
+function drawTopicShares(data, target) {
+  const rows = data.rows || [];
+  $("#topic-shares-undated").textContent = data.undated ? t("topic_shares_undated", data.undated) : "";
+  dataTable($("#topic-shares-table"), [
+    { label: t("period_col"), value: (r) => r.period },
+    { label: t("group_by"), value: (r) => r.group },
+    { label: t("topic"), value: (r) => r.label },
+    { label: t("count_col"), value: (r) => `${r.count} / ${r.n}` },
+    { label: t("share_col"), value: (r) => pct(r.share) },
+  ], rows.filter((r) => r.count));
+  if (!rows.length) return message(target, t("no_topic_shares"));
+  const colour = new Map(data.topics.map((topic, i) => [topic.id, TOPIC_COLOURS[i % TOPIC_COLOURS.length]]));
+  target.append(el("ul", { className: "legend" }, ...data.topics.map((topic) => el("li", {},
+    el("span", { className: "swatch", style: `background:${colour.get(topic.id)}` }), ` ${topic.label}`))));
+  const groups = [...new Set(rows.map((r) => r.group))];
+  for (const group of groups) {
+    const periods = new Map();
+    for (const r of rows.filter((r) => r.group === group)) {
+      periods.set(r.period, [...(periods.get(r.period) || []), r]);
+    }
+    if (groups.length > 1) target.append(el("h3", { text: group }));
+    target.append(topicShareChart(group, [...periods], colour));
+  }
+  return "ready";
+}
+
+function topicShareChart(group, periods, colour) {
+  const width = Math.max(320, $("#topic-shares").clientWidth || 800);
+  const height = 220;
+  const m = { top: 10, right: 10, bottom: 40, left: 46 };
+  const plotW = width - m.left - m.right;
+  const plotH = height - m.top - m.bottom;
+  const band = plotW / periods.length;
+  const barW = Math.max(2, Math.min(56, band * 0.75));
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "group",
+    "aria-label": `${t("topic_shares")}: ${group}`, class: "stacked" });
+  for (const tick of [0, 0.5, 1]) {
+    const y = m.top + plotH * (1 - tick);
+    chart.append(svg("line", { x1: m.left, x2: width - m.right, y1: y, y2: y, class: "gridline" }));
+    chart.append(svg("text", { x: m.left - 6, y: y + 4, "text-anchor": "end", class: "tick" }, pct(tick)));
+  }
+  const every = Math.max(1, Math.ceil(periods.length * 64 / plotW));
+  periods.forEach(([period, parts], i) => {
+    const x = m.left + band * i + (band - barW) / 2;
+    const g = svg("g", { "data-period": period, "data-group": group, "data-testid": "topic-share-bar" });
+    let y = m.top + plotH;
+    for (const r of parts) {
+      const h = plotH * r.share;
+      y -= h;
+      if (h > 0) g.append(svg("rect", { x, y, width: barW, height: h, fill: colour.get(r.topic), class: "seg" }));
+    }
+    const text = parts.filter((r) => r.count).map((r) => `${r.label} ${pct(r.share)}`).join(" · ");
+    g.append(svg("title", {}, t("bar_topic_share", period, group, text)));
+    g.setAttribute("tabindex", "0");
+    g.setAttribute("aria-label", t("bar_topic_share", period, group, text));
+    chart.append(g);
+    if (i % every === 0) {
+      chart.append(svg("text", { x: x + barW / 2, y: height - m.bottom + 18, "text-anchor": "middle",
+        class: "tick" }, period));
+    }
+  });
+  return chart;
 }
 
 /* --- (5) comparison A vs B: POST /v1/compare, the HTML report in a sandboxed iframe */
@@ -897,6 +1048,7 @@ function refresh() {
   loadSources();
   loadHeatmap();
   loadTopics();
+  loadTopicShares();
   loadDocuments();
 }
 
@@ -973,6 +1125,14 @@ async function start() {
     state.period = event.target.value;
     writeURL();
     loadTimeseries();
+    loadTopicShares();
+  });
+  $("#topic-shares-group").addEventListener("change", loadTopicShares);
+  $("#curate-merge").addEventListener("click", () => curate("merge"));
+  $("#curate-rename").addEventListener("click", () => curate("rename"));
+  $("#topic-curation").addEventListener("submit", (event) => {  // Enter in the label field renames
+    event.preventDefault();
+    curate("rename");
   });
   $("#lang-toggle").addEventListener("click", switchLanguage);
   $("#compare-preset").addEventListener("change", (event) => applyPreset(event.target.value));
