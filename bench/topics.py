@@ -101,13 +101,12 @@ def main() -> None:
     embed_seconds = time.perf_counter() - started
     computed, encoder_version = encoder.computed, encoder.version
     process_peak = peak_rss_mb()
-    del encoder  # the fit does not need it
-    gc.collect()
+    gc.collect()  # the encoder stays: the fit's representation models embed candidate terms with it
 
     config = TopicConfig()
     reset = reset_peak_rss()
     started = time.perf_counter()
-    model = TopicModel.fit(texts, embeddings, config, encoder_version=encoder_version)
+    model = TopicModel.fit(texts, embeddings, config, encoder_version=encoder_version, encoder=encoder)
     fit_seconds = time.perf_counter() - started
     fit_peak = peak_rss_mb() if reset else None
     meta = model.meta

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..compare.tokens import tokenize
 from .vocabulary import adjacent_bigrams, dutch_vectorizer, min_df_for, topic_document
 
 META_FILE = "topic_model.json"
@@ -106,8 +107,7 @@ class TopicModel:
         member_floor = _member_similarity_floor(topics, embeddings, dict(zip(ids, centroids)))
         before = topics.count(OUTLIER) / len(topics)
         topics, steps = _reduce_outliers(bertopic, docs, topics, embeddings, config.max_outlier_share, member_floor)
-        if steps or config.representation != "c-tf-idf":
-            describe(bertopic, docs, topics, config, vectorizer, encoder)
+        no_content = describe(bertopic, texts, docs, topics, config, vectorizer, encoder)
         examples = _set_topic_embeddings(bertopic, texts, topics, embeddings)
 
         # New texts become outliers below the most lenient bar any embedding step used to admit a fitted text.
@@ -127,6 +127,7 @@ class TopicModel:
             "outlier_reduction": steps,
             "assign_threshold": float(min([member_floor, *thresholds])),
             "examples": {str(t): docs for t, docs in examples.items()},
+            "no_content_words": no_content,  # topics described by their word forms (see describe)
             "created_at": _now(),
             "bertopic_version": _bertopic_version(),
         }
@@ -150,7 +151,7 @@ class TopicModel:
 
         # What fit_transform would have set: update_topics checks topics_, save writes the mapper and _outliers.
         bertopic.topics_, bertopic.topic_mapper_ = topics, TopicMapper(topics)
-        describe(bertopic, docs, topics, self.config, vectorizer, encoder)
+        no_content = describe(bertopic, texts, docs, topics, self.config, vectorizer, encoder)
         examples = _set_topic_embeddings(bertopic, texts, topics, embeddings)
         sizes = Counter(topics)
         meta = {**self.meta, "n_texts": len(texts), "n_topics": len(set(topics) - {OUTLIER}),
@@ -158,7 +159,7 @@ class TopicModel:
                 "outlier_share_after": round(sizes[OUTLIER] / len(topics), 4),
                 "examples": {str(t): docs for t, docs in examples.items()},
                 "labels": {str(t): label for t, label in sorted(labels.items()) if t in sizes},
-                "curation": curation, "created_at": _now()}
+                "curation": curation, "created_at": _now(), "no_content_words": no_content}
         return TopicModel(bertopic, meta)
 
     # ------------------------------------------------------------------ using
@@ -288,9 +289,12 @@ def topic_vectorizer(texts: list[str], docs: list[str], config: TopicConfig):
     return dutch_vectorizer(docs, config.language, bigrams=bigrams)
 
 
-def describe(bertopic, docs: list[str], topics: list[int], config: TopicConfig, vectorizer, encoder=None) -> None:
-    """Terms of each topic of `topics` (one per doc): c-TF-IDF's, refined by the representation models of
-    `config.representation`, which embed candidate terms and representative sentences with `encoder`."""
+def describe(bertopic, texts: list[str], docs: list[str], topics: list[int], config: TopicConfig, vectorizer,
+             encoder=None) -> list[int]:
+    """Terms of each topic of `topics` (one per text; `docs` the texts as topic_documents): c-TF-IDF's, refined
+    by the representation models of `config.representation`, which embed candidate terms and representative
+    sentences with `encoder`. A topic whose sentences have no content word at all ("Ja.", "(lacht) Ja.") gets
+    their most frequent word forms instead, so that its label says what it is; returns those topics' ids."""
     representation = _representation_models(config)
     bertopic.embedding_model = _encoder_backend(encoder) if representation else None
     try:
@@ -300,6 +304,14 @@ def describe(bertopic, docs: list[str], topics: list[int], config: TopicConfig, 
     finally:  # neither is saved (nothing for BERTopic to fetch on load) nor needed after this
         bertopic.embedding_model = None
         bertopic.representation_model = None
+    empty = [t for t, words in bertopic.topic_representations_.items()
+             if t != OUTLIER and not any(word for word, _ in words)]
+    for topic in empty:
+        counts = Counter(token for text, t in zip(texts, topics) if t == topic for token in tokenize(text))
+        total = sum(counts.values()) or 1
+        bertopic.topic_representations_[topic] = [(word, n / total) for word, n in
+                                                  counts.most_common(config.top_terms)] or [("", 1e-05)]
+    return sorted(int(t) for t in empty)
 
 
 def _representation_models(config: TopicConfig) -> list | None:
