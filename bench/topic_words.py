@@ -12,7 +12,9 @@ variant re-computes only the terms of that assignment (TopicModel.curated), so d
 
 - coherence: NPMI (Bouma 2009) of every pair of a topic's top-10 terms, from their co-occurrence in the same
   sentence across the data set itself (each variant on its own analysis of the sentences: word forms before, lemmas
-  after), averaged per topic, then over topics; -1 for a pair that never co-occurs, 1 for one that always does;
+  after), averaged per topic, then over topics; -1 for a pair that never co-occurs, 1 for one that always does.
+  A two-word term occurs in fewer sentences than its words, so `npmi_words` also scores the distinct single words
+  of the top-10 terms ("jong gezin" counts as "jong" and "gezin");
 - diversity: the share of distinct terms among the top-10 terms of all topics (1 = no term in two topics);
 - noise: the share of top-10 terms with a filler, a vague word or an inflected verb form (is_verb_form) in them.
 
@@ -92,6 +94,11 @@ def npmi_coherence(topics: list[list[str]], incidence, vocabulary: dict[str, int
     return round(float(np.mean(scores)), 4) if scores else float("nan")
 
 
+def words_of(topics: list[list[str]]) -> list[list[str]]:
+    """Each topic's terms as distinct single words ("jong gezin" -> "jong", "gezin"), in order."""
+    return [list(dict.fromkeys(w for term in terms for w in term.split())) for terms in topics]
+
+
 def noisy(term: str) -> bool:
     return any(w in FILLERS or w in VAGUE_WORDS or is_verb_form(w, lemma(w)) for w in term.split())
 
@@ -104,6 +111,7 @@ def measure(model: TopicModel, texts: list[str], seconds: float) -> dict:
     largest = sorted((t for t in model.topics() if t["id"] != -1), key=lambda t: -t["size"])[:6]
     return {"seconds": round(seconds, 1),
             "npmi": npmi_coherence(topics, incidence, vectorizer.vocabulary_),
+            "npmi_words": npmi_coherence(words_of(topics), incidence, vectorizer.vocabulary_),
             "diversity": round(len(set(all_terms)) / max(1, len(all_terms)), 4),
             "noise_share": round(sum(map(noisy, all_terms)) / max(1, len(all_terms)), 4),
             "multi_word_share": round(sum(" " in t for t in all_terms) / max(1, len(all_terms)), 4),
