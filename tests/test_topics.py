@@ -304,3 +304,25 @@ def test_too_little_or_too_uniform_data_is_a_clear_error(data):
         TopicModel.fit(texts, embeddings)
     with pytest.raises(ValueError, match=r"need a \(262, dim\) embedding matrix"):
         TopicModel.fit(texts, embeddings[:10])
+
+
+def test_topic_documents_keep_lemmas_of_content_words_and_adjacent_pairs():
+    from discourse.topics.vocabulary import adjacent_bigrams, is_verb_form, topic_document
+
+    assert topic_document("Ze lacht half, krijgt soms een fles melk.") == "melk"  # simplemma: fles -> flessen
+    assert topic_document("Ik wilde borstvoeding geven, maar de keukens van de vaders waren klein.") == \
+        "borstvoeding geven keuken vader klein"
+    assert topic_document("De klanten wachten niet.") == "klant"  # "wachten" -> "wacht" is still a verb
+    assert not is_verb_form("ouders", "ouder") and is_verb_form("krijgt", "krijgen")
+    # "Sarah vond na drie maanden" leaves "sarah maand" after the stop words: no pair anybody wrote.
+    pairs = adjacent_bigrams(["Sarah vond na drie maanden een slechte aanhap."])
+    assert pairs == {"slecht aanhap"}
+
+
+def test_a_model_saved_before_lemmas_reads_as_plain_c_tf_idf():
+    old = {"config": {"min_topic_size": 10, "n_neighbors": 15, "n_components": 5, "seed": 42,
+                      "max_outlier_share": 0.15, "top_terms": 10, "language": "nl"}}
+    config = TopicModel(None, old).config
+    assert (config.lemmas, config.representation) == (False, "c-tf-idf")
+    with pytest.raises(ValueError, match="representation 'bert'"):
+        TopicConfig(representation="bert")

@@ -96,15 +96,17 @@ def _print_topics(topics: list[dict]) -> None:
 
 
 NEW_NAME = typer.Option(None, "--as", help="Name of the new version (default: NAME.vN, one more than the highest).")
+FROM = typer.Option(..., "--name", help="Topic model (version) to start from; it is kept as it is.")
+DB = typer.Option(None, "--db", help="Database URL (default: the embedded SQLite store).")
 
 
 @topics_app.command("merge")
 def topics_merge(
-    name: str = typer.Option(..., "--name", help="Topic model (version) to start from; it is kept as it is."),
+    name: str = FROM,
     topics: str = typer.Option(..., "--topics", help="Comma-separated topic ids to merge, e.g. 2,5."),
     label: Optional[str] = typer.Option(None, "--label", help="Label of the merged topic (default: its terms)."),
     new_name: Optional[str] = NEW_NAME,
-    db: Optional[str] = typer.Option(None, "--db"),
+    db: Optional[str] = DB,
 ) -> None:
     """Merge topics into one, saved as a new version with its own assignments."""
     from ..topics.curation import merge_topics
@@ -115,11 +117,11 @@ def topics_merge(
 
 @topics_app.command("split")
 def topics_split(
-    name: str = typer.Option(..., "--name", help="Topic model (version) to start from; it is kept as it is."),
+    name: str = FROM,
     topic: int = typer.Option(..., "--topic", help="The topic to split."),
     into: int = typer.Option(2, "--into", min=2, max=20, help="Into how many topics (k-means on its sentences)."),
     new_name: Optional[str] = NEW_NAME,
-    db: Optional[str] = typer.Option(None, "--db"),
+    db: Optional[str] = DB,
 ) -> None:
     """Re-cluster one topic's sentences into several topics, saved as a new version."""
     from ..topics.curation import split_topic
@@ -129,11 +131,11 @@ def topics_split(
 
 @topics_app.command("rename")
 def topics_rename(
-    name: str = typer.Option(..., "--name", help="Topic model (version) to start from; it is kept as it is."),
+    name: str = FROM,
     topic: int = typer.Option(..., "--topic", help="The topic to label."),
     label: str = typer.Option(..., "--label", help="The topic's new label."),
     new_name: Optional[str] = NEW_NAME,
-    db: Optional[str] = typer.Option(None, "--db"),
+    db: Optional[str] = DB,
 ) -> None:
     """Give a topic a label of your own, saved as a new version (topics and assignments unchanged)."""
     from ..topics.curation import rename_topic
@@ -147,7 +149,7 @@ def topics_shares(
     interval: str = typer.Option("month", "--interval", help="month or year of publication."),
     group_by: Optional[str] = typer.Option(None, "--group-by", help="source, genre, role or a speaker attribute."),
     filter_spec: str = typer.Option("", "--filter", help="Restrict to these segments."),
-    db: Optional[str] = typer.Option(None, "--db"),
+    db: Optional[str] = DB,
     json_output: bool = typer.Option(False, "--json", help="JSON instead of CSV."),
 ) -> None:
     """Each topic's share per period and group, as CSV (period, group, topic, label, n, count, share)."""

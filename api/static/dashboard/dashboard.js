@@ -316,21 +316,8 @@ function drawTimeseries(data, target) {
   ], rows);
   if (!rows.length) return message(target, t("no_dated"));
 
-  const width = Math.max(320, target.clientWidth || 800);
-  const height = 280;
-  const m = { top: 10, right: 10, bottom: 46, left: 46 };
-  const plotW = width - m.left - m.right;
-  const plotH = height - m.top - m.bottom;
-  const band = plotW / rows.length;
-  const barW = Math.max(2, Math.min(56, band * 0.75));
-  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "group",
-    "aria-label": t("chart_time"), class: "stacked" });
-  // y axis: 0–100 % gridlines
-  for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
-    const y = m.top + plotH * (1 - tick);
-    chart.append(svg("line", { x1: m.left, x2: width - m.right, y1: y, y2: y, class: "gridline" }));
-    chart.append(svg("text", { x: m.left - 6, y: y + 4, "text-anchor": "end", class: "tick" }, pct(tick)));
-  }
+  const { width, height, m, plotW, plotH, band, barW } = barLayout(target, rows.length, 280, 46);
+  const chart = shareAxes(width, height, m, t("chart_time"), [0, 0.25, 0.5, 0.75, 1]);
   const every = Math.max(1, Math.ceil(rows.length * 64 / plotW));  // about one period label per 64 px
   rows.forEach((r, i) => {
     const x = m.left + band * i + (band - barW) / 2;
@@ -354,6 +341,29 @@ function drawTimeseries(data, target) {
   });
   target.append(chart);
   return "ready";
+}
+
+// The geometry of a chart of `n` bars in `target`: margins, plot size, each bar's band and width.
+function barLayout(target, n, height, bottom) {
+  const width = Math.max(320, target.clientWidth || 800);
+  const m = { top: 10, right: 10, bottom, left: 46 };
+  const plotW = width - m.left - m.right;
+  const band = plotW / n;
+  return { width, height, m, plotW, plotH: height - m.top - m.bottom, band,
+    barW: Math.max(2, Math.min(56, band * 0.75)) };
+}
+
+// An SVG of stacked share bars: its y axis, 0–100 % gridlines at `ticks`.
+function shareAxes(width, height, m, label, ticks) {
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "group",
+    "aria-label": label, class: "stacked" });
+  const plotH = height - m.top - m.bottom;
+  for (const tick of ticks) {
+    const y = m.top + plotH * (1 - tick);
+    chart.append(svg("line", { x1: m.left, x2: width - m.right, y1: y, y2: y, class: "gridline" }));
+    chart.append(svg("text", { x: m.left - 6, y: y + 4, "text-anchor": "end", class: "tick" }, pct(tick)));
+  }
+  return chart;
 }
 
 function periodEnd(start, period) {
@@ -531,9 +541,9 @@ function drawTopics(data, target) {
     const label = r.label || String(r.topic);
     // A checkbox per topic for curation (the outliers are no topic to merge or rename).
     const pick = r.topic === -1 ? null : el("input", { type: "checkbox", className: "topic-pick",
-      value: String(r.topic), "aria-label": t("pick_topic", label), "data-testid": "topic-pick" });
+      value: String(r.topic), title: t("pick_topic", label), "data-testid": "topic-pick" });
     list.append(el("li", { "data-topic": r.topic },
-      el("h3", {}, pick, " ", label),
+      el("h3", {}, pick ? el("label", {}, pick, " ", label) : label),
       el("p", { className: "meta", text: t("topic_meta", r, pct(r.share), pct(r.share_pressuring)) }),
       el("ul", { className: "terms" }, ...(r.terms || []).map((term) => el("li", { text: term })))));
   }
@@ -625,14 +635,11 @@ function loadTopicShares() {
 
 function drawTopicShares(data, target) {
   const rows = data.rows || [];
+  const columns = [["period_col", (r) => r.period], ["group_by", (r) => r.group], ["topic", (r) => r.label],
+    ["count_col", (r) => `${r.count} / ${r.n}`], ["share_col", (r) => pct(r.share)]];
+  dataTable($("#topic-shares-table"), columns.map(([key, value]) => ({ label: t(key), value })),
+    rows.filter((r) => r.count));
   $("#topic-shares-undated").textContent = data.undated ? t("topic_shares_undated", data.undated) : "";
-  dataTable($("#topic-shares-table"), [
-    { label: t("period_col"), value: (r) => r.period },
-    { label: t("group_by"), value: (r) => r.group },
-    { label: t("topic"), value: (r) => r.label },
-    { label: t("count_col"), value: (r) => `${r.count} / ${r.n}` },
-    { label: t("share_col"), value: (r) => pct(r.share) },
-  ], rows.filter((r) => r.count));
   if (!rows.length) return message(target, t("no_topic_shares"));
   const colour = new Map(data.topics.map((topic, i) => [topic.id, TOPIC_COLOURS[i % TOPIC_COLOURS.length]]));
   target.append(el("ul", { className: "legend" }, ...data.topics.map((topic) => el("li", {},
@@ -650,20 +657,8 @@ function drawTopicShares(data, target) {
 }
 
 function topicShareChart(group, periods, colour) {
-  const width = Math.max(320, $("#topic-shares").clientWidth || 800);
-  const height = 220;
-  const m = { top: 10, right: 10, bottom: 40, left: 46 };
-  const plotW = width - m.left - m.right;
-  const plotH = height - m.top - m.bottom;
-  const band = plotW / periods.length;
-  const barW = Math.max(2, Math.min(56, band * 0.75));
-  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "group",
-    "aria-label": `${t("topic_shares")}: ${group}`, class: "stacked" });
-  for (const tick of [0, 0.5, 1]) {
-    const y = m.top + plotH * (1 - tick);
-    chart.append(svg("line", { x1: m.left, x2: width - m.right, y1: y, y2: y, class: "gridline" }));
-    chart.append(svg("text", { x: m.left - 6, y: y + 4, "text-anchor": "end", class: "tick" }, pct(tick)));
-  }
+  const { width, height, m, plotW, plotH, band, barW } = barLayout($("#topic-shares"), periods.length, 220, 40);
+  const chart = shareAxes(width, height, m, `${t("topic_shares")}: ${group}`, [0, 0.5, 1]);
   const every = Math.max(1, Math.ceil(periods.length * 64 / plotW));
   periods.forEach(([period, parts], i) => {
     const x = m.left + band * i + (band - barW) / 2;
