@@ -301,7 +301,7 @@ def test_too_little_or_too_uniform_data_is_a_clear_error(data):
         TopicModel.fit([texts[i] for i in one_theme], embeddings[one_theme], TopicConfig(min_topic_size=15),
                        encoder=data["encoder"])
     with pytest.raises(ValueError, match="embeds candidate terms: pass the encoder"):
-        TopicModel.fit(texts, embeddings)
+        TopicModel.fit(texts, embeddings, TopicConfig(representation="keybert-mmr"))
     with pytest.raises(ValueError, match=r"need a \(262, dim\) embedding matrix"):
         TopicModel.fit(texts, embeddings[:10])
 
@@ -326,3 +326,20 @@ def test_a_model_saved_before_lemmas_reads_as_plain_c_tf_idf():
     assert (config.lemmas, config.representation) == (False, "c-tf-idf")
     with pytest.raises(ValueError, match="representation 'bert'"):
         TopicConfig(representation="bert")
+
+
+@pytest.mark.parametrize("representation", ["keybert", "mmr", "keybert-mmr"])
+def test_representation_models_describe_the_same_topics(model, data, representation):
+    """BERTopic's representation models on the project's encoder choose among c-TF-IDF's candidates: ten terms
+    per topic, still telling, none empty; the topics themselves are the fit's."""
+    from dataclasses import asdict
+
+    variant = TopicModel(model._bertopic, {**model.meta, "config": {**asdict(model.config),
+                                                                    "representation": representation}})
+    described = variant.curated(data["texts"], data["embeddings"], model.document_topics, {}, data["encoder"],
+                                {"operation": "test"})
+    assert described.document_topics == model.document_topics
+    for theme, topic_id in theme_topics(model, data["themes"]).items():
+        terms = described.topic(topic_id)["terms"]
+        assert len(terms) == TopicConfig().top_terms and all(term for term, _ in terms)
+        assert {w for term, _ in terms for w in term.split()} & THEME_WORDS[theme], (theme, terms)

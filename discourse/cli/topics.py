@@ -18,6 +18,7 @@ def topics_fit(
     min_topic_size: int = typer.Option(10, "--min-topic-size", min=2),
     seed: int = typer.Option(42, "--seed"),
     max_outliers: float = typer.Option(0.15, "--max-outliers", min=0.0, max=1.0, help="Reduce outliers (topic -1) to at most this share when the data allow it."),
+    representation: str = typer.Option("c-tf-idf", "--representation", help="How topic terms are chosen: c-tf-idf, keybert, mmr or keybert-mmr (BERTopic's representation models on the project's encoder)."),
 ) -> None:
     """Fit BERTopic on the selected segments (embeddings cached), save it, and store every segment's topic."""
     from ..store.selection import SegmentFilter
@@ -27,8 +28,9 @@ def topics_fit(
     try:
         segment_filter = SegmentFilter.parse(filter_spec)
         with store_session(db) as session:
-            model = fit_from_store(session, name, segment_filter,
-                                   TopicConfig(min_topic_size=min_topic_size, seed=seed, max_outlier_share=max_outliers))
+            config = TopicConfig(min_topic_size=min_topic_size, seed=seed, max_outlier_share=max_outliers,
+                                 representation=representation)
+            model = fit_from_store(session, name, segment_filter, config)
     except (FileNotFoundError, ValueError) as exc:
         fail(str(exc))
     _print_topics(model.topics())
