@@ -82,10 +82,10 @@ def _frames(value) -> list[str]:
         return []
     if isinstance(value, str):
         text = value.strip()
-        if text.startswith("["):
-            return list(json.loads(text))
-        return [part.strip() for part in text.replace("|", ";").split(";") if part.strip()]
-    return list(value)
+        value = json.loads(text) if text.startswith("[") else [p.strip() for p in text.replace("|", ";").split(";")]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(frame, str) for frame in value):
+        raise ValueError(f"frames must be a list of codebook frame ids, got {value!r}")
+    return [frame for frame in value if frame]
 
 
 def codes_by_item(rows: Iterable[dict]) -> dict:
@@ -290,19 +290,37 @@ def agreement_report(rows: Iterable[dict], *, frames: Optional[Iterable[str]] = 
 
 
 def read_annotation_file(path: Path) -> list[dict]:
-    """The rows of an exported annotations file (.csv with a header, or .jsonl), normalised."""
+    """The rows of an exported annotations file (.csv with a header, or .jsonl), normalised; a row without an
+    item_id or a coder, or with a relevant that is not true/false/empty, is a ValueError naming its row."""
     path = Path(path)
     if path.suffix not in (".csv", ".jsonl"):
-        raise ValueError(f"{path}: an annotations export is .csv or .jsonl")
+        raise ValueError(f"{path.name}: an annotations export is .csv or .jsonl")
     with open(path, encoding="utf-8", newline="") as handle:
         if path.suffix == ".csv":
-            rows = list(csv.DictReader(handle))
+            records = list(enumerate(csv.DictReader(handle), start=2))
         else:
-            rows = [json.loads(line) for line in handle if line.strip()]
-    missing = [field for field in ("item_id", "coder", "relevant") if rows and field not in rows[0]]
+            records = [(number, _json_object(line, number)) for number, line in enumerate(handle, 1) if line.strip()]
+    return [_checked(row, f"{path.name} line {number}") for number, row in records]
+
+
+def _json_object(line: str, number: int) -> dict:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"line {number} is not JSON: {exc.msg}") from None
+    if not isinstance(row, dict):
+        raise ValueError(f"line {number} is not a JSON object")
+    return row
+
+
+def _checked(row: dict, where: str) -> dict:
+    missing = [field for field in ("item_id", "coder") if row.get(field) in (None, "")]
     if missing:
-        raise ValueError(f"{path}: no {', '.join(missing)} column (columns as the annotations export writes them)")
-    return [normalise_row(row) for row in rows]
+        raise ValueError(f"{where}: no {' or '.join(missing)} (columns as the annotations export writes them)")
+    try:
+        return normalise_row(row)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
 
 
 def format_report(report: dict) -> str:
