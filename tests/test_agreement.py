@@ -106,14 +106,15 @@ def test_dimensions_stance_three_way_only_where_all_coded_relevant_and_frames_bi
             _row(2, "ann", True, "supportive", ["good_enough"]), _row(2, "bob", False),
             _row(3, "ann", True, "neutral"), _row(3, "bob", True, "neutral"),
             _row(4, "ann", False), _row(4, "bob", False), _row(5, "ann", True, "neutral"),
-            _row(6, "ann", None), _row(6, "bob", True, "supportive")]  # relevant left empty: not coded
+            _row(6, "ann", None), _row(6, "bob", True, "supportive"),  # relevant left empty: not coded
+            _row(7, "ann", True, None), _row(7, "bob", True, "neutral")]  # relevant, no stance: stance missing
     report = agreement_report(rows, frames=FRAMES, resamples=0)
     dims = report["dimensions"]
-    assert (report["n_items"], report["n_double_coded"]) == (6, 4)
-    assert (dims["relevance"]["n"], dims["stance_4way"]["n"], dims["stance"]["n"]) == (4, 4, 2)
+    assert (report["n_items"], report["n_double_coded"]) == (7, 5)
+    assert (dims["relevance"]["n"], dims["stance_4way"]["n"], dims["stance"]["n"]) == (5, 4, 2)
     assert dims["stance"]["observed_agreement"] == 1.0 and dims["stance_4way"]["observed_agreement"] == 0.75
     prevention = report["frames"]["prevention_risk"]
-    assert prevention["n"] == 2 and prevention["observed_agreement"] == 0.5
+    assert prevention["n"] == 3 and prevention["observed_agreement"] == 0.6667
     assert report["frames"]["good_enough"]["krippendorff_alpha"] is None  # one value in all the data: undefined
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -97,17 +98,25 @@ def codes_by_item(rows: Iterable[dict]) -> dict:
     return items
 
 
-def dimension_values(items: dict, dimension: str) -> dict:
-    """{item_id: {coder: value}} of one dimension: relevance, stance_4way, stance or frame:<id>."""
+def dimension_values(items: dict, dimension: str, relevant: Optional[dict] = None) -> dict:
+    """{item_id: {coder: value}} of one dimension: relevance, stance_4way, stance or frame:<id>. `relevant`: the
+    items every coder coded relevant, where the caller has them already."""
     if dimension == "relevance":
         return {i: {c: code["relevant"] for c, code in codes.items()} for i, codes in items.items()}
-    if dimension == "stance_4way":
-        return {i: {c: stance_or_irrelevant(code) for c, code in codes.items()} for i, codes in items.items()}
-    relevant = {i: codes for i, codes in items.items() if all(code["relevant"] for code in codes.values())}
+    if dimension == "stance_4way":  # a coder who coded an item relevant but gave no stance is missing here
+        return {i: {c: stance_or_irrelevant(code) for c, code in codes.items() if stance_or_irrelevant(code)}
+                for i, codes in items.items()}
+    if relevant is None:
+        relevant = all_relevant(items)
     if dimension == "stance":
         return {i: {c: code["stance"] for c, code in codes.items() if code["stance"]} for i, codes in relevant.items()}
     frame = dimension.removeprefix("frame:")
     return {i: {c: frame in code["frames"] for c, code in codes.items()} for i, codes in relevant.items()}
+
+
+def all_relevant(items: dict) -> dict:
+    """The items every coder of the item coded relevant: where stance (3-way) and frames are compared."""
+    return {i: codes for i, codes in items.items() if all(code["relevant"] for code in codes.values())}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -147,11 +156,14 @@ class _Units:
         return float(np.mean(self.counts.max(axis=1) == self.counts.sum(axis=1)))
 
 
+@lru_cache(maxsize=4)
 def resample_weights(n_units: int, resamples: int, seed: int) -> np.ndarray:
-    """resamples x n_units: how often each unit is drawn in each bootstrap resample (units with replacement)."""
+    """resamples x n_units: how often each unit is drawn in each bootstrap resample (units with replacement).
+    Cached, read-only: the frames of one report share their items, so they share the draws."""
     draws = np.random.default_rng(seed).integers(0, n_units, (resamples, n_units))
-    weights = np.zeros((resamples, n_units))
-    np.add.at(weights, (np.arange(resamples)[:, None], draws), 1)
+    draws += np.arange(resamples)[:, None] * n_units  # one bincount over all resamples, each in its own block
+    weights = np.bincount(draws.ravel(), minlength=resamples * n_units).reshape(resamples, n_units).astype(float)
+    weights.flags.writeable = False
     return weights
 
 
@@ -233,35 +245,40 @@ def differing_dimensions(codes: dict) -> list[str]:
     return differs + [f"frame:{f}" for f in frames if any(f not in code["frames"] for code in decided)]
 
 
-def _adjudicated(rows: list[dict]) -> Optional[dict]:
-    """The adjudicated code the store's rows carry beside the originals (a dict under `adjudicated`, or the flat
+def _adjudicated(row: dict) -> Optional[dict]:
+    """The adjudicated code a store row carries beside the original (a dict under `adjudicated`, or the flat
     adjudicated_relevant/_stance/_frames columns of an export), or None."""
-    for row in rows:
-        if isinstance(row.get("adjudicated"), dict):
-            return row["adjudicated"]
-        if row.get("adjudicated_relevant") not in (None, ""):
-            flat = {field: row.get(f"adjudicated_{field}") for field in CODE_FIELDS}
-            return {field: value for field, value in normalise_row(flat).items() if field in CODE_FIELDS}
-    return None
+    if isinstance(row.get("adjudicated"), dict):
+        return row["adjudicated"]
+    if row.get("adjudicated_relevant") in (None, ""):
+        return None
+    flat = normalise_row({field: row.get(f"adjudicated_{field}") for field in CODE_FIELDS})
+    return {field: flat[field] for field in CODE_FIELDS}
+
+
+def _disagreeing(items: dict) -> dict:
+    """{item_id: the dimensions that differ} of the items two or more coders coded differently."""
+    differs = {item: differing_dimensions(codes) for item, codes in items.items() if len(codes) >= 2}
+    return {item: found for item, found in differs.items() if found}
 
 
 def disagreements(rows: Iterable[dict], coder: Optional[str] = None) -> list[dict]:
     """Items coded by two or more coders whose codes differ, with every coder's codes (and memo), the dimensions
     that differ and the adjudicated code where there is one. With `coder`, only the items that coder has coded:
     nobody sees another coder's codes for an item before coding it."""
-    rows = list(rows)
+    rows = [normalise_row(row) for row in rows]
     items = codes_by_item(rows)
+    adjudicated = {row["item_id"]: code for row in rows if (code := _adjudicated(row))}
     out = []
-    for item in sorted(items, key=str):
+    for item, differs in sorted(_disagreeing(items).items(), key=lambda pair: str(pair[0])):
         codes = items[item]
-        differs = differing_dimensions(codes) if len(codes) >= 2 else []
-        if not differs or (coder is not None and coder not in codes):
+        if coder is not None and coder not in codes:
             continue
         first = next(iter(codes.values()))
         out.append({"item_id": item, **{k: first[k] for k in ("document_id", "start", "end", "text") if k in first},
                     "differs": differs,
                     "codes": {c: {**_code(row), "memo": row.get("memo")} for c, row in sorted(codes.items())},
-                    "adjudicated": _adjudicated([r for r in rows if r.get("item_id") == item])})
+                    "adjudicated": adjudicated.get(item)})
     return out
 
 
@@ -278,15 +295,16 @@ def agreement_report(rows: Iterable[dict], *, frames: Optional[Iterable[str]] = 
         from ..codebook import load_codebook
 
         frames = load_codebook().frames
-    rows = list(rows)
     items = codes_by_item(rows)
-    per = {name: dimension_agreement(dimension_values(items, name), resamples, seed) for name in dimensions(frames)}
+    relevant = all_relevant(items)
+    per = {name: dimension_agreement(dimension_values(items, name, relevant), resamples, seed)
+           for name in dimensions(frames)}
     return {"n_items": len(items), "n_double_coded": sum(len(codes) >= 2 for codes in items.values()),
             "n_coders": len({c for codes in items.values() for c in codes}),
             "coders": sorted({c for codes in items.values() for c in codes}), "resamples": resamples, "seed": seed,
             "dimensions": {name: per[name] for name in per if not name.startswith("frame:")},
             "frames": {name.removeprefix("frame:"): per[name] for name in per if name.startswith("frame:")},
-            "disagreements": len(disagreements(rows))}
+            "disagreements": len(_disagreeing(items))}
 
 
 def read_annotation_file(path: Path) -> list[dict]:
