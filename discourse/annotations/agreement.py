@@ -22,6 +22,8 @@ import krippendorff
 import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
+from ..codebook import load_codebook
+
 IRRELEVANT = "irrelevant"
 RESAMPLES = 1000
 CODE_FIELDS = ("relevant", "stance", "frames")
@@ -291,10 +293,7 @@ def agreement_report(rows: Iterable[dict], *, frames: Optional[Iterable[str]] = 
     """Agreement per dimension (relevance, stance 4-way and 3-way, each frame of the codebook or of `frames`) and
     the number of items to adjudicate: what `GET /v1/annotations/agreement` and `discourse annotations agreement`
     report."""
-    if frames is None:
-        from ..codebook import load_codebook
-
-        frames = load_codebook().frames
+    frames = load_codebook().frames if frames is None else frames
     items = codes_by_item(rows)
     relevant = all_relevant(items)
     per = {name: dimension_agreement(dimension_values(items, name, relevant), resamples, seed)
