@@ -175,14 +175,16 @@ def _describe(units: list[Unit]) -> dict:
 
 def _card(metrics: dict) -> str:
     held = metrics["held_out_codes"]
+    corpus = "; authored corpus included" if metrics["authored_corpus"] else ""
     lines = [f"# {metrics['model']} {metrics['version']}", "",
              f"Trained from coders' codes on top of version {metrics['base_model']['version']} "
-             f"(same encoder and adapter, new heads){'; authored corpus included' if metrics['authored_corpus'] else ''}.",
+             f"(same encoder and adapter, new heads){corpus}.",
              "", f"Command: `{metrics['command']}`" if metrics["command"] else "", "",
              "## Held-out codes (never used for fitting or selection)", "",
              "| | new | current |", "|---|---|---|"]
     for task in ("relevance", "stance", "stance_end_to_end"):
-        lines.append(f"| {task} macro-F1 | {held['new'][task].get('macro_f1')} | {held['current'][task].get('macro_f1')} |")
+        new, current = held["new"][task].get("macro_f1"), held["current"][task].get("macro_f1")
+        lines.append(f"| {task} macro-F1 | {new} | {current} |")
     lines.append(f"| frames micro-F1 | {held['new']['frames'].get('micro_f1')} | "
                  f"{held['current']['frames'].get('micro_f1')} |")
     codes = metrics["codes"]
