@@ -1,1 +1,2 @@
-"""Coding by hand: the logic over annotation rows (queues, agreement, export); the tables live in discourse/store."""
+"""Coding sentences by hand: queues of stored sentences for coders (queue.py), agreement between coders
+(agreement.py) and the export of their codes (export.py). The tables are written by discourse.store.annotations."""
