@@ -163,6 +163,17 @@ def demo_store(tmp_path_factory) -> str:
     return url
 
 
+def copy_sqlite_store(url: str, folder: Path) -> str:
+    """A copy of the SQLite store at `url` in `folder`, for a test that writes to it (annotations, new versions)."""
+    import sqlite3
+
+    copy_url = f"sqlite:///{folder / 'store.sqlite'}"
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as source, \
+            sqlite3.connect(copy_url.removeprefix("sqlite:///")) as copy:
+        source.backup(copy)
+    return copy_url
+
+
 @pytest.fixture(scope="session")
 def demo_topic_model(demo_store) -> str:
     """The name of a topic model fitted on the demo store's parent sentences (genre=interview), its

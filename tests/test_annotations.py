@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
 from collections import Counter
 
 import pytest
@@ -17,6 +16,7 @@ from sqlalchemy import func, insert, select
 from typer.testing import CliRunner
 
 from api.main import create_app
+from conftest import copy_sqlite_store
 from api.settings import Settings
 from discourse.annotations.queue import QueueSpec, create_queue, draw, item_view, margin
 from discourse.store import make_engine, session_factory, upgrade
@@ -40,10 +40,7 @@ def _rotated(label: str) -> str:
 def store(demo_store, tmp_path_factory) -> str:
     """A copy of the demo store (annotations must not leak into other modules' store) with a second model
     version whose labels differ from the first on every third sentence."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('coding') / 'store.sqlite'}"
-    with sqlite3.connect(demo_store.removeprefix("sqlite:///")) as source, \
-            sqlite3.connect(url.removeprefix("sqlite:///")) as copy:
-        source.backup(copy)
+    url = copy_sqlite_store(demo_store, tmp_path_factory.mktemp("coding"))
     engine = make_engine(url)
     upgrade(engine)
     with session_factory(engine)() as session:
