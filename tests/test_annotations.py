@@ -302,8 +302,13 @@ def test_cli_makes_a_queue_and_exports(store, tmp_path):
     assert exported.exit_code == 0, exported.output
     engine = make_engine(store)
     with session_factory(engine)() as session:
-        assert len(list(csv.DictReader(out.open(encoding="utf-8")))) == len(annotation_rows(session))
+        rows = annotation_rows(session)
+        assert len(list(csv.DictReader(out.open(encoding="utf-8")))) == len(rows)
     engine.dispose()
+    agreement = runner.invoke(app, ["annotations", "agreement", "--from", str(out), "--json", "--resamples", "0"])
+    assert agreement.exit_code == 0, agreement.output
+    report = json.loads(agreement.stdout)
+    assert report["n_items"] == len({r["item_id"] for r in rows}) and set(report["coders"]) == {"anna", "bram"}
     assert runner.invoke(app, ["annotations", "export", "--db", store, "--format", "xml"]).exit_code == 2
 
 

@@ -1,4 +1,5 @@
-"""`discourse annotations queue|export`: coding queues drawn from the store, and the coders' annotations."""
+"""`discourse annotations queue|export|agreement`: coding queues drawn from the store, the coders' annotations, and
+their agreement (the command in agreement.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from typing import List, Optional
 import typer
 
 from ._app import annotations_app, fail, store_session
+from .agreement import agreement_command
+
+annotations_app.command("agreement")(agreement_command)
 
 
 @annotations_app.command("queue")
