@@ -163,15 +163,20 @@ def demo_store(tmp_path_factory) -> str:
     return url
 
 
-def copy_sqlite_store(url: str, folder: Path) -> str:
-    """A copy of the SQLite store at `url` in `folder`, for a test that writes to it (annotations, new versions)."""
+@pytest.fixture(scope="session")
+def copy_demo_store(demo_store, tmp_path_factory):
+    """`copy_demo_store()` → the URL of a fresh copy of the demo store, for tests that write to it (coding
+    queues, annotations) without changing what the other tests read."""
     import sqlite3
 
-    copy_url = f"sqlite:///{folder / 'store.sqlite'}"
-    with sqlite3.connect(url.removeprefix("sqlite:///")) as source, \
-            sqlite3.connect(copy_url.removeprefix("sqlite:///")) as copy:
-        source.backup(copy)
-    return copy_url
+    def copy() -> str:
+        url = f"sqlite:///{tmp_path_factory.mktemp('demo-copy') / 'store.sqlite'}"
+        with sqlite3.connect(demo_store.removeprefix("sqlite:///")) as source, \
+                sqlite3.connect(url.removeprefix("sqlite:///")) as target:
+            source.backup(target)  # the WAL's pages included, unlike a file copy
+        return url
+
+    return copy
 
 
 @pytest.fixture(scope="session")

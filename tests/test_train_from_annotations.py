@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from api.main import create_app
 from api.settings import Settings
-from conftest import copy_sqlite_store
 from discourse.store import make_engine, session_factory, upgrade
 from discourse.store.annotations import item_for_span, save_adjudication, save_annotation
 from discourse.store.queries import latest_model_version
@@ -70,12 +69,12 @@ def test_the_held_out_share_is_stratified_and_seeded():
 
 
 @pytest.fixture
-def coded_store(demo_store, tmp_path, monkeypatch):
+def coded_store(copy_demo_store, tmp_path, monkeypatch):
     """A copy of the demo store in which coder anna coded 300 sentences (the model's label, but for every fifth
     sentence, which she reads as neutral), with one adjudicated item; DISCOURSE_DATA in the test's folder, where
     the training job writes its model."""
     monkeypatch.setenv("DISCOURSE_DATA", str(tmp_path / "data"))
-    url = copy_sqlite_store(demo_store, tmp_path)
+    url = copy_demo_store()
     engine = make_engine(url)
     upgrade(engine)
     with session_factory(engine)() as session:

@@ -11,7 +11,7 @@ One typer app (`_app.app`); each module registers the commands of one group on i
     topics      topics fit|assign|show
     corpus      corpus describe|agreement|overlap
     card        card                       a model card's figures
-    annotations annotations queue|export   coding queues and the coders' annotations
+    annotations annotations queue|export|agreement   coding queues, the coders' annotations, agreement
 """
 
 from __future__ import annotations
