@@ -105,6 +105,8 @@ function writeURL() {
   if (state.period !== "month") q.set("period", state.period);
   q.set("lang", state.lang);
   if (state.doc) q.set("doc", state.doc);
+  const view = new URLSearchParams(location.search).get("view");  // the coding view (coding.js) keeps its own
+  if (view) q.set("view", view);
   history.replaceState(null, "", `${location.pathname}?${q}`);
 }
 
