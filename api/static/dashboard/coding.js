@@ -419,11 +419,15 @@ async function useKey(key) {
     clearItem();
     return;
   }
+  const who = $("#coding-who");
+  who.dataset.state = "checking";
   try {  // the key must name a coder; the disagreement list is the lightest call that checks it
     await codingRequest("GET", "annotations/disagreements", { params: queueParams(coding.queue || "-") });
+    who.dataset.state = "accepted";
   } catch (e) {
-    if (e.status === 401 || e.status === 403) {
-      $("#coding-who").textContent = codingProblem(e);
+    who.dataset.state = e.status === 401 || e.status === 403 ? "refused" : "unchecked";
+    if (who.dataset.state === "refused") {
+      who.textContent = codingProblem(e);
       return;
     }
   }
