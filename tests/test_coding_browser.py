@@ -14,7 +14,7 @@ from collections import Counter
 import httpx
 import pytest
 from conftest import UvicornServer
-from test_dashboard_browser import browser_available, css, css_all, driver, severe, wait  # noqa: F401 (fixtures)
+from test_dashboard_browser import ARTIFACTS, browser_available, css, css_all, driver, severe, wait  # noqa: F401
 
 KEYS = {"key-anna": "anna", "key-bram": "bram"}
 ANNA, BRAM = ({"X-API-Key": key} for key in KEYS)
@@ -68,7 +68,8 @@ def open_coding(driver, server, key: str) -> None:  # noqa: F811
 def use_key(driver, key: str) -> None:  # noqa: F811
     css(driver, "#coding-key").send_keys(key)
     css(driver, "#coding-key-use").click()
-    wait(driver, lambda d: idle(d) and css(d, "#coding-who").get_attribute("data-state") in ("accepted", "refused"))
+    wait(driver, lambda d: idle(d) and css(d, "#coding-who").get_attribute("data-state") in ("accepted", "refused"),
+         message="the key was never checked")
 
 
 def open_queue(driver, name: str) -> None:  # noqa: F811
@@ -118,14 +119,17 @@ def code_by_keys(driver, plan: str) -> None:  # noqa: F811
 # ------------------------------------------------------------------ tests
 
 def test_code_ten_sentences_by_keyboard_undo_and_reload(server, driver):
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
 
     driver.get(server.base + "/")
     wait(driver, lambda d: d.execute_script("return document.body.dataset.codingReady === 'true'"))
+    assert css(driver, "#filters").is_displayed() and not css(driver, "#coding").is_displayed()
     # the tab is reachable by keyboard: focus the dashboard tab, arrow right opens the coding view
     driver.execute_script("document.querySelector('#tab-dashboard').focus()")
     keys(driver, Keys.ARROW_RIGHT)
     wait(driver, lambda d: css(d, "#coding").is_displayed() and not css(d, "#main").is_displayed())
+    assert not css(driver, "#filters").is_displayed()
     assert "view=coding" in driver.current_url
     assert css(driver, "#tab-coding").get_attribute("aria-selected") == "true"
 
@@ -152,9 +156,15 @@ def test_code_ten_sentences_by_keyboard_undo_and_reload(server, driver):
     for i, plan in enumerate(plans):
         item = shown_item(driver)
         keys(driver, *plan)
-        if plan.endswith("m"):  # the memo has the focus now: type, Escape back to the sentence
-            keys(driver, f"memo {i}", Keys.ESCAPE)
-        if i == 5:  # a double Enter saves this sentence once and does not skip the next
+        if plan.endswith("m"):
+            # the memo has the focus: the keys are text there ("m", "2", "u" do nothing else) until Escape leads
+            # back to the sentence, or Ctrl+Enter saves from the memo itself
+            keys(driver, f"memo {i} ums")
+            if i == 8:
+                ActionChains(driver).key_down(Keys.CONTROL).send_keys(Keys.ENTER).key_up(Keys.CONTROL).perform()
+            else:
+                keys(driver, Keys.ESCAPE, Keys.ENTER)
+        elif i == 5:  # a double Enter saves this sentence once and does not skip the next
             keys(driver, Keys.ENTER, Keys.ENTER)
         else:
             keys(driver, Keys.ENTER)
@@ -172,7 +182,7 @@ def test_code_ten_sentences_by_keyboard_undo_and_reload(server, driver):
         assert row["relevant"] is (plan[0] != "0")
         assert row["stance"] == STANCE_KEYS.get(plan[0])
         assert row["frames"] == sorted(frames[:plan.count(" ")]) or row["frames"] == frames[:plan.count(" ")]
-        assert (row["memo"] or "").startswith("memo") is plan.endswith("m")
+        assert row["memo"] == (f"memo {list(expected).index(item)} ums" if plan.endswith("m") else None)
 
     # undo: the last sentence comes back with its codes, one left to code
     keys(driver, "u")
@@ -294,4 +304,29 @@ def test_the_disagreement_list_adjudicates_an_item(server, driver):
     assert len(rows) == 2
     assert {(r["adjudicator"], r["adjudicated_relevant"], r["adjudicated_stance"]) for r in rows} == \
         {("bram", True, "pressuring")}
+    assert severe(driver) == []
+
+
+def test_the_language_switch_keeps_the_codes_in_the_form(server, driver):
+    make_queue(server, "language", 1, ["anna"], 0.0)
+    open_coding(driver, server, "key-anna")
+    open_queue(driver, "language")
+    assert css(driver, "label[for=coding-stance-pressuring]").text == "2 Druk zettend"
+    keys(driver, "2", "f", " ")
+    before = checked(driver)
+    css(driver, "#lang-toggle").click()
+    wait(driver, lambda d: css(d, "#tab-coding").text == "Coding")
+    assert "view=coding" in driver.current_url and "lang=en" in driver.current_url
+    assert css(driver, "label[for=coding-stance-pressuring]").text == "2 Pressuring"
+    assert css(driver, "#coding-keys-heading").text == "Keys"
+    assert checked(driver) == before and before["frames"]
+
+    ARTIFACTS.mkdir(exist_ok=True)  # a picture of the view for the reviewer
+    shot = ARTIFACTS / "coding.png"
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1366, min(max(height, 1000), 6000))
+    try:
+        assert driver.save_screenshot(str(shot))
+    finally:
+        driver.set_window_size(1366, 1000)
     assert severe(driver) == []

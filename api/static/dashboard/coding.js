@@ -408,9 +408,11 @@ function frameArrow(event) {
 /* ------------------------------------------------------------------ key and queues */
 
 async function useKey(key) {
+  if (key !== coding.key) {  // another key, another coder: the name comes with that key's first save
+    coding.coder = "";
+    sessionStorage.removeItem(CODING_STORE.coder);
+  }
   coding.key = key;
-  coding.coder = "";
-  sessionStorage.removeItem(CODING_STORE.coder);
   if (key) sessionStorage.setItem(CODING_STORE.key, key);
   else sessionStorage.removeItem(CODING_STORE.key);
   showWho();
