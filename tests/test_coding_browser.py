@@ -255,8 +255,7 @@ def test_two_coders_and_the_agreement_panel_shows_their_kappa(server, driver):
     stance = cohen_kappa(*([codes[c][i]["stance"] for i in both] for c in plans))
     assert relevance == pytest.approx(8 / 14)  # the plan's numbers, worked out on paper
 
-    css(driver, "#review-queue").clear()
-    css(driver, "#review-queue").send_keys("pair")
+    # the queue named in the queue field (bram's, open)
     css(driver, "#review-run").click()
     table = wait(driver, lambda d: css(d, "#coding-agreement").get_attribute("data-state") == "ready"
                  and css(d, "#coding-agreement"))
@@ -287,8 +286,8 @@ def test_the_disagreement_list_adjudicates_an_item(server, driver):
     [item_id] = items
 
     open_coding(driver, server, "key-bram")
-    css(driver, "#review-queue").clear()
-    css(driver, "#review-queue").send_keys("adjudicate")
+    css(driver, "#coding-queue").clear()  # a queue to review need not be one to code in
+    css(driver, "#coding-queue").send_keys("adjudicate")
     css(driver, "#review-run").click()
     entry = wait(driver, lambda d: css(d, "#coding-disagreements").get_attribute("data-state") == "ready"
                  and css(d, f"#coding-disagreements li[data-item-id='{item_id}']"))

@@ -17,6 +17,21 @@ const CODING_STORE = { key: "discourse.coding.key", coder: "discourse.coding.cod
 const STANCE_KEYS = { 1: "supportive", 2: "pressuring", 3: "neutral" };
 const SAVED_KEPT = 500;  // codes remembered for undo, per tab
 const TRAIN_POLL_MS = 2000;
+// The new-queue form, field by field: id, label, control and its attributes, a wide field, the choices of a select.
+const QUEUE_FIELDS = [
+  ["new-name", "coding_new_name", "input", { type: "text", required: true, maxlength: 100 }],
+  ["new-filter", "coding_new_filter", "input", { type: "text", "aria-describedby": "compare-help-coding" }, true],
+  ["new-strategy", "coding_new_strategy", "select", {}, false,
+    [["random", "strategy_random"], ["uncertain", "strategy_uncertain"], ["disagreement", "strategy_disagreement"]]],
+  ["new-other-version", "coding_new_other_version", "input", { type: "text", maxlength: 64 }],
+  ["new-size", "coding_new_size", "input", { type: "number", min: 1, value: 50, required: true }],
+  ["new-overlap", "coding_new_overlap", "input", { type: "number", min: 0, max: 1, step: 0.05, value: 0.2,
+    required: true }],
+  ["new-coders", "coding_new_coders", "input", { type: "text", required: true }, true],
+  ["new-stratify", "coding_new_stratify", "select", {}, false,
+    [["", "none_chosen"], ["source", "source"], ["genre", "genre"]]],
+  ["new-seed", "coding_new_seed", "input", { type: "number", min: 0, value: 0 }],
+];
 
 const coding = {
   key: sessionStorage.getItem(CODING_STORE.key) || "",
@@ -276,7 +291,6 @@ function openQueue(queue) {
   coding.queue = queue;
   sessionStorage.setItem(CODING_STORE.queue, queue);
   $("#coding-queue").value = queue;
-  if (!$("#review-queue").value) $("#review-queue").value = queue;
   codingError("");
   codingStatus("");
   if (!coding.key) {
@@ -407,6 +421,20 @@ function frameArrow(event) {
 
 /* ------------------------------------------------------------------ key and queues */
 
+// Labels carry data-i18n, so the page's language switch (dashboard.js) relabels them like the static ones.
+function buildQueueForm() {
+  const form = $("#coding-new-form");
+  for (const [id, label, tag, attrs, wide, choices] of QUEUE_FIELDS) {
+    const control = el(tag, { id, autocomplete: "off", ...attrs });
+    for (const [value, key] of choices || []) control.append(el("option", { value, "data-i18n": key, text: t(key) }));
+    form.append(el("div", { className: wide ? "field field-wide" : "field" },
+      el("label", { for: id, "data-i18n": label, text: t(label) }), control));
+  }
+  const create = el("button", { type: "submit", id: "new-create", "data-i18n": "coding_new_create",
+    text: t("coding_new_create") });
+  form.append(el("div", { className: "field field-actions" }, create));
+}
+
 async function useKey(key) {
   if (key !== coding.key) {  // another key, another coder: the name comes with that key's first save
     coding.coder = "";
@@ -455,7 +483,6 @@ async function createQueue(event) {
   try {
     const made = await codingRequest("POST", "annotations/queues", { body });
     status.textContent = t("coding_new_made", made.name, made.items, made.assignments);
-    $("#review-queue").value = made.name;
     await openQueue(made.name);
   } catch (e) {
     status.textContent = "";
@@ -582,8 +609,9 @@ function exportLinks(queue) {
 }
 
 async function loadReview() {
-  const queue = $("#review-queue").value.trim();
+  const queue = $("#coding-queue").value.trim();
   coding.reviewQueue = queue;
+  $("#review-queue-name").textContent = queue ? t("coding_review_of", queue) : "";
   exportLinks(queue);
   reviewError("");
   if (!queue) {
@@ -619,7 +647,7 @@ async function loadReview() {
 /* ------------------------------------------------------------------ training */
 
 async function startTraining() {
-  const queue = $("#review-queue").value.trim();
+  const queue = $("#coding-queue").value.trim();
   if (!queue) {
     reviewError(t("coding_pick_queue"));
     return;
@@ -730,6 +758,7 @@ function codingLanguage() {
   } else if (coding.done) {
     showDone();
   }
+  if (coding.reviewQueue) $("#review-queue-name").textContent = t("coding_review_of", coding.reviewQueue);
   if (coding.agreement) drawAgreement(coding.agreement);
   if (coding.disagreements) drawDisagreements(coding.disagreements);
   drawJob();
@@ -759,17 +788,14 @@ async function startCoding() {
     const queue = $("#coding-queue").value.trim();
     if (queue) openQueue(queue);
   });
+  buildQueueForm();
   $("#coding-new-form").addEventListener("submit", createQueue);
-  $("#coding-review-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    loadReview();
-  });
+  $("#review-run").addEventListener("click", loadReview);
   $("#coding-train").addEventListener("click", startTraining);
 
   showView(new URLSearchParams(location.search).get("view") === "coding" ? "coding" : "dashboard");
   codingLanguage();
   $("#coding-queue").value = coding.queue;
-  $("#review-queue").value = coding.queue;
   if (coding.coder) $("#new-coders").value = coding.coder;
   try {
     coding.codebook = (await codingRequest("GET", "models")).codebook;
