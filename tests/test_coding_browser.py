@@ -25,7 +25,9 @@ STANCE_KEYS = {"1": "supportive", "2": "pressuring", "3": "neutral"}
 def server(browser_available, copy_demo_store, tmp_path_factory):  # noqa: F811 (the imported fixture)
     server = UvicornServer(tmp_path_factory.mktemp("coding") / "server.log",
                            {"DISCOURSE_API_DATABASE_URL": copy_demo_store(),
-                            "DISCOURSE_API_CODERS": json.dumps(KEYS)})
+                            "DISCOURSE_API_CODERS": json.dumps(KEYS),
+                            # where a training job would write its model
+                            "DISCOURSE_DATA": str(tmp_path_factory.mktemp("coding-data"))})
     try:
         yield server.wait_ready()
     finally:
@@ -303,6 +305,26 @@ def test_the_disagreement_list_adjudicates_an_item(server, driver):
     assert len(rows) == 2
     assert {(r["adjudicator"], r["adjudicated_relevant"], r["adjudicated_stance"]) for r in rows} == \
         {("bram", True, "pressuring")}
+    assert severe(driver) == []
+
+
+def test_training_from_too_few_codes_shows_the_failed_job(server, driver):
+    """The train button starts the job and follows it to its end; a real training takes minutes (it is tested
+    over HTTP in test_train_from_annotations), so here the job has too few codes and fails at once."""
+    from selenium.webdriver.common.keys import Keys
+
+    make_queue(server, "few", 1, ["anna"], 0.0)
+    open_coding(driver, server, "key-anna")
+    open_queue(driver, "few")
+    keys(driver, "1", Keys.ENTER)
+    wait_progress(driver, 1, 1)
+    css(driver, "#coding-train").click()
+    job = wait(driver, lambda d: css(d, "#coding-train-job").get_attribute("data-state") in ("failed", "finished")
+               and css(d, "#coding-train-job"), timeout=120, message="the training job never ended")
+    assert job.get_attribute("data-state") == "failed"
+    assert "usable coded sentences" in css(job, "pre.error").text
+    assert not css_all(driver, "#coding-activate")
+    assert css(driver, "#coding-train").is_enabled()
     assert severe(driver) == []
 
 

@@ -699,21 +699,28 @@ function drawJob() {
       el("dt", { text: t("coding_held_new") }), el("dd", { text: held("new") }),
       el("dt", { text: t("coding_held_current") }), el("dd", { text: held("current") }),
       el("dt", { text: t("coding_folder") }), el("dd", { text: p.folder })));
+    // Serving a model is an admin's call (an X-API-Key of DISCOURSE_API_API_KEYS), not every coder's.
+    const admin = el("input", { type: "password", id: "coding-admin-key", autocomplete: "off" });
     const activate = el("button", { type: "button", id: "coding-activate", text: t("coding_activate") });
-    activate.addEventListener("click", () => activateModel(p.folder, activate));
-    parts.push(activate, el("p", { id: "coding-activate-status", className: "note", role: "status" }));
+    activate.addEventListener("click", () => activateModel(p.folder, admin.value.trim(), activate));
+    parts.push(el("div", { className: "compare-form" },
+      el("div", { className: "field field-wide" }, el("label", { for: admin.id, text: t("coding_admin_key") }), admin),
+      el("div", { className: "field field-actions" }, activate)),
+    el("p", { id: "coding-activate-status", className: "note", role: "status" }));
   }
   target.replaceChildren(...parts);
 }
 
-async function activateModel(folder, button) {
+async function activateModel(folder, adminKey, button) {
   button.disabled = true;
   const status = $("#coding-activate-status");
+  const headers = { Accept: "application/json", "Content-Type": "application/json", "X-API-Key": adminKey };
+  const init = { method: "POST", headers, body: JSON.stringify({ folder }) };
   try {
-    const served = await codingRequest("POST", "models/reload", { body: { folder } });
-    status.textContent = t("coding_activated", served.version || served.folder);
+    const served = await request(apiURL("models/reload"), init);
+    status.textContent = t("coding_activated", served.model_version || served.folder);
   } catch (e) {
-    status.textContent = t("coding_activate_failed", codingProblem(e));
+    status.textContent = t("coding_activate_failed", e.message);
     button.disabled = false;
   }
 }
