@@ -11,13 +11,14 @@ One typer app (`_app.app`); each module registers the commands of one group on i
     topics      topics fit|assign|show
     corpus      corpus describe|agreement|overlap
     card        card                       a model card's figures
+    qdpx        export-qdpx, import-qdpx   REFI-QDA projects to and from QDA tools
 """
 
 from __future__ import annotations
 
 from typer.main import get_command_name
 
-from . import archive, card, classify, compare, corpus, interviews, setup, topics, train  # noqa: F401  (register)
+from . import archive, card, classify, compare, corpus, interviews, qdpx, setup, topics, train  # noqa: F401  (register)
 from ._app import app, main
 from .compare import _cached_encoder  # noqa: F401  (bench/echo_pairs.py uses the CLI's echo encoder)
 

@@ -235,6 +235,18 @@ class ImportReport:
         return dict(self.__dict__)
 
 
+def _coding_users(selection: Selection) -> set[str | None]:
+    """Who coded the selection (a coding without a user is the selection's creator's); its creator if nobody."""
+    return {c.user_guid or selection.user_guid for c in selection.codings} or {selection.user_guid}
+
+
+def _selection_users(selection: Selection, notes: dict[str, Note]) -> set[str | None]:
+    """Every user an annotation of the selection is stored for: its coders and the writers of its memos."""
+    users = {c.user_guid or selection.user_guid for c in selection.codings}
+    users |= {notes[g].user_guid or selection.user_guid for g in selection.note_guids if notes[g].text}
+    return users | (_coding_users(selection) if selection.description else set())
+
+
 @dataclass
 class _Annotation:
     document_id: str
@@ -279,6 +291,11 @@ class _Plan:
         self.coders = self._coders(coder_map)
         self.annotations = self._annotations()
         self._report_codes()
+        for a in self.annotations:
+            if a.relevant is False and (a.stance or a.frames):
+                self.report.skipped.append(f"{a.document_id!r} {a.start}-{a.end} by {a.coder!r}: coded irrelevant "
+                                           "and with a stance or frames; relevance left open")
+                a.relevant = None
 
     # documents and speakers
     def _document_ids(self) -> dict[str, str]:
@@ -322,10 +339,9 @@ class _Plan:
 
     # coders
     def _coders(self, coder_map: dict[str, str] | None) -> dict[str | None, str]:
-        used = {note.user_guid for note in self.project.notes}
-        for source in self.project.sources:
-            for selection in source.selections:
-                used |= {c.user_guid or selection.user_guid for c in selection.codings} | {selection.user_guid}
+        notes = {note.guid: note for note in self.project.notes}
+        used = {user for source in self.project.sources for selection in source.selections
+                for user in _selection_users(selection, notes)}
         coders: dict[str | None, str] = {}
         unknown = []
         for user in sorted(used, key=str):
@@ -377,7 +393,7 @@ class _Plan:
             if note.text:
                 annotation(note.user_guid or selection.user_guid).memos.append(note.text)
         if selection.description:
-            for user in {c.user_guid or selection.user_guid for c in selection.codings} or {selection.user_guid}:
+            for user in _coding_users(selection):
                 annotation(user).memos.insert(0, selection.description)
 
     def _apply(self, target: _Annotation, meaning: Mapped, source: Source, selection: Selection) -> None:
