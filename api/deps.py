@@ -39,6 +39,15 @@ def get_session(request: Request):
         yield session
 
 
+def get_write_session(request: Request):
+    """A session for a request that writes: on SQLite it takes the write lock at BEGIN, where the busy timeout
+    applies, so two coders saving at once wait for each other instead of failing."""
+    from discourse.store import session_factory
+
+    with session_factory(request.app.state.store.execution_options(sqlite_begin="IMMEDIATE"))() as session:
+        yield session
+
+
 def get_model(request: Request) -> Model:
     return request.app.state.model
 
@@ -82,6 +91,7 @@ def _if_loaded(name: str) -> Callable[[Request], object]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
+WriteSessionDep = Annotated[Session, Depends(get_write_session)]
 BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
 ModelDep = Annotated[Model, Depends(get_model)]
 ModelDirDep = Annotated[Path, Depends(get_model_dir)]
@@ -120,3 +130,20 @@ def classify_access(settings: SettingsDep, x_api_key: Annotated[str | None, Head
     if settings.classify_requires_key and not key_is_valid(settings, x_api_key):
         raise HTTPException(401, "classification is closed to callers without a valid X-API-Key (setting "
                                  "DISCOURSE_API_CLASSIFY_REQUIRES_KEY)")
+
+
+def require_coder(settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None) -> str:
+    """The coder whose key this is (setting DISCOURSE_API_CODERS): 401 without a key, 403 for a key of no coder.
+    Every configured key is compared, in constant time, so the answer does not tell how close a guess came."""
+    if not x_api_key:
+        raise HTTPException(401, "an X-API-Key header naming a coder is required to code")
+    found = None
+    for key, coder in settings.coders.items():
+        if hmac.compare_digest(x_api_key.encode(), key.encode()):
+            found = coder
+    if found is None:
+        raise HTTPException(403, "this X-API-Key is not a coder's (setting DISCOURSE_API_CODERS)")
+    return found
+
+
+CoderDep = Annotated[str, Depends(require_coder)]

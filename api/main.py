@@ -29,6 +29,7 @@ from discourse.store import make_engine, upgrade
 
 from .batcher import MicroBatcher, OneAtATime, freeze_heap, warm_up
 from .routes import classify, compare, dashboard, jobs, meta, pages, qdpx, topics
+from .routes import annotations as coding  # the name `annotations` is the __future__ import's
 from .settings import Settings
 
 log = logging.getLogger("discourse.api")
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(topics.router, prefix="/v1")
     app.include_router(dashboard.router, prefix="/v1")
     app.include_router(qdpx.router, prefix="/v1")
+    app.include_router(coding.router, prefix="/v1")
     pages.mount(app)  # the dashboard page at / and /dashboard
     return app
 

@@ -29,8 +29,8 @@ class NotFound(LookupError):
 
 def check_name(kind: str, name: str) -> str:
     """A coder's, adjudicator's or queue's name: not empty, at most NAME_CHARS characters."""
-    if not isinstance(name, str) or not name.strip() or len(name) > NAME_CHARS:
-        raise ValueError(f"{kind} name must be 1 to {NAME_CHARS} characters, got {name!r}")
+    if not isinstance(name, str) or not name.strip() or len(name) > NAME_CHARS or "\x00" in name:
+        raise ValueError(f"{kind} name must be 1 to {NAME_CHARS} characters (no NUL), got {name!r}")
     return name
 
 
@@ -52,6 +52,12 @@ def check_codes(relevant: bool | None, stance: str | None, frames: Iterable[str]
     if relevant is False and (stance is not None or frames):
         raise ValueError("a sentence coded not relevant has no stance and no frames")
     return frames
+
+
+def _no_nul(kind: str, *texts: str | None) -> None:
+    """PostgreSQL cannot store a NUL character in text: refused before the database, on either backend."""
+    if any(text and "\x00" in text for text in texts):
+        raise ValueError(f"a {kind} must not contain a NUL character")
 
 
 def item_for_span(session: Session, document_id: str, start: int, end: int) -> int:
@@ -107,6 +113,7 @@ def add_assignments(session: Session, queue: str, assignments: Iterable[tuple[in
 def queue_position(session: Session, queue: str, coder: str) -> tuple[int, int]:
     """(done, total): how many of the coder's items in `queue` they coded, of how many. NotFound when the queue
     gives the coder nothing."""
+    check_name("queue", queue)
     coded = func.count(Annotation.id)
     done, total = session.execute(
         select(coded, func.count(CodingAssignment.item_id))
@@ -135,9 +142,12 @@ def save_annotation(session: Session, item_id: int, coder: str, *, relevant: boo
     writes one row). ValueError for codes the codebook does not define, NotFound for an unknown item."""
     frames = check_codes(relevant, stance, frames)
     check_name("coder", coder)
+    codes = [str(c) for c in codes or ()]
+    _no_nul("memo", memo)
+    _no_nul("code", *codes)
     get_item(session, item_id)
     now = utcnow()
-    values = {"relevant": relevant, "stance": stance, "frames": frames, "codes": [str(c) for c in codes or ()],
+    values = {"relevant": relevant, "stance": stance, "frames": frames, "codes": codes,
               "memo": memo, "origin": origin, "updated_at": now}
     statement = dialect_insert(session.get_bind())(Annotation).values(item_id=item_id, coder=coder, created_at=now,
                                                                       **values)
@@ -173,6 +183,7 @@ def save_adjudication(session: Session, item_id: int, adjudicator: str, *, relev
     """Store the adjudicated code of an item beside the coders' own (which stay); adjudicating again replaces it."""
     frames = check_codes(relevant, stance, frames)
     check_name("adjudicator", adjudicator)
+    _no_nul("memo", memo)
     get_item(session, item_id)
     values = {"adjudicator": adjudicator, "relevant": relevant, "stance": stance, "frames": frames, "memo": memo,
               "created_at": utcnow()}
