@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from discourse.qdpx import QdpxError, export_qdpx, import_qdpx
 
-from ..deps import SessionDep, read_access, require_api_key
+from ..deps import SessionDep, WriteSessionDep, read_access, require_api_key
 from ..schemas import Utf8Str
 
 router = APIRouter(tags=["qdpx"])
@@ -44,7 +44,7 @@ async def export_project(session: SessionDep,
 
 
 @router.post("/import/qdpx", dependencies=[Depends(require_api_key)])
-async def import_project(request: Request, session: SessionDep,
+async def import_project(request: Request, session: WriteSessionDep,
                          source: Annotated[Utf8Str, Query(min_length=1, max_length=200, description=(
                              "Source name of the imported interview documents."))],
                          coder_map: Annotated[Utf8Str | None, Query(max_length=10_000, description=(
