@@ -200,7 +200,8 @@ class BodyLimit:
         received = containers = separators = 0
         # A binary upload (a .qdpx zip) is no JSON for the parser to build, and compressed bytes hold '[', '{' and
         # ',' at random: only its size is bounded. FastAPI parses no JSON from a body of these types.
-        binary = dict(scope.get("headers") or ()).get(b"content-type", b"").split(b";")[0].strip().lower() in BINARY_TYPES
+        content_type = dict(scope.get("headers") or ()).get(b"content-type", b"")
+        binary = content_type.split(b";")[0].strip().lower() in BINARY_TYPES
 
         async def counted_receive():
             nonlocal received, containers, separators

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -91,8 +92,9 @@ def build_store(url: str) -> str:
 
 
 @pytest.fixture
-def store(tmp_path) -> str:
-    return build_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+def store(store_url) -> str:
+    """The small store on SQLite and (with DISCOURSE_TEST_POSTGRES_URL) PostgreSQL."""
+    return build_store(store_url)
 
 
 @pytest.fixture
@@ -104,8 +106,14 @@ def empty_store(tmp_path) -> str:
     return url
 
 
+@contextmanager
 def _session(url: str):
-    return session_factory(make_engine(url))()
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def _export(url: str, **options) -> bytes:
@@ -171,7 +179,6 @@ def test_export_content_model_and_coders(store):
     assert [c.name for c in project.codes[3].children] == ["schuld"] and not project.codes[3].codable
     r1 = project.sources[0]
     assert [(s.start, s.end) for s in r1.selections] == _sentences(INTERVIEWS["R1"][0])
-    first = r1.selections[0]
     coded = {(c["user"], c["code"]) for c in _normal(project)["codings"] if c["start"] == 0 and c["source"] == "R1"}
     assert coded == {("framing v1", "stance/pressuring"), ("framing v1", "frames/perfect_parent"),
                      ("anna", "relevance/relevant"), ("anna", "stance/pressuring"), ("anna", "frames/perfect_parent"),
@@ -179,6 +186,26 @@ def test_export_content_model_and_coders(store):
     assert _normal(project)["memos"] == [
         {"source": "R1", "start": 0, "end": 54, "user": "anna", "text": "Schuld over voeding."},
         {"source": "R2", "start": 0, "end": 30, "user": "bert", "text": "Geen framing."}]
+
+
+def test_the_demo_interviews_export_and_come_back(demo_store, empty_store):
+    """The demo store as `make run` loads it: real transcripts, respondents' attributes, the shipped model's labels."""
+    data = _export(demo_store)
+    assert _schema(XSD_PATH).validate(etree.fromstring(_project_qde(data)))
+    project = read_qdpx(io.BytesIO(data))
+    assert len(project.sources) == 8 and len(project.cases) >= 8
+    assert {u.name.split()[-1] for u in project.users} == {_latest_version(demo_store)}
+    with _session(empty_store) as session:
+        report = import_qdpx(session, io.BytesIO(data), source_name="demo")
+    assert report.documents == 8 and not report.skipped
+    assert _normal(read_qdpx(io.BytesIO(_export(empty_store)))) == _normal(project)
+
+
+def _latest_version(url: str) -> str:
+    from discourse.store.queries import latest_model_version
+
+    with _session(url) as session:
+        return latest_model_version(session)
 
 
 # -- round trip ---------------------------------------------------------------------------------------------------
@@ -272,7 +299,8 @@ HAND_MADE = f"""<?xml version="1.0" encoding="utf-8"?>
     <PDFSource guid="{G['pdf']}" name="Folder.pdf" path="relative:///folder.pdf"/>
   </Sources>
   <Notes>
-    <Note guid="{G['note']}" name="Memo" creatingUser="{G['user']}"><PlainTextContent>Zie ook R7.</PlainTextContent></Note>
+    <Note guid="{G['note']}" name="Memo" creatingUser="{G['user']}">
+      <PlainTextContent>Zie ook R7.</PlainTextContent></Note>
     <Note guid="{G['projnote']}" name="Projectmemo"><PlainTextContent>Over het project.</PlainTextContent></Note>
   </Notes>
 </Project>
@@ -421,6 +449,7 @@ def test_api_download_and_upload(client, api_store):
     filtered = read_qdpx(io.BytesIO(client.get("/v1/export/qdpx", params={"filter": "parent=father"}).content))
     assert [s.name for s in filtered.sources] == ["R2"]
     assert client.get("/v1/export/qdpx", params={"filter": "age>>3"}).status_code == 422
+    assert 'id="qdpx-export" href="v1/export/qdpx"' in client.get("/").text  # the dashboard's download link
 
     upload = {"headers": {"Content-Type": "application/zip", "X-API-Key": "geheim"}}
     assert client.post("/v1/import/qdpx?source=thesis", content=make_qdpx(),

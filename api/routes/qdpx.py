@@ -73,5 +73,6 @@ def _coder_map(text: str | None) -> dict[str, str] | None:
     except ValueError:
         mapping = None
     if not (isinstance(mapping, dict) and all(isinstance(v, str) for v in mapping.values())):
-        raise HTTPException(422, [{"field": "coder_map", "message": "a JSON object of names, e.g. {\"Anna\": \"anna\"}"}])
+        raise HTTPException(422, [{"field": "coder_map",
+                                   "message": "a JSON object of names, e.g. {\"Anna\": \"anna\"}"}])
     return mapping

@@ -53,7 +53,8 @@ def import_qdpx_command(
 
     try:
         mapping = json.loads(coder_map) if coder_map else None
-        if mapping is not None and not (isinstance(mapping, dict) and all(isinstance(v, str) for v in mapping.values())):
+        names = isinstance(mapping, dict) and all(isinstance(v, str) for v in mapping.values())
+        if mapping is not None and not names:
             raise ValueError("--coder-map must be a JSON object of names, e.g. '{\"Anna\": \"anna\"}'")
         with store_session(db) as session:
             report = import_qdpx(session, file, source_name=source, coder_map=mapping)
