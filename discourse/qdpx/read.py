@@ -132,8 +132,10 @@ def _plain_text(element: etree._Element, archive: zipfile.ZipFile, project: Proj
         project.skipped.append(f"{kind} {name!r}: its text {path!r} is outside the archive")
         return None
     member = "sources/" + path[len("internal://"):]
-    if member not in archive.namelist():
-        raise QdpxError(f"{kind} {name!r}: {path} is not in the archive (no {member})", "corrupt")
+    try:
+        archive.getinfo(member)
+    except KeyError:
+        raise QdpxError(f"{kind} {name!r}: {path} is not in the archive (no {member})", "corrupt") from None
     try:
         return _read_member(archive, member).decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:

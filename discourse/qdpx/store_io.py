@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from discourse.codebook import load_codebook
+from discourse.store.annotations import annotation_rows, item_for_span, save_annotation
 from discourse.store.queries import latest_model_version
 from discourse.store.schema import Document, SegmentScore, Source as SourceRow, Speaker
 from discourse.store.selection import SegmentFilter, select_segments
@@ -66,7 +67,7 @@ def export_project(session: Session, *, filter: str | None = None, model_version
     if include_model and version:
         builder.add_model_codes(session, [row for row in segments if row.document_id in ids], version)
     if include_coders:
-        builder.add_annotations(row for row in _annotation_rows(session) if row["document_id"] in ids)
+        builder.add_annotations(row for row in annotation_rows(session) if row["document_id"] in ids)
     project = builder.project
     project.codes = codebook_codes(load_codebook(), builder.free_codes)
     project.sources = [Source(guid("source", doc.id), doc.title or doc.id, doc.text,
@@ -92,19 +93,13 @@ def _documents(session: Session, ids: list[str] | None) -> list[Document]:
     return sorted(found, key=lambda doc: doc.id)
 
 
-def _annotation_rows(session: Session) -> list[dict]:
-    from discourse.store.annotations import annotation_rows
-
-    return annotation_rows(session)
-
-
 class _Builder:
     """Users, selections and codings as they are added; one selection per (document, start, end)."""
 
     def __init__(self, project: Project):
         self.project = project
         self.users: dict[str, User] = {}
-        self.selections: dict[tuple[str, int, int], Selection] = {}
+        self.selections: dict[str, dict[tuple[int, int], Selection]] = defaultdict(dict)  # per document
         self.free_codes: set[str] = set()
 
     def user(self, name: str) -> str:
@@ -114,10 +109,10 @@ class _Builder:
         return self.users[name].guid
 
     def selection(self, document_id: str, start: int, end: int) -> Selection:
-        key = (document_id, start, end)
-        if key not in self.selections:
-            self.selections[key] = Selection(guid("selection", *key), start, end)
-        return self.selections[key]
+        found = self.selections[document_id]
+        if (start, end) not in found:
+            found[(start, end)] = Selection(guid("selection", document_id, start, end), start, end)
+        return found[(start, end)]
 
     def code(self, selection: Selection, user: str, code: str) -> None:
         selection.codings.append(Coding(guid("coding", selection.guid, user, code), code, user))
@@ -153,7 +148,7 @@ class _Builder:
                 selection.note_guids.append(note.guid)
 
     def selections_of(self, document_id: str) -> list[Selection]:
-        found = [sel for (doc, _, _), sel in self.selections.items() if doc == document_id]
+        found = list(self.selections.get(document_id, {}).values())
         for selection in found:
             selection.codings.sort(key=lambda c: (c.user_guid or "", c.code_guid))
         return sorted(found, key=lambda s: (s.start, s.end))
@@ -436,8 +431,6 @@ class _Plan:
 
     # writing
     def write(self, session: Session) -> None:
-        from discourse.store.annotations import item_for_span, save_annotation
-
         conn = session.connection()
         writer = ScoreWriter(conn.engine)
         kind = session.scalar(select(SourceRow.kind).where(SourceRow.name == self.source_name))
