@@ -56,11 +56,12 @@ def get_model_dir(request: Request) -> Path:
     return request.app.state.model_dir
 
 
-def get_model_swap(request: Request) -> Callable[[Model], None]:
-    """Makes a reloaded model the served one: /v1/models and /v1/classify describe it, and new jobs score with it
-    (their runner reads it from app.state)."""
-    def swap(model: Model) -> None:
+def get_model_swap(request: Request) -> Callable[[Model, Path], None]:
+    """Makes a reloaded model (and the folder it came from) the served one: /v1/models and /v1/classify describe it,
+    and new jobs score with it (their runner reads it from app.state)."""
+    def swap(model: Model, folder: Path) -> None:
         request.app.state.model = model
+        request.app.state.model_dir = folder
     return swap
 
 
@@ -95,7 +96,7 @@ WriteSessionDep = Annotated[Session, Depends(get_write_session)]
 BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
 ModelDep = Annotated[Model, Depends(get_model)]
 ModelDirDep = Annotated[Path, Depends(get_model_dir)]
-ModelSwapDep = Annotated[Callable[[Model], None], Depends(get_model_swap)]
+ModelSwapDep = Annotated[Callable[[Model, Path], None], Depends(get_model_swap)]
 DashboardDep = Annotated[DashboardService, Depends(get_dashboard)]
 JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 EchoCacheDep = Annotated[EmbeddingCache, Depends(get_echo_cache)]

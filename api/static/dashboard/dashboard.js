@@ -280,6 +280,15 @@ function dataTable(container, columns, rows) {
   container.append(table);
 }
 
+// The rows as the table beside a chart: `columns`, then a column per stance with its count and, in brackets, its
+// share of the row. With no rows, the chart's place says `emptyKey` and the answer is false: nothing to draw.
+function stanceTable(table, columns, rows, target, emptyKey) {
+  const stances = STANCES.map((s) => ({ label: stanceLabel(s), value: (r) => `${r[s]} (${pct(r[`share_${s}`])})` }));
+  dataTable(table, [...columns, ...stances], rows);
+  if (!rows.length) message(target, t(emptyKey));
+  return rows.length > 0;
+}
+
 function drawLegends() {
   for (const legend of document.querySelectorAll("[data-legend]")) {
     legend.replaceChildren(...STANCES.map((s) => el("span", { className: "legend-item" },
@@ -323,12 +332,8 @@ function loadTimeseries() {
 function drawTimeseries(data, target) {
   const rows = data.rows || [];
   $("#timeseries-undated").textContent = data.undated ? t("undated_note", data.undated) : "";
-  dataTable($("#timeseries-table"), [
-    { label: t("period_col"), value: (r) => r.period },
-    { label: t("n_col"), value: (r) => r.n },
-    ...STANCES.map((s) => ({ label: stanceLabel(s), value: (r) => `${r[s]} (${pct(r[`share_${s}`])})` })),
-  ], rows);
-  if (!rows.length) return message(target, t("no_dated"));
+  const columns = [{ label: t("period_col"), value: (r) => r.period }, { label: t("n_col"), value: (r) => r.n }];
+  if (!stanceTable($("#timeseries-table"), columns, rows, target, "no_dated")) return "empty";
 
   const width = Math.max(320, target.clientWidth || 800);
   const height = 280;
@@ -407,13 +412,12 @@ function loadSources() {
 
 function drawSources(data, target) {
   const rows = data.rows || [];
-  dataTable($("#sources-table"), [
+  const columns = [
     { label: t("group_col"), value: (r) => r.label || r.group },
     { label: t("n_col"), value: (r) => r.n },
     { label: t("documents_col"), value: (r) => r.documents },
-    ...STANCES.map((s) => ({ label: stanceLabel(s), value: (r) => `${r[s]} (${pct(r[`share_${s}`])})` })),
-  ], rows);
-  if (!rows.length) return message(target, t("no_groups"));
+  ];
+  if (!stanceTable($("#sources-table"), columns, rows, target, "no_groups")) return "empty";
 
   const width = Math.max(300, target.clientWidth || 500);
   const rowH = 30;
