@@ -62,29 +62,33 @@ class Coding:
     note_guids: list[str] = field(default_factory=list)
 
 
+@dataclass(kw_only=True)
+class _Described:
+    """What sources and selections share: a description and the notes (memos) attached."""
+
+    description: str | None = None
+    note_guids: list[str] = field(default_factory=list)
+
+
 @dataclass
-class Selection:
+class Selection(_Described):
     """A PlainTextSelection: characters start..end (end excluded) of its source's text."""
 
     guid: str
     start: int
     end: int
     user_guid: str | None = None
-    description: str | None = None
     codings: list[Coding] = field(default_factory=list)
-    note_guids: list[str] = field(default_factory=list)
 
 
 @dataclass
-class Source:
+class Source(_Described):
     """A TextSource with its plain text (read from sources/ in the archive, or inline PlainTextContent)."""
 
     guid: str
     name: str
     text: str
-    description: str | None = None
     selections: list[Selection] = field(default_factory=list)
-    note_guids: list[str] = field(default_factory=list)
 
 
 @dataclass

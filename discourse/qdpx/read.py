@@ -147,7 +147,7 @@ def _source(element: etree._Element, archive: zipfile.ZipFile, project: Project)
     if text is None:
         return None
     source = Source(element.get("guid"), element.get("name") or element.get("guid"), text,
-                    _child_text(element, "Description"), note_guids=_refs(element, "NoteRef"))
+                    description=_child_text(element, "Description"), note_guids=_refs(element, "NoteRef"))
     for selection in element.findall(_q("PlainTextSelection")):
         source.selections.append(_selection(selection, source))
     for coding in element.findall(_q("Coding")):
@@ -162,8 +162,8 @@ def _selection(element: etree._Element, source: Source) -> Selection:
                         f"outside the source's text (0 to {len(source.text)} characters)")
     codings = [Coding(c.get("guid"), c.find(_q("CodeRef")).get("targetGUID"), c.get("creatingUser"),
                       _refs(c, "NoteRef")) for c in element.findall(_q("Coding"))]
-    return Selection(element.get("guid"), start, end, element.get("creatingUser"),
-                     _child_text(element, "Description"), codings, _refs(element, "NoteRef"))
+    return Selection(element.get("guid"), start, end, element.get("creatingUser"), codings,
+                     description=_child_text(element, "Description"), note_guids=_refs(element, "NoteRef"))
 
 
 def _case(element: etree._Element, project: Project) -> Case:
