@@ -164,6 +164,22 @@ def demo_store(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
+def copy_demo_store(demo_store, tmp_path_factory):
+    """`copy_demo_store()` → the URL of a fresh copy of the demo store, for tests that write to it (coding
+    queues, annotations) without changing what the other tests read."""
+    import sqlite3
+
+    def copy() -> str:
+        url = f"sqlite:///{tmp_path_factory.mktemp('demo-copy') / 'store.sqlite'}"
+        with sqlite3.connect(demo_store.removeprefix("sqlite:///")) as source, \
+                sqlite3.connect(url.removeprefix("sqlite:///")) as target:
+            source.backup(target)  # the WAL's pages included, unlike a file copy
+        return url
+
+    return copy
+
+
+@pytest.fixture(scope="session")
 def demo_topic_model(demo_store) -> str:
     """The name of a topic model fitted on the demo store's parent sentences (genre=interview), its
     assignments in the store; shared by the topic, dashboard and browser tests (a fit takes about half a

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
 from collections import Counter
 
 import pytest
@@ -18,7 +17,7 @@ from typer.testing import CliRunner
 
 from api.main import create_app
 from api.settings import Settings
-from discourse.annotations.queue import QueueSpec, create_queue, draw, item_view, margin
+from discourse.annotations.queue import QueueSpec, create_queue, draw, item_view, margin, next_item, undo
 from discourse.store import make_engine, session_factory, upgrade
 from discourse.store.annotations import (annotation_rows, item_for_span, save_adjudication, save_annotation)
 from discourse.store.queries import latest_model_version
@@ -37,13 +36,10 @@ def _rotated(label: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def store(demo_store, tmp_path_factory) -> str:
+def store(copy_demo_store) -> str:
     """A copy of the demo store (annotations must not leak into other modules' store) with a second model
     version whose labels differ from the first on every third sentence."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('coding') / 'store.sqlite'}"
-    with sqlite3.connect(demo_store.removeprefix("sqlite:///")) as source, \
-            sqlite3.connect(url.removeprefix("sqlite:///")) as copy:
-        source.backup(copy)
+    url = copy_demo_store()
     engine = make_engine(url)
     upgrade(engine)
     with session_factory(engine)() as session:
@@ -306,9 +302,27 @@ def test_cli_makes_a_queue_and_exports(store, tmp_path):
     assert exported.exit_code == 0, exported.output
     engine = make_engine(store)
     with session_factory(engine)() as session:
-        assert len(list(csv.DictReader(out.open(encoding="utf-8")))) == len(annotation_rows(session))
+        rows = annotation_rows(session)
+        assert len(list(csv.DictReader(out.open(encoding="utf-8")))) == len(rows)
     engine.dispose()
+    agreement = runner.invoke(app, ["annotations", "agreement", "--from", str(out), "--json", "--resamples", "0"])
+    assert agreement.exit_code == 0, agreement.output
+    report = json.loads(agreement.stdout)
+    assert report["n_items"] == len({r["item_id"] for r in rows}) and set(report["coders"]) == {"anna", "bram"}
     assert runner.invoke(app, ["annotations", "export", "--db", store, "--format", "xml"]).exit_code == 2
+
+
+def _small_store(session) -> None:
+    """One news document of two sentences, scored by version v1."""
+    session.add(Source(id=1, name="krant", kind="news"))
+    session.flush()
+    session.add(Document(id="d1", source_id=1, text="Eerste zin. Tweede zin.", text_hash="x"))
+    session.flush()
+    for position, (start, end) in enumerate(((0, 11), (12, 23))):
+        session.add(SegmentScore(document_id="d1", model="m", model_version="v1", position=position, start=start,
+                                 end=end, text="Eerste zin. Tweede zin."[start:end], label="neutral",
+                                 score_supportive=0.2, score_pressuring=0.3, score_neutral=0.5, relevance=0.9))
+    session.commit()
 
 
 def test_annotation_tables_on_both_backends(store_url):
@@ -317,10 +331,7 @@ def test_annotation_tables_on_both_backends(store_url):
     engine = make_engine(store_url)
     upgrade(engine)
     with session_factory(engine)() as session:
-        session.add(Source(id=1, name="krant", kind="news"))
-        session.flush()
-        session.add(Document(id="d1", source_id=1, text="Eerste zin. Tweede zin.", text_hash="x"))
-        session.commit()
+        _small_store(session)
         item = item_for_span(session, "d1", 0, 11)
         assert item_for_span(session, "d1", 0, 11) == item
         for stance in ("neutral", "supportive"):
@@ -339,4 +350,24 @@ def test_annotation_tables_on_both_backends(store_url):
             item_for_span(session, "nope", 0, 1)
         with pytest.raises(ValueError, match="NUL"):
             save_annotation(session, item, "anna", relevant=None, stance=None, frames=[], memo="a\x00b")
+    engine.dispose()
+
+
+def test_queues_next_and_undo_on_both_backends(store_url):
+    engine = make_engine(store_url)
+    upgrade(engine)
+    with session_factory(engine)() as session:
+        _small_store(session)
+        queue = create_queue(session, QueueSpec(name="q", coders=("anna", "bram"), size=5, overlap=1.0,
+                                                model_version="v1", strategy="uncertain"))
+        assert (queue["items"], queue["assignments"], queue["shared_items"]) == (2, 4, 2)
+        first = next_item(session, "q", "anna")
+        context = {"Eerste zin.": (None, "Tweede zin."), "Tweede zin.": ("Eerste zin.", None)}
+        assert (first["previous"], first["next"]) == context[first["text"]]
+        save_annotation(session, first["item_id"], "anna", relevant=True, stance="neutral", frames=[])
+        session.commit()
+        assert next_item(session, "q", "anna")["text"] in set(context) - {first["text"]}
+        assert next_item(session, "q", "bram")["item_id"] == first["item_id"]
+        assert undo(session, "q", "anna")["item_id"] == first["item_id"]
+        assert next_item(session, "q", "anna")["position"] == {"done": 0, "total": 2}
     engine.dispose()

@@ -7,14 +7,17 @@ from __future__ import annotations
 from typing import Callable, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from discourse.annotations.agreement import RESAMPLES, agreement_report, disagreements
 from discourse.annotations.export import FORMATS, MEDIA_TYPES, export_annotations
 from discourse.annotations.queue import MAX_SIZE, QueueExists, QueueSpec, create_queue, next_item, undo
-from discourse.store.annotations import NAME_CHARS, NotFound, save_adjudication, save_annotation
+from discourse.pipeline.jobs import TRAIN_FROM_ANNOTATIONS
+from discourse.store.annotations import NAME_CHARS, NotFound, annotation_rows, save_adjudication, save_annotation
 
-from ..deps import CoderDep, SessionDep, SettingsDep, WriteSessionDep, read_access
+from ..deps import CoderDep, JobsDep, ModelDirDep, SessionDep, SettingsDep, WriteSessionDep, read_access
 from ..schemas import Utf8Str
 
 router = APIRouter(prefix="/annotations", tags=["annotations"])
@@ -87,6 +90,57 @@ def post_adjudication(body: CodesRequest, coder: CoderDep, session: WriteSession
     """Coder (X-API-Key): the adjudicated code of an item, stored beside the coders' own."""
     return _write(session, lambda: save_adjudication(session, body.item_id, coder, relevant=body.relevant,
                                                      stance=body.stance, frames=body.frames, memo=body.memo))
+
+
+class TrainRequest(BaseModel):
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{"queue": "pilot", "corpus": True}]}}
+
+    queue: Utf8Str | None = Field(None, max_length=NAME_CHARS, description="Only codes coded in this queue.")
+    filter: Utf8Str | None = Field(None, max_length=1000, description="Only codes of sentences this filter selects.")
+    corpus: bool = Field(True, description="Also fit on the project's authored corpus.")
+    holdout: float = Field(0.2, ge=0.05, le=0.5, description="Share of the codes held out to compare the models.")
+    model_version: str | None = Field(None, pattern=r"^[A-Za-z0-9._+-]{1,64}$",
+                                      description="The new version (default: BASE+codesN).")
+
+
+@router.post("/train", status_code=202)
+def post_train(body: TrainRequest, coder: CoderDep, jobs: JobsDep, folder: ModelDirDep) -> dict:
+    """Coder (X-API-Key): a job that trains a new version of the served model from the codes (adjudicated, else
+    agreed), compares both on held-out codes and scores the store with the new version beside the old; follow it
+    at GET /v1/annotations/train/{job_id}, then serve it with POST /v1/models/reload {"folder": ...} (admin)."""
+    options = {"kind": TRAIN_FROM_ANNOTATIONS, **body.model_dump(), "base_model": str(folder), "coder": coder}
+    return {"job_id": jobs.submit([], options), "state": "queued"}
+
+
+@router.get("/train/{job_id}")
+def get_train(coder: CoderDep, jobs: JobsDep, job_id: int = PathParam(ge=1, le=2**31 - 1)) -> dict:
+    """Coder (X-API-Key): a training job's state and, once finished, the new version, its folder and the held-out
+    figures of the new and the current model."""
+    job = jobs.get(job_id)
+    if job is None or job["options"].get("kind") != TRAIN_FROM_ANNOTATIONS:
+        raise HTTPException(404, f"no training job {job_id}")
+    return job
+
+
+@router.get("/agreement", dependencies=[Depends(read_access)])
+def get_agreement(session: SessionDep, queue: Utf8Str | None = Query(None, max_length=NAME_CHARS),
+                  filter: Utf8Str | None = Query(None, max_length=1000),
+                  resamples: int = Query(RESAMPLES, ge=0, le=10_000, description="Bootstrap resamples (0: none)."),
+                  seed: int = Query(0, ge=0, le=2**31 - 1)) -> dict:
+    """Cohen's κ (two coders) and Krippendorff's α (nominal, any number of coders) per dimension and per frame,
+    with 95 % bootstrap intervals, over the annotations of a queue (or of the sentences a filter selects)."""
+    rows = _answer(lambda: annotation_rows(session, filter, queue=queue))
+    return agreement_report(rows, resamples=resamples, seed=seed)
+
+
+@router.get("/disagreements")
+def get_disagreements(coder: CoderDep, session: SessionDep,
+                      queue: Utf8Str | None = Query(None, max_length=NAME_CHARS),
+                      filter: Utf8Str | None = Query(None, max_length=1000)) -> dict:
+    """Coder (X-API-Key): the items coders coded differently, each coder's codes and the adjudicated code where
+    there is one; only items the asking coder has coded (nobody sees others' codes before coding an item)."""
+    rows = _answer(lambda: annotation_rows(session, filter, queue=queue))
+    return {"items": disagreements(rows, coder=coder)}
 
 
 @router.get("/export", dependencies=[Depends(read_access)])

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from itertools import zip_longest
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from discourse.store.annotations import (NotFound, add_assignments, assigned_spans, check_name, get_item,
@@ -91,6 +92,9 @@ def create_queue(session: Session, spec: QueueSpec) -> dict:
         ids = [item_for_span(session, row.document_id, row.start, row.end) for row in chosen]
         assignments = add_assignments(session, spec.name, ((ids[i], coder, i) for i, coder in plan))
         session.commit()
+    except IntegrityError:  # another queue for these coders was made meanwhile (PostgreSQL; SQLite serialises)
+        session.rollback()
+        raise QueueExists(f"another queue for these coders was made while {spec.name!r} was; try again") from None
     except Exception:
         session.rollback()
         raise

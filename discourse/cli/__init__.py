@@ -12,7 +12,7 @@ One typer app (`_app.app`); each module registers the commands of one group on i
     corpus      corpus describe|agreement|overlap
     card        card                       a model card's figures
     qdpx        export-qdpx, import-qdpx   REFI-QDA projects to and from QDA tools
-    annotations annotations queue|export   coding queues and the coders' annotations
+    annotations annotations queue|export|agreement   coding queues, the coders' annotations, agreement
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`discourse annotations queue|export`: coding queues drawn from the store, and the coders' annotations."""
+"""`discourse annotations queue|export|agreement`: coding queues drawn from the store, the coders' annotations, and
+how far the coders agree."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from typing import List, Optional
 import typer
 
 from ._app import annotations_app, fail, store_session
+from .agreement import agreement_command
+
+annotations_app.command("agreement")(agreement_command)
 
 
 @annotations_app.command("queue")
@@ -16,10 +20,12 @@ def annotations_queue(
     name: str = typer.Option(..., "--name", help="The queue's name (coders ask for their next sentence by it)."),
     coders: List[str] = typer.Option(..., "--coder", help="A coder's name; repeat for several coders."),
     size: int = typer.Option(..., "--size", help="How many sentences to draw."),
-    strategy: str = typer.Option("random", "--strategy", help="random, uncertain (smallest stance margin first) or disagreement (two model versions label differently)."),
+    strategy: str = typer.Option("random", "--strategy", help="random, uncertain (smallest stance margin first) or "
+                                 "disagreement (two model versions label differently)."),
     filter_spec: str = typer.Option("", "--filter", help="Sentences to draw from, e.g. 'genre=interview'."),
     model_version: Optional[str] = typer.Option(None, "--model-version", help="Default: the latest in the store."),
-    other_model_version: Optional[str] = typer.Option(None, "--other-model-version", help="For --strategy disagreement."),
+    other_model_version: Optional[str] = typer.Option(None, "--other-model-version",
+                                                      help="For --strategy disagreement."),
     overlap: float = typer.Option(0.0, "--overlap", help="Share of the sentences every coder codes (double coding)."),
     stratify: Optional[str] = typer.Option(None, "--stratify", help="Equal shares per source or genre."),
     seed: int = typer.Option(0, "--seed"),
