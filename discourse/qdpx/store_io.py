@@ -10,8 +10,8 @@ two exports of one store are byte for byte the same.
 Import: one transaction. The file is read and checked (read.py), every selection and coder is checked, and only
 then are the sources written as interview documents of source `source_name` (through the store's document writer,
 so an id stored with another text is refused, not overwritten), the cases as their speakers, and each user's codes
-on a selection as one annotation of that coder (origin "qdpx"). Imported documents are not scored: run
-`discourse ingest-interviews` on the transcripts, or score the documents some other way, to get model labels.
+on a selection as one annotation of that coder (origin "qdpx"). Imported documents are not scored: `discourse
+rescore --unscored` scores them.
 """
 
 from __future__ import annotations
@@ -223,8 +223,7 @@ class ImportReport:
     memos: int = 0
     skipped: list[str] = field(default_factory=list)
     scored: bool = False
-    note: str = ("the documents are stored unscored: the model's labels come from scoring them "
-                 "(e.g. `discourse ingest-interviews` on the transcripts)")
+    note: str = "the documents are stored unscored: `discourse rescore --unscored` gives them the model's labels"
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
