@@ -125,7 +125,7 @@ def test_codes_train_a_new_version_whose_scores_sit_beside_the_old_and_that_the_
         assert {"1.2.0-anna", old_version} <= {v["version"] if isinstance(v, dict) else v
                                                for v in options["model_versions"]}
         summary = client.get("/v1/dashboard/summary", params={"model_version": "1.2.0-anna"}).json()
-        assert summary["sentences"] > 0
+        assert summary["model_version"] == "1.2.0-anna" and summary["n"] > 0
 
         # Serving it is an admin's choice, and only a model folder the service may load.
         folder = result["folder"]

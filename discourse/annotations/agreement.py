@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Optional
@@ -282,6 +283,30 @@ def disagreements(rows: Iterable[dict], coder: Optional[str] = None) -> list[dic
                     "codes": {c: {**_code(row), "memo": row.get("memo")} for c, row in sorted(codes.items())},
                     "adjudicated": adjudicated.get(item)})
     return out
+
+
+def resolved_codes(rows: Iterable[dict]) -> tuple[dict, Counter]:
+    """The code each item counts with when a model is trained from the codes: the adjudicated one, else the one all
+    its coders gave. Left out, counted by reason: items whose coders differ and that nobody adjudicated (either
+    label would be a guess), items without a relevance code, relevant items without a stance."""
+    rows = [normalise_row(row) for row in rows]
+    items = codes_by_item(rows)
+    adjudicated = {row["item_id"]: code for row in rows if (code := _adjudicated(row))}
+    resolved, left_out = {}, Counter()
+    for item in sorted({row["item_id"] for row in rows}, key=str):
+        if item in adjudicated:
+            decided = [_code(normalise_row(adjudicated[item]))]
+        else:
+            decided = [_code(row) for row in items.get(item, {}).values()]
+        distinct = {(code["relevant"], code["stance"], tuple(code["frames"])) for code in decided}
+        reason = ("no_relevance_code" if not distinct or decided[0]["relevant"] is None
+                  else "unadjudicated_disagreement" if len(distinct) > 1
+                  else "no_stance_code" if decided[0]["relevant"] and decided[0]["stance"] is None else None)
+        if reason:
+            left_out[reason] += 1
+        else:
+            resolved[item] = decided[0]
+    return resolved, left_out
 
 
 def dimensions(frames: Iterable[str]) -> list[str]:

@@ -123,9 +123,10 @@ def rescore_command(
     db: Optional[str] = typer.Option(None, "--db", help="Database URL (default: SQLite under $DISCOURSE_DATA or ~/.cache/discourse/data)."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Documents per read from the store."),
     backend: Optional[str] = typer.Option(None, "--backend", help="'onnx' (default) or 'torch'."),
+    unscored: bool = typer.Option(False, "--unscored", help="Instead: score the documents no model has scored yet (e.g. imported with import-qdpx)."),
 ) -> None:
     """Score the store's documents again with another model version, on the same sentences, speakers and pre-filter
-    decisions, beside the old scores; resumable."""
+    decisions, beside the old scores; or (--unscored) the documents not scored yet. Resumable."""
     from ..model.framing import FramingModel
     from ..model.loading import load_model
     from ..pipeline.rescore import rescore_store
@@ -137,9 +138,10 @@ def rescore_command(
             fail("rescore needs a framing model (relevance, stance and sub-frames)")
         engine = make_engine(db)
         upgrade(engine)
-        summary = rescore_store(engine, loaded, from_version, batch_size, command=" ".join(sys.argv))
+        summary = rescore_store(engine, loaded, from_version, batch_size, command=" ".join(sys.argv),
+                                unscored=unscored)
     except (FileNotFoundError, ValueError) as exc:
         fail(str(exc))
-    typer.echo(f"run {summary.run_id}: {summary.scored} documents scored by {summary.to_version} on the sentences of "
-               f"{summary.from_version}, skipped: {skipped_counts(summary.skipped)}, errors {summary.errors}; "
-               f"{summary.seconds:.1f}s", err=True)
+    basis = f"on the sentences of {summary.from_version}" if summary.from_version else "(not scored before)"
+    typer.echo(f"run {summary.run_id}: {summary.scored} documents scored by {summary.to_version} {basis}, skipped: "
+               f"{skipped_counts(summary.skipped)}, errors {summary.errors}; {summary.seconds:.1f}s", err=True)

@@ -1,10 +1,12 @@
-"""The store's documents scored again by another model version, sentence for sentence: `discourse rescore`.
+"""The store's documents scored again by another model version, sentence for sentence: `discourse rescore`; and
+documents the store holds but no model scored yet (a REFI-QDA import): `discourse rescore --unscored`.
 
 A new model (trained from coders' codes, say) is compared with the old one on the same sentences: each document is
 scored with the sentences, speakers and pre-filter decisions that the `from_version` scores recorded, so a
 sentence's two rows differ only by the model. The new rows sit beside the old ones (scores keep their model
 version) and the dashboard, compare and export show either. A document this version scored already is skipped,
-so an interrupted rescore resumes; one that fails alone is counted and the others go on.
+so an interrupted rescore resumes; one that fails alone is counted and the others go on. An unscored document is
+scored like any input: language check, Dutch sentences, every sentence counted.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from ..store import ScoreWriter
 from ..store.queries import latest_model_version
 from ..store.rows import document_score_row, recorded_run, segment_score_row
 from ..store.schema import Document as StoredDocument
-from ..store.schema import SegmentScore
+from ..store.schema import DocumentScore, SegmentScore
 from ..text import Sentence
 from .score import Document, Refusal, score_documents
 from .score_archive import STORE_UNAVAILABLE, RunSummary
@@ -52,22 +54,26 @@ class _StoredDecisions:
 
 
 def rescore_store(engine: Engine, model, from_version: str | None = None, batch_size: int = DEFAULT_BATCH,
-                  command: str | None = None, progress: Callable[[RescoreSummary], None] | None = None
-                  ) -> RescoreSummary:
+                  command: str | None = None, progress: Callable[[RescoreSummary], None] | None = None,
+                  unscored: bool = False) -> RescoreSummary:
     """Score every document that `from_version` (default: the latest version in the store) scored, with `model`
-    (a FramingModel of another version), into the same store."""
+    (a FramingModel of another version), into the same store. `unscored`: instead, every document no model has
+    scored yet."""
     meta = model.describe()
     with Session(engine) as session:
-        from_version = from_version or latest_model_version(session)
-        if from_version is None:
-            raise ValueError("the store holds no scores to rescore")
-        if from_version == meta["model_version"]:
-            raise ValueError(f"the model is version {from_version} itself: give it a new version to compare")
-        ids = _documents_scored_by(session, from_version)
+        if unscored:
+            from_version, ids = "", _documents_never_scored(session)
+        else:
+            from_version = from_version or latest_model_version(session)
+            if from_version is None:
+                raise ValueError("the store holds no scores to rescore")
+            if from_version == meta["model_version"]:
+                raise ValueError(f"the model is version {from_version} itself: give it a new version to compare")
+            ids = _documents_scored_by(session, from_version)
     writer = ScoreWriter(engine)
     run_id = writer.start_run(model=meta["model"], model_version=meta["model_version"],
                               codebook_version=meta["codebook_version"], command=command,
-                              parameters={"rescore_from": from_version, "batch_size": batch_size})
+                              parameters={"rescore_from": from_version or None, "batch_size": batch_size})
     summary = RescoreSummary(run_id, from_version=from_version, to_version=meta["model_version"])
     started = time.perf_counter()
     with recorded_run(writer, summary, engine, started):
@@ -79,6 +85,12 @@ def rescore_store(engine: Engine, model, from_version: str | None = None, batch_
             if progress:
                 progress(summary)
     return summary
+
+
+def _documents_never_scored(session: Session) -> list[str]:
+    scored = select(DocumentScore.document_id).distinct()
+    return list(session.scalars(select(StoredDocument.id).where(StoredDocument.id.not_in(scored))
+                                .order_by(StoredDocument.id)))
 
 
 def _documents_scored_by(session: Session, version: str) -> list[str]:
@@ -105,19 +117,23 @@ def _stored(session: Session, doc_id: str, version: str) -> tuple[Document, list
     segments = list(session.scalars(select(SegmentScore).where(SegmentScore.document_id == doc_id,
                                                                 SegmentScore.model_version == version)
                                     .order_by(SegmentScore.position)))
+    if not segments:  # never scored: split and counted as any input is
+        return Document(doc_id, text), []
     sentences = [Sentence(s.text, s.start, s.end) for s in segments]
     return Document(doc_id, text, sentences, [s.speaker_role != "interviewer" for s in segments]), segments
 
 
 def _rescore_one(writer: ScoreWriter, model, summary: RescoreSummary, document: Document,
                  segments: list[SegmentScore]) -> None:
-    # The language was checked when the document was first scored; its sentences are the ones stored.
-    prefilter = _StoredDecisions([s.passed_prefilter for s in segments])
-    result = score_documents(model, [document], prefilter=prefilter, language_check="off").results[0]
+    # A rescored document's language was checked when it was first scored; its sentences are the ones stored.
+    prefilter = _StoredDecisions([s.passed_prefilter for s in segments]) if segments else None
+    check = "off" if segments else "strict"
+    result = score_documents(model, [document], prefilter=prefilter, language_check=check).results[0]
     if isinstance(result, Refusal):
         summary.skipped[result.reason_code] += 1
         return
-    rows = [{**segment_score_row(document.key, row), "speaker": stored.speaker, "speaker_role": stored.speaker_role}
-            for row, stored in zip(result.sentences, segments)]
+    rows = [segment_score_row(document.key, row) for row in result.sentences]
+    for row, stored in zip(rows, segments):
+        row.update(speaker=stored.speaker, speaker_role=stored.speaker_role)
     writer.write_batch(summary.run_id, [], [document_score_row(document.key, result.document)], rows)
     summary.scored += 1

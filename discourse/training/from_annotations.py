@@ -2,7 +2,7 @@
 
 The codes (relevance, stance, frames per coded sentence, from discourse.store.annotations.annotation_rows) become
 training units: an item's adjudicated code where there is one, else the code its coders agree on; items whose coders
-disagree and that nobody adjudicated are left out (and counted), because either label would be a guess. A share of
+disagree and that nobody adjudicated are left out and counted (discourse.annotations.agreement.resolved_codes). A share of
 the usable items, stratified by stance, is held out before anything is fitted; the new model and the current one
 are both evaluated on it, so the researcher sees what the codes bought on their own material.
 
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ..annotations.agreement import resolved_codes
 from ..codebook import STANCES, load_codebook
 from ..encoder import EmbeddingCache
 from ..model.framing import FramingConfig, FramingModel
@@ -43,44 +44,14 @@ class CodedUnits:
 
 
 def coded_units(rows: Iterable[dict]) -> CodedUnits:
-    """One training unit per coded item: the adjudicated code, else the code all its coders gave."""
-    by_item: dict[int, list[dict]] = defaultdict(list)
-    for row in rows:
-        by_item[row["item_id"]].append(row)
-    out = CodedUnits(items=len(by_item))
-    for item_id, item_rows in sorted(by_item.items()):
-        code, reason = _item_code(item_rows)
-        if reason:
-            out.skipped[reason] += 1
-            continue
-        relevant, stance, frames = code
-        out.units.append(Unit(id=f"coded-{item_id}", batch="coded", genre="coded", variety="nl",
-                              text=item_rows[0]["text"].strip(), relevant=relevant, stance=stance, frames=frames,
-                              hard_case=None, split=""))
-    return out
-
-
-def _item_code(rows: list[dict]) -> tuple[tuple | None, str | None]:
-    first = rows[0]
-    if first.get("adjudicator") is not None:
-        codes = {_code(first["adjudicated_relevant"], first["adjudicated_stance"], first["adjudicated_frames"])}
-    else:
-        codes = {_code(r["relevant"], r["stance"], r["frames"]) for r in rows}
-    if len(codes) > 1:
-        return None, "unadjudicated_disagreement"
-    relevant, stance, frames = codes.pop()
-    if relevant is None:
-        return None, "no_relevance_code"
-    if relevant and stance is None:
-        return None, "no_stance_code"
-    return (relevant, stance, frames), None
-
-
-def _code(relevant: bool | None, stance: str | None, frames) -> tuple:
-    """A code as coders agree on it: stance and frames only count for a relevant sentence."""
-    if not relevant:
-        return relevant, None, ()
-    return True, stance, tuple(sorted(frames or ()))
+    """One training unit per coded item, with the code it counts with (annotations.agreement.resolved_codes)."""
+    rows = list(rows)
+    codes, left_out = resolved_codes(rows)
+    texts = {row["item_id"]: row["text"] for row in rows}
+    units = [Unit(id=f"coded-{item}", batch="coded", genre="coded", variety="nl", text=texts[item].strip(),
+                  relevant=code["relevant"], stance=code["stance"], frames=tuple(code["frames"]), hard_case=None,
+                  split="") for item, code in codes.items()]
+    return CodedUnits(units, len(texts), left_out)
 
 
 def split_coded(units: list[Unit], holdout: float, seed: int) -> dict[str, list[Unit]]:

@@ -167,6 +167,20 @@ function csvHref(path, params) {
   return apiURL(path, q).toString();
 }
 
+// The .qdpx download of the documents the filters select (the store filter syntax takes the dashboard's spellings);
+// with no filter but the model version, every interview.
+function qdpxHref() {
+  const q = filterParams();
+  const params = new URLSearchParams();
+  if (q.get("model_version")) params.set("model_version", q.get("model_version"));
+  const sources = q.getAll("source");
+  for (const key of ["model_version", "source"]) q.delete(key);
+  const conditions = [...q].map(([key, value]) => `${key}=${value}`);
+  if (sources.length) conditions.push(`source=${sources.join("|")}`);
+  if (conditions.length) params.set("filter", conditions.join(","));
+  return apiURL("export/qdpx", params).toString();
+}
+
 /* ------------------------------------------------------------------ panels */
 
 // A panel: its <section>, its error line (role=alert) and the element it draws into. `load` asks the API, keeps
@@ -898,6 +912,7 @@ function refresh() {
   state.docs.page = 1;
   state.docs.drill = null;
   writeURL();
+  $("#qdpx-export").href = qdpxHref();
   loadSummary();
   loadTimeseries();
   loadSources();
