@@ -169,7 +169,13 @@ def test_coding_loop_save_twice_undo(client, session):
                                                         "frames": []})
     undone = client.post("/v1/annotations/undo", params={"queue": "loop"}, headers=ANNA)
     assert undone.status_code == 200 and undone.json()["item_id"] == second["item_id"]
-    assert client.get("/v1/annotations/next", params={"queue": "loop"}, headers=ANNA).json() == undone.json()
+    # the coder's own codes come back with the item, to edit and save again
+    assert undone.json()["undone"] == {"relevant": True, "stance": "neutral", "frames": [],
+                                       "memo": "moeder draagt alles"}
+    assert client.get("/v1/annotations/next", params={"queue": "loop"}, headers=ANNA).json() == {
+        k: v for k, v in undone.json().items() if k != "undone"}
+    me = client.get("/v1/annotations/me", headers=ANNA).json()
+    assert me["coder"] == "anna" and {"name": "loop", "done": 1, "total": 4} in me["queues"]
     for item in range(3):  # code the rest: then the queue is done
         current = client.get("/v1/annotations/next", params={"queue": "loop"}, headers=ANNA).json()
         client.post("/v1/annotations", headers=ANNA, json={**codes, "item_id": current["item_id"]})
@@ -206,6 +212,7 @@ def test_the_suggestion_is_the_models_labels_when_asked_for(client, session):
 @pytest.mark.parametrize("method, path, body", [
     ("post", "/v1/annotations/queues", {"name": "q", "size": 1, "coders": ["anna"]}),
     ("get", "/v1/annotations/next?queue=loop", None),
+    ("get", "/v1/annotations/me", None),
     ("post", "/v1/annotations", {"item_id": 1, "relevant": False}),
     ("post", "/v1/annotations/undo?queue=loop", None),
     ("post", "/v1/annotations/adjudications", {"item_id": 1, "relevant": False}),

@@ -14,7 +14,7 @@ from collections import Counter
 import httpx
 import pytest
 from conftest import UvicornServer
-from test_dashboard_browser import ARTIFACTS, browser_available, css, css_all, driver, severe, wait  # noqa: F401
+from browser import ARTIFACTS, browser_available, css, css_all, driver, severe, wait  # noqa: F401
 
 KEYS = {"key-anna": "anna", "key-bram": "bram"}
 ANNA, BRAM = ({"X-API-Key": key} for key in KEYS)

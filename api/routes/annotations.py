@@ -15,7 +15,7 @@ from discourse.annotations.agreement import RESAMPLES, agreement_report, disagre
 from discourse.annotations.export import FORMATS, MEDIA_TYPES, export_annotations
 from discourse.annotations.queue import MAX_SIZE, QueueExists, QueueSpec, create_queue, next_item, undo
 from discourse.pipeline.jobs import TRAIN_FROM_ANNOTATIONS
-from discourse.store.annotations import NAME_CHARS, NotFound, annotation_rows, save_adjudication, save_annotation
+from discourse.store.annotations import NAME_CHARS, NotFound, annotation_rows, coder_queues, save_adjudication, save_annotation
 
 from ..deps import CoderDep, JobsDep, ModelDirDep, SessionDep, SettingsDep, WriteSessionDep, read_access
 from ..schemas import Utf8Str
@@ -63,6 +63,12 @@ def post_queue(body: QueueRequest, coder: CoderDep, settings: SettingsDep, sessi
         raise HTTPException(422, f"unknown coder {', '.join(map(repr, unknown))}: coders are the names in "
                                  f"DISCOURSE_API_CODERS")
     return _answer(lambda: create_queue(session, QueueSpec(**body.model_dump())))
+
+
+@router.get("/me")
+def get_me(coder: CoderDep, session: SessionDep) -> dict:
+    """Coder (X-API-Key): who the key's coder is, and the queues that give them sentences, with their progress."""
+    return {"coder": coder, "queues": coder_queues(session, coder)}
 
 
 @router.get("/next", responses={204: {"description": "The coder has coded every item of the queue."}})

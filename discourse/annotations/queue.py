@@ -179,13 +179,16 @@ def next_item(session: Session, queue: str, coder: str, *, suggestions: bool = F
 
 def undo(session: Session, queue: str, coder: str, *, suggestions: bool = False) -> dict:
     """Remove the coder's most recently saved annotation in `queue` (committed) and return its item as next_item
-    shows it. NotFound when there is nothing to undo."""
+    shows it, with the codes removed (`undone`: the coder's own, to edit and save again). NotFound when there is
+    nothing to undo."""
     queue_position(session, queue, coder)
-    item_id = undo_last(session, queue, coder)
-    if item_id is None:
+    removed = undo_last(session, queue, coder)
+    if removed is None:
         raise NotFound(f"coder {coder!r} has coded nothing in queue {queue!r} to undo")
     session.commit()
-    return item_view(session, item_id, queue, queue_position(session, queue, coder), suggestions=suggestions)
+    view = item_view(session, removed["item_id"], queue, queue_position(session, queue, coder),
+                     suggestions=suggestions)
+    return {**view, "undone": {key: removed[key] for key in ("relevant", "stance", "frames", "memo")}}
 
 
 def item_view(session: Session, item_id: int, queue: str | None, position: tuple[int, int], *,

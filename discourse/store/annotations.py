@@ -110,6 +110,14 @@ def add_assignments(session: Session, queue: str, assignments: Iterable[tuple[in
     return len(rows)
 
 
+def coder_queues(session: Session, coder: str) -> list[dict]:
+    """The queues that give `coder` items, oldest first, each with how far they are: {name, done, total}."""
+    names = session.scalars(select(CodingAssignment.queue).where(CodingAssignment.coder == coder)
+                            .group_by(CodingAssignment.queue).order_by(func.min(CodingAssignment.created_at),
+                                                                       CodingAssignment.queue))
+    return [dict(zip(("name", "done", "total"), (name, *queue_position(session, name, coder)))) for name in names]
+
+
 def queue_position(session: Session, queue: str, coder: str) -> tuple[int, int]:
     """(done, total): how many of the coder's items in `queue` they coded, of how many. NotFound when the queue
     gives the coder nothing."""
@@ -163,19 +171,20 @@ def annotation_dict(row: Annotation) -> dict:
             "origin": row.origin, "created_at": _iso(row.created_at), "updated_at": _iso(row.updated_at)}
 
 
-def undo_last(session: Session, queue: str, coder: str) -> int | None:
-    """Remove the coder's most recently saved annotation on their items in `queue`; the item's id, or None when
-    they have coded nothing there."""
+def undo_last(session: Session, queue: str, coder: str) -> dict | None:
+    """Remove the coder's most recently saved annotation on their items in `queue` and return it (annotation_dict),
+    or None when they have coded nothing there."""
     last = session.execute(
-        select(Annotation.id, Annotation.item_id)
+        select(Annotation)
         .join(CodingAssignment, (CodingAssignment.item_id == Annotation.item_id)
               & (CodingAssignment.coder == Annotation.coder))
         .where(CodingAssignment.queue == queue, Annotation.coder == coder)
-        .order_by(Annotation.updated_at.desc(), Annotation.id.desc()).limit(1)).first()
+        .order_by(Annotation.updated_at.desc(), Annotation.id.desc()).limit(1)).scalar()
     if last is None:
         return None
+    removed = annotation_dict(last)
     session.execute(delete(Annotation).where(Annotation.id == last.id))
-    return last.item_id
+    return removed
 
 
 def save_adjudication(session: Session, item_id: int, adjudicator: str, *, relevant: bool | None,

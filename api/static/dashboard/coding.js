@@ -7,15 +7,13 @@
  * Never losing a code: a save that fails leaves the form as it was and says so; one save (and the load of the
  * next sentence) at a time, so a second Enter while the first is on its way does nothing; a new sentence starts
  * with an empty form and saving needs a relevance decision, so an Enter too many cannot save an empty code. Saving
- * is idempotent on the server, so retrying after an error never makes a second row. The codes saved in this tab
- * are kept (sessionStorage) so that undo brings a sentence back with them.
+ * is idempotent on the server, so retrying after an error never makes a second row. Undo brings a sentence back
+ * with the codes the server removed, to edit and save again.
  */
 "use strict";
 
-const CODING_STORE = { key: "discourse.coding.key", coder: "discourse.coding.coder", queue: "discourse.coding.queue",
-  saved: "discourse.coding.saved" };
+const CODING_STORE = { key: "discourse.coding.key", coder: "discourse.coding.coder", queue: "discourse.coding.queue" };
 const STANCE_KEYS = { 1: "supportive", 2: "pressuring", 3: "neutral" };
-const SAVED_KEPT = 500;  // codes remembered for undo, per tab
 const TRAIN_POLL_MS = 2000;
 // The new-queue form, field by field: id, label, control and its attributes, a wide field, the choices of a select.
 const QUEUE_FIELDS = [
@@ -185,25 +183,6 @@ function onFormChange(event) {
   else if ((input.name === "coding-stance" || input.name === "coding-frame") && input.checked) setRelevant(true);
 }
 
-/* ------------------------------------------------------------------ remembered codes (for undo) */
-
-function savedCodes() {
-  try {
-    return JSON.parse(sessionStorage.getItem(CODING_STORE.saved) || "{}");
-  } catch (e) {
-    return {};
-  }
-}
-
-function rememberCodes(queue, itemId, codes) {
-  const saved = savedCodes();
-  delete saved[`${queue}|${itemId}`];
-  saved[`${queue}|${itemId}`] = codes;
-  const keys = Object.keys(saved);
-  for (const old of keys.slice(0, Math.max(0, keys.length - SAVED_KEPT))) delete saved[old];
-  sessionStorage.setItem(CODING_STORE.saved, JSON.stringify(saved));
-}
-
 /* ------------------------------------------------------------------ the sentence */
 
 function contextLine(className, text) {
@@ -324,7 +303,6 @@ function saveAndNext() {
       codingError(t("coding_not_saved", codingProblem(e)));
       return;
     }
-    rememberCodes(coding.queue, item.item_id, codes);
     codingError("");
     codingStatus(t("coding_saved", item.position.done + 1, item.position.total));
     try {
@@ -344,7 +322,7 @@ function undoLast() {
       const item = await codingRequest("POST", "annotations/undo", { params: queueParams(coding.queue) });
       $("#coding-save").disabled = false;
       showItem(item);
-      fillCodes(savedCodes()[`${coding.queue}|${item.item_id}`] || null);
+      fillCodes(item.undone || null);  // the coder's own codes, as the server removed them
       codingError("");
       codingStatus(t("coding_undone"));
       $("#coding-item").focus({ preventScroll: true });
@@ -436,7 +414,7 @@ function buildQueueForm() {
 }
 
 async function useKey(key) {
-  if (key !== coding.key) {  // another key, another coder: the name comes with that key's first save
+  if (key !== coding.key) {  // another key, another coder
     coding.coder = "";
     sessionStorage.removeItem(CODING_STORE.coder);
   }
@@ -451,9 +429,13 @@ async function useKey(key) {
   }
   const who = $("#coding-who");
   who.dataset.state = "checking";
-  try {  // the key must name a coder; the disagreement list is the lightest call that checks it
-    await codingRequest("GET", "annotations/disagreements", { params: queueParams(coding.queue || "-") });
+  try {  // the key must name a coder: who it is, and the queues that give them sentences
+    const me = await codingRequest("GET", "annotations/me");
     who.dataset.state = "accepted";
+    setCoder(me.coder);
+    $("#coding-queues").replaceChildren(...me.queues.map((q) => el("option", { value: q.name,
+      label: `${q.name} (${q.done}/${q.total})` })));
+    if (!coding.queue && me.queues.length) $("#coding-queue").value = me.queues[me.queues.length - 1].name;
   } catch (e) {
     who.dataset.state = e.status === 401 || e.status === 403 ? "refused" : "unchecked";
     if (who.dataset.state === "refused") {
