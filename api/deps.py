@@ -39,6 +39,15 @@ def get_session(request: Request):
         yield session
 
 
+def get_write_session(request: Request):
+    """A session for a request that writes: on SQLite it takes the write lock at BEGIN, where the busy timeout
+    applies, so two coders saving at once wait for each other instead of failing."""
+    from discourse.store import session_factory
+
+    with session_factory(request.app.state.store.execution_options(sqlite_begin="IMMEDIATE"))() as session:
+        yield session
+
+
 def get_model(request: Request) -> Model:
     return request.app.state.model
 
@@ -47,11 +56,12 @@ def get_model_dir(request: Request) -> Path:
     return request.app.state.model_dir
 
 
-def get_model_swap(request: Request) -> Callable[[Model], None]:
-    """Makes a reloaded model the served one: /v1/models and /v1/classify describe it, and new jobs score with it
-    (their runner reads it from app.state)."""
-    def swap(model: Model) -> None:
+def get_model_swap(request: Request) -> Callable[[Model, Path], None]:
+    """Makes a reloaded model (and the folder it came from) the served one: /v1/models and /v1/classify describe it,
+    and new jobs score with it (their runner reads it from app.state)."""
+    def swap(model: Model, folder: Path) -> None:
         request.app.state.model = model
+        request.app.state.model_dir = folder
     return swap
 
 
@@ -82,10 +92,11 @@ def _if_loaded(name: str) -> Callable[[Request], object]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
+WriteSessionDep = Annotated[Session, Depends(get_write_session)]
 BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
 ModelDep = Annotated[Model, Depends(get_model)]
 ModelDirDep = Annotated[Path, Depends(get_model_dir)]
-ModelSwapDep = Annotated[Callable[[Model], None], Depends(get_model_swap)]
+ModelSwapDep = Annotated[Callable[[Model, Path], None], Depends(get_model_swap)]
 DashboardDep = Annotated[DashboardService, Depends(get_dashboard)]
 JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 EchoCacheDep = Annotated[EmbeddingCache, Depends(get_echo_cache)]
@@ -120,3 +131,20 @@ def classify_access(settings: SettingsDep, x_api_key: Annotated[str | None, Head
     if settings.classify_requires_key and not key_is_valid(settings, x_api_key):
         raise HTTPException(401, "classification is closed to callers without a valid X-API-Key (setting "
                                  "DISCOURSE_API_CLASSIFY_REQUIRES_KEY)")
+
+
+def require_coder(settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None) -> str:
+    """The coder whose key this is (setting DISCOURSE_API_CODERS): 401 without a key, 403 for a key of no coder.
+    Every configured key is compared, in constant time, so the answer does not tell how close a guess came."""
+    if not x_api_key:
+        raise HTTPException(401, "an X-API-Key header naming a coder is required to code")
+    found = None
+    for key, coder in settings.coders.items():
+        if hmac.compare_digest(x_api_key.encode(), key.encode()):
+            found = coder
+    if found is None:
+        raise HTTPException(403, "this X-API-Key is not a coder's (setting DISCOURSE_API_CODERS)")
+    return found
+
+
+CoderDep = Annotated[str, Depends(require_coder)]

@@ -28,7 +28,8 @@ from discourse.settings import embedding_cache_path, model_dir
 from discourse.store import make_engine, upgrade
 
 from .batcher import MicroBatcher, OneAtATime, freeze_heap, warm_up
-from .routes import classify, compare, dashboard, jobs, meta, pages, topics
+from .routes import classify, compare, dashboard, jobs, meta, pages, qdpx, topics
+from .routes import annotations as coding  # the name `annotations` is the __future__ import's
 from .settings import Settings
 
 log = logging.getLogger("discourse.api")
@@ -153,6 +154,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(compare.router, prefix="/v1")
     app.include_router(topics.router, prefix="/v1")
     app.include_router(dashboard.router, prefix="/v1")
+    app.include_router(qdpx.router, prefix="/v1")
+    app.include_router(coding.router, prefix="/v1")
     pages.mount(app)  # the dashboard page at / and /dashboard
     return app
 
@@ -160,6 +163,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _warm_dashboard(dashboard: DashboardService) -> None:
     dashboard.warm()
     freeze_heap()  # its columns join the start-up objects outside the collector's view
+
+
+#: Request bodies BodyLimit bounds by size only.
+BINARY_TYPES = (b"application/zip", b"application/octet-stream", b"application/x-zip-compressed")
 
 
 class BodyLimit:
@@ -191,6 +198,10 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         received = containers = separators = 0
+        # A binary upload (a .qdpx zip) is no JSON for the parser to build, and compressed bytes hold '[', '{' and
+        # ',' at random: only its size is bounded. FastAPI parses no JSON from a body of these types.
+        content_type = dict(scope.get("headers") or ()).get(b"content-type", b"")
+        binary = content_type.split(b";")[0].strip().lower() in BINARY_TYPES
 
         async def counted_receive():
             nonlocal received, containers, separators
@@ -200,6 +211,8 @@ class BodyLimit:
                 received += len(body)
                 if received > self.max_bytes:
                     raise StarletteHTTPException(413, self.message(self.max_bytes))
+                if binary:
+                    return message
                 containers += body.count(b"[") + body.count(b"{")
                 separators += body.count(b",")
                 if self.max_json_containers is not None and containers > self.max_json_containers:

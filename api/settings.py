@@ -62,6 +62,11 @@ class Settings(BaseSettings):
                                                       "only for callers with a key.")
     compare_wait_s: float = Field(10.0, ge=0, le=600, description="How long a compare waits for the one running "
                                                                   "before it is refused with 429.")
+    coders: dict[str, str] = Field(default_factory=dict, description="Coders of the annotation view: a JSON object "
+                                                                     "API key -> coder name. Writing annotations "
+                                                                     "needs a key named here.")
+    show_suggestions: bool = Field(False, description="Show the model's labels beside a sentence to code (off: "
+                                                      "coders for reliability work must not be led by the model).")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list).")
     dashboard_cache_size: int = Field(256, ge=0, description="Dashboard answers kept per query (0: no cache).")
     json_logs: bool = Field(False, description="Log one JSON object per line.")
@@ -72,6 +77,14 @@ class Settings(BaseSettings):
     def __init__(self, **values) -> None:
         values.setdefault("_env_file", env_file())
         super().__init__(**values)
+
+    @field_validator("coders")
+    @classmethod
+    def _coder_names(cls, coders: dict[str, str]) -> dict[str, str]:
+        for key, name in coders.items():
+            if not key or not name.strip() or len(name) > 100:
+                raise ValueError(f"coder {name!r}: a coder needs a non-empty key and a name of 1 to 100 characters")
+        return coders
 
     @field_validator("data_roots")
     @classmethod

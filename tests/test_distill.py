@@ -56,7 +56,7 @@ def tiny_framing_teacher(tmp_path_factory, tiny_model_dir):
     from discourse.encoder import Encoder
     from discourse.training.finetune import Task, finetune_lora
     from discourse.model.framing import FramingConfig
-    from discourse.training.framing import _fit_heads
+    from discourse.training.framing import fit_heads
 
     rng = random.Random(1)
     splits = _splits(rng)
@@ -68,7 +68,7 @@ def tiny_framing_teacher(tmp_path_factory, tiny_model_dir):
                   task[0].mask[:40])], epochs=1, lr=1e-3, log=lambda _: None)
     encoder = Encoder.load(str(tiny_model_dir)).with_adapter(folder / "adapter")  # the load-time path
     x = {name: encoder.encode([u.text for u in units]) for name, units in splits.items()}
-    heads = _fit_heads(splits, x, load_codebook().frames, seed=0)
+    heads = fit_heads(splits, x, load_codebook().frames, seed=0)
     FramingConfig("tiny-framing", "0.1", str(tiny_model_dir), encoder.version, load_codebook().version,
                   "adapter").write(folder)
     for name, head in heads.items():

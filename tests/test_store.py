@@ -61,7 +61,7 @@ def segments(doc_id: str) -> list[dict]:
 
 
 def test_migrations_create_exactly_the_models(engine):
-    assert current_revision(engine) == head_revision() == "0004"
+    assert current_revision(engine) == head_revision() == "0005"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
@@ -111,9 +111,9 @@ def test_upgrading_an_older_store_keeps_its_data(store_url):
 
 
 def test_upgrade_is_idempotent(store_url, engine):
-    assert upgrade(engine) == "0004"
-    assert upgrade(store_url) == "0004"  # by URL: its own engine, disposed afterwards
-    assert current_revision(store_url) == "0004"
+    assert upgrade(engine) == "0005"
+    assert upgrade(store_url) == "0005"  # by URL: its own engine, disposed afterwards
+    assert current_revision(store_url) == "0005"
 
 
 def test_same_batch_twice_writes_once(engine, writer):
@@ -279,7 +279,7 @@ def test_default_url_follows_the_data_folder(tmp_path, monkeypatch):
     assert default_database_url() == f"sqlite:///{tmp_path / 'home' / 'data' / 'discourse.sqlite'}"
     monkeypatch.setenv("DISCOURSE_DATA", str(tmp_path / "data"))
     assert default_database_url() == f"sqlite:///{tmp_path / 'data' / 'discourse.sqlite'}"
-    assert upgrade(None) == "0004"
+    assert upgrade(None) == "0005"
     assert (tmp_path / "data" / "discourse.sqlite").exists()
 
 

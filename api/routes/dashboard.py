@@ -51,41 +51,30 @@ async def options(service: DashboardDep) -> dict:
     return await asyncio.to_thread(service.options)
 
 
-@router.get("/summary", response_model=None)
-async def summary(service: DashboardDep, params: Annotated[SummaryParams, Query()]) -> Response:
-    """Sentences, documents, counts and shares per stance, and mean scores of the selection."""
-    return await _answer(service, "summary", params)
+def _question(question: str, params_type: type, description: str) -> None:
+    """GET /dashboard/`question`: `params_type` from the query string, answered by the service's `question`."""
+    async def answer(service, params) -> Response:
+        return await _answer(service, question, params)
+
+    # Set as objects, not strings: FastAPI resolves string annotations in the module, where params_type is not.
+    answer.__annotations__ = {"service": DashboardDep, "params": Annotated[params_type, Query()], "return": Response}
+    answer.__doc__ = description
+    router.add_api_route(f"/{question}", answer, methods=["GET"], response_model=None, name=question)
 
 
-@router.get("/timeseries", response_model=None)
-async def timeseries(service: DashboardDep, params: Annotated[TimeseriesParams, Query()]) -> Response:
-    """Stance counts, shares and mean scores per day, ISO week, month or year of publication."""
-    return await _answer(service, "timeseries", params)
-
-
-@router.get("/groups", response_model=None)
-async def groups(service: DashboardDep, params: Annotated[GroupParams, Query()]) -> Response:
-    """Stance figures per source, genre, corpus, stance, frame, topic, role or speaker attribute, sorted
-    (e.g. the sources that pressure most: by=source&sort=share_pressuring)."""
-    return await _answer(service, "groups", params)
-
-
-@router.get("/matrix", response_model=None)
-async def matrix(service: DashboardDep, params: Annotated[MatrixParams, Query()]) -> Response:
-    """Two dimensions crossed, e.g. frame × source: sentences per cell, their share of the column, stance shares."""
-    return await _answer(service, "matrix", params)
-
-
-@router.get("/documents", response_model=None)
-async def documents(service: DashboardDep, params: Annotated[DocumentListParams, Query()]) -> Response:
-    """The documents with selected sentences, with their figures; sorted and paged."""
-    return await _answer(service, "documents", params)
-
-
-@router.get("/topics", response_model=None)
-async def topics(service: DashboardDep, params: Annotated[TopicParams, Query()]) -> Response:
-    """The topics of a fitted topic model within the selection: size, share, terms, stance shares."""
-    return await _answer(service, "topics", params)
+for _name, _params, _description in (
+    ("summary", SummaryParams, "Sentences, documents, counts and shares per stance, and mean scores of the selection."),
+    ("timeseries", TimeseriesParams,
+     "Stance counts, shares and mean scores per day, ISO week, month or year of publication."),
+    ("groups", GroupParams, """Stance figures per source, genre, corpus, stance, frame, topic, role or speaker attribute, sorted
+    (e.g. the sources that pressure most: by=source&sort=share_pressuring)."""),
+    ("matrix", MatrixParams,
+     "Two dimensions crossed, e.g. frame × source: sentences per cell, their share of the column, stance shares."),
+    ("documents", DocumentListParams, "The documents with selected sentences, with their figures; sorted and paged."),
+    ("topics", TopicParams,
+     "The topics of a fitted topic model within the selection: size, share, terms, stance shares."),
+):
+    _question(_name, _params, _description)
 
 
 @router.get("/documents/{document_id:path}")

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from discourse.codebook import load_codebook
 from discourse.model.loading import load_model
+from discourse.settings import data_folder, model_dir
 
 from ..deps import (BatcherDep, LoadedBatcherDep, LoadedModelDep, LoadedStoreDep, ModelDep, ModelDirDep, ModelSwapDep,
                     SettingsDep, require_api_key)
+from ..schemas import Utf8Str
 
 router = APIRouter(tags=["service"])
 
@@ -67,13 +71,36 @@ async def models(model: ModelDep, folder: ModelDirDep) -> dict:
                                     for f in codebook.frames]}}
 
 
+class ReloadRequest(BaseModel):
+    folder: Utf8Str | None = Field(None, max_length=1000, description="Serve this model folder instead: one under "
+                                   "<data folder>/models (where `train --from-annotations` writes), or the "
+                                   "configured model folder. Default: the folder served now, loaded again.")
+
+
 @router.post("/models/reload", dependencies=[Depends(require_api_key)])
-async def reload_model(settings: SettingsDep, batcher: BatcherDep, folder: ModelDirDep, serve: ModelSwapDep) -> dict:
-    """Admin (X-API-Key): load the model folder again — e.g. after a new model version was put there — and serve
-    it from the next batch on, without a restart. If loading fails, the running model stays."""
+async def reload_model(settings: SettingsDep, batcher: BatcherDep, folder: ModelDirDep, serve: ModelSwapDep,
+                       body: ReloadRequest | None = None) -> dict:
+    """Admin (X-API-Key): load the model folder again — e.g. after a new model version was put there — or another
+    model folder (`folder`), and serve it from the next batch on, without a restart. If loading fails, the running
+    model stays."""
+    if body is not None and body.folder is not None:
+        folder = _servable_folder(body.folder, settings)
     try:
         model = await batcher.replace_model(lambda: load_model(folder, backend=settings.backend))
     except (OSError, ValueError) as exc:
         raise HTTPException(500, f"reloading {folder} failed ({exc}); the previous model is still serving") from None
-    serve(model)
-    return {"reloaded": True, **model.describe()}
+    serve(model, folder)
+    return {"reloaded": True, "folder": str(folder), **model.describe()}
+
+
+def _servable_folder(raw: str, settings) -> Path:
+    """A folder the service may load: inside <data folder>/models, or the configured model folder."""
+    folder = Path(raw).expanduser().resolve()
+    configured = Path(settings.model_dir) if settings.model_dir else model_dir()
+    allowed = [(data_folder() / "models").resolve(), configured.resolve()]
+    if not any(folder == root or root in folder.parents for root in allowed):
+        raise HTTPException(403, f"{raw!r} is not a model folder this service may load (allowed: the configured "
+                                 f"model folder, and folders under {allowed[0]})")
+    if not (folder / "config.json").is_file():
+        raise HTTPException(404, f"{raw!r} holds no model (no config.json)")
+    return folder

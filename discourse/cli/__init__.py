@@ -11,14 +11,19 @@ One typer app (`_app.app`); each module registers the commands of one group on i
     topics      topics fit|assign|show
     corpus      corpus describe|agreement|overlap
     card        card                       a model card's figures
+    qdpx        export-qdpx, import-qdpx   REFI-QDA projects to and from QDA tools
+    annotations annotations queue|export|agreement   coding queues, the coders' annotations, agreement
 """
 
 from __future__ import annotations
 
 from typer.main import get_command_name
 
-from . import archive, card, classify, compare, corpus, interviews, setup, topics, train  # noqa: F401  (register)
+from . import archive, card, classify, compare, corpus, interviews, qdpx, setup, topics, train  # noqa: F401  (register)
 from ._app import app, main
+# Not `from . import annotations`: the package's name `annotations` is the __future__ import, so that form would
+# find it and never load the module.
+from .annotations import annotations_queue  # noqa: F401  (register)
 from .compare import _cached_encoder  # noqa: F401  (bench/echo_pairs.py uses the CLI's echo encoder)
 
 __all__ = ["app", "main"]

@@ -18,6 +18,8 @@ corpus_app = typer.Typer(no_args_is_help=True, help="The annotated corpus the pr
 app.add_typer(corpus_app, name="corpus")
 topics_app = typer.Typer(no_args_is_help=True, help="Topic models (BERTopic) over scored segments in the store.")
 app.add_typer(topics_app, name="topics")
+annotations_app = typer.Typer(no_args_is_help=True, help="Coding stored sentences by hand: queues and exports.")
+app.add_typer(annotations_app, name="annotations")
 
 
 @app.callback()

@@ -114,3 +114,34 @@ class _ProgressReporter:
 def _duration(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+@app.command("rescore")
+def rescore_command(
+    model: Path = typer.Option(..., "--model", "-m", help="Framing model folder of the new version."),
+    from_version: Optional[str] = typer.Option(None, "--from-version", help="Score the documents this version scored, sentence for sentence (default: the latest version in the store)."),
+    db: Optional[str] = typer.Option(None, "--db", help="Database URL (default: SQLite under $DISCOURSE_DATA or ~/.cache/discourse/data)."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1, help="Documents per read from the store."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="'onnx' (default) or 'torch'."),
+    unscored: bool = typer.Option(False, "--unscored", help="Instead: score the documents no model has scored yet (e.g. imported with import-qdpx)."),
+) -> None:
+    """Score the store's documents again with another model version, on the same sentences, speakers and pre-filter
+    decisions, beside the old scores; or (--unscored) the documents not scored yet. Resumable."""
+    from ..model.framing import FramingModel
+    from ..model.loading import load_model
+    from ..pipeline.rescore import rescore_store
+    from ..store import make_engine, upgrade
+
+    try:
+        loaded = load_model(model, backend)
+        if not isinstance(loaded, FramingModel):
+            fail("rescore needs a framing model (relevance, stance and sub-frames)")
+        engine = make_engine(db)
+        upgrade(engine)
+        summary = rescore_store(engine, loaded, from_version, batch_size, command=" ".join(sys.argv),
+                                unscored=unscored)
+    except (FileNotFoundError, ValueError) as exc:
+        fail(str(exc))
+    basis = f"on the sentences of {summary.from_version}" if summary.from_version else "(not scored before)"
+    typer.echo(f"run {summary.run_id}: {summary.scored} documents scored by {summary.to_version} {basis}, skipped: "
+               f"{skipped_counts(summary.skipped)}, errors {summary.errors}; {summary.seconds:.1f}s", err=True)

@@ -13,10 +13,10 @@ from ._app import app, fail, log
 
 @app.command()
 def train(
-    data: Path = typer.Option(..., "--data", help="CSV or JSON-lines file with a text and a label column."),
-    text_column: str = typer.Option(..., "--text-column"),
-    label_column: str = typer.Option(..., "--label-column"),
-    out: Path = typer.Option(..., "--out", help="Folder to write the model into."),
+    data: Optional[Path] = typer.Option(None, "--data", help="CSV or JSON-lines file with a text and a label column."),
+    text_column: Optional[str] = typer.Option(None, "--text-column"),
+    label_column: Optional[str] = typer.Option(None, "--label-column"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder to write the model into (--from-annotations: default <data folder>/models/framing-VERSION)."),
     mode: str = typer.Option("head", "--mode", help="'head' (frozen encoder) or 'finetune' (LoRA)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the test split and of the first model."),
     seeds: int = typer.Option(1, "--seeds", help="Train N models (seeds SEED..SEED+N-1, each its own dev split) and average their probabilities; the card reports mean ± sd and the ensemble."),
@@ -31,12 +31,31 @@ def train(
     schedule: str = typer.Option("constant", "--schedule", help="LoRA learning rate after warm-up: 'constant' or 'linear' (finetune)."),
     patience: int = typer.Option(1, "--patience", help="Epochs without dev improvement before stopping (finetune)."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="Encoder id or path, or an adapter folder from `discourse adapt-encoder` (default: DISCOURSE_ENCODER or the embedded e5)."),
+    from_annotations: bool = typer.Option(False, "--from-annotations", help="Train a new version of the framing model from the coders' codes in the store (adjudicated, else agreed), instead of --data."),
+    filter_: Optional[str] = typer.Option(None, "--filter", help="--from-annotations: only codes of sentences this filter selects (the compare/dashboard syntax)."),
+    queue: Optional[str] = typer.Option(None, "--queue", help="--from-annotations: only codes coded in this queue."),
+    db: Optional[str] = typer.Option(None, "--db", help="--from-annotations: database URL (default: SQLite under $DISCOURSE_DATA or ~/.cache/discourse/data)."),
+    base_model: Optional[Path] = typer.Option(None, "--base-model", help="--from-annotations: the model whose encoder the new version keeps and that it is compared with (default: the served one, DISCOURSE_MODEL)."),
+    corpus: bool = typer.Option(True, "--corpus/--no-corpus", help="--from-annotations: also fit on the project's authored corpus."),
+    holdout: float = typer.Option(0.2, "--holdout", help="--from-annotations: share of the coded sentences held out to compare the new model with the current one."),
+    code_weight: int = typer.Option(3, "--code-weight", min=1, help="--from-annotations: each coded training sentence counts this many times."),
+    model_version: Optional[str] = typer.Option(None, "--model-version", help="--from-annotations: the new version (default: BASE+codesN)."),
+    rescore: bool = typer.Option(True, "--rescore/--no-rescore", help="--from-annotations: score the store's documents with the new version too, so the dashboard shows it beside the old."),
 ) -> None:
     """Train a classifier on your own labels (any label set); the card (MODEL_CARD.md) sets its test figures beside
-    a TF-IDF baseline, with per-class F1, the confusion matrix and the calibration error."""
+    a TF-IDF baseline, with per-class F1, the confusion matrix and the calibration error. With --from-annotations: a
+    new version of the framing model from the codes coded in the dashboard or imported from a QDA tool."""
     from ..encoder import EncoderIntegrityError
     from ..training.classifier import TrainOptions, train_classifier
 
+    if from_annotations:
+        _train_from_annotations(out, filter_, queue, db, base_model, corpus, holdout, code_weight, seed, model_version,
+                                rescore)
+        return
+    missing = [flag for flag, value in (("--data", data), ("--text-column", text_column),
+                                        ("--label-column", label_column), ("--out", out)) if value is None]
+    if missing:
+        fail(f"{', '.join(missing)} needed (or --from-annotations)")
     if class_weight not in ("balanced", "none"):
         fail(f"--class-weight must be 'balanced' or 'none', not {class_weight!r}")
     options = TrainOptions(mode=mode, level=level, seeds=seeds, test_share=test_share,
@@ -49,6 +68,38 @@ def train(
     except (FileNotFoundError, ValueError, EncoderIntegrityError) as exc:
         fail(str(exc))
     typer.echo(f"model written to {out}")
+
+
+def _train_from_annotations(out: Optional[Path], filter_: Optional[str], queue: Optional[str], db: Optional[str],
+                            base_model: Optional[Path], corpus: bool, holdout: float, code_weight: int, seed: int,
+                            version: Optional[str], rescore: bool) -> None:
+    import sys
+
+    from ..model.loading import load_model
+    from ..pipeline.rescore import rescore_store
+    from ..settings import model_dir
+    from ..store import make_engine, upgrade
+    from ..store.annotations import annotation_rows
+    from ..training.from_annotations import train_from_annotations
+    from ._app import store_session
+
+    base = base_model or model_dir()
+    try:
+        with store_session(db) as session:
+            rows = annotation_rows(session, filter_, queue=queue)
+        metrics = train_from_annotations(rows, out, base, version=version, include_corpus=corpus, holdout=holdout,
+                                         code_weight=code_weight, seed=seed, command=" ".join(sys.argv), log=log)
+        out = Path(metrics["folder"])
+        typer.echo(f"model {metrics['version']} written to {out}")
+        if rescore:
+            engine = make_engine(db)
+            upgrade(engine)
+            summary = rescore_store(engine, load_model(out), metrics["base_model"]["version"],
+                                    command=" ".join(sys.argv))
+            typer.echo(f"rescored {summary.scored} documents as {summary.to_version} beside "
+                       f"{summary.from_version} (errors {summary.errors})")
+    except (FileNotFoundError, ValueError) as exc:
+        fail(str(exc))
 
 
 @app.command("adapt-encoder")

@@ -1,4 +1,7 @@
-"""Archive-scoring jobs: submitted over HTTP, kept in the store, run one at a time in a background thread.
+"""Background jobs: submitted over HTTP, kept in the store, run one at a time in a background thread. Most score
+an archive; a training job (`kind` "train_from_annotations") runs `discourse train --from-annotations` as a child
+process at a lower CPU priority, so the service keeps answering while heads are fitted and the store is rescored,
+and the training code never loads into the service.
 
 A job is a row in `jobs`. Several servers may share one store (PostgreSQL), so a server takes a job by claiming
 it: a compare-and-set `UPDATE jobs SET state = 'running', owner = me WHERE id = ? AND state = 'queued'
@@ -17,7 +20,11 @@ globs expand to is checked again, after resolving symlinks, and opened without f
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -28,6 +35,7 @@ from sqlalchemy import Engine
 from ..ingest import FieldMapping
 from ..ingest.paths import PathNotAllowed
 from ..model.prefilter import RelevancePrefilter
+from ..settings import data_folder
 from ..store import ScoreWriter
 from ..store.jobs import JobQueue
 from ..store.liveness import HEARTBEAT_S, Heartbeat, Interrupted, process_owner
@@ -37,6 +45,10 @@ from .score_archive import RunSummary, score_archive
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 1.0
+TRAIN_FROM_ANNOTATIONS = "train_from_annotations"
+#: The options a training job passes on to `discourse train --from-annotations`, by flag.
+TRAIN_FLAGS = {"queue": "--queue", "filter": "--filter", "base_model": "--base-model", "holdout": "--holdout",
+               "model_version": "--model-version"}
 #: How often a server looks for jobs and runs whose process died.
 RECOVER_EVERY_S = 30.0
 
@@ -159,6 +171,10 @@ class JobRunner:
                 if not self._update(job["id"], progress={"read": read, **summary.as_dict()}):
                     lost.set()
 
+        if options.get("kind") == TRAIN_FROM_ANNOTATIONS:
+            with Heartbeat(beat, self.heartbeat_s):
+                self._train(job)
+            return
         run_ids = list(job["run_ids"] or [])
         try:
             with Heartbeat(beat, self.heartbeat_s):
@@ -176,6 +192,28 @@ class JobRunner:
             self._update(job["id"], state="failed", error=f"{type(exc).__name__}: {exc}")
             return
         self._update(job["id"], state="finished", progress=summary.as_dict())
+
+    def _train(self, job: dict) -> None:
+        """The training job: the command line in a child process; its model folder's metrics are the progress."""
+        options = job["options"]
+        out = data_folder() / "models" / f"framing-job{job['id']}"
+        command = [sys.executable, "-m", "discourse.cli", "train", "--from-annotations", "--out", str(out),
+                   "--db", self.engine.url.render_as_string(hide_password=False),
+                   *("--corpus" if options.get("corpus", True) else "--no-corpus",),
+                   *(arg for key, flag in TRAIN_FLAGS.items() if options.get(key) is not None
+                     for arg in (flag, str(options[key])))]
+        nice = [shutil.which("nice"), "-n", "10"] if shutil.which("nice") else []
+        done = subprocess.run(nice + command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            self._update(job["id"], state="failed", error=(done.stderr or done.stdout).strip()[-2000:])
+            return
+        metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+        held = metrics["held_out_codes"]
+        self._update(job["id"], state="finished", progress={
+            "version": metrics["version"], "folder": str(out), "codes": metrics["codes"],
+            "held_out": {model: {task: held[model][task].get("macro_f1") for task in ("relevance", "stance")}
+                         for model in ("new", "current")},
+            "output": done.stderr.strip()[-2000:]})
 
     def _update(self, job_id: int, **values) -> bool:
         """Update a job this server owns; False when it is no longer this server's (another took it over)."""

@@ -12,6 +12,7 @@ The modules, in the order a run uses them:
   rows.py       document and segment score rows from the pipeline's results; start_run / recorded_run
   jobs.py       JobQueue: the jobs table, claimed and recovered by compare-and-set
   assignments.py  topic assignments of a fitted topic model
+  annotations.py  coding: items (sentence spans), queue assignments, coders' annotations, adjudications
   queries.py    latest_model_version: the version readers default to
   filters.py    the one filter model (conditions parsed from the string syntax or dashboard parameters)
   selection.py  SegmentFilter / select_segments: scored segments by a researcher's filter (compare, topics)

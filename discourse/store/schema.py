@@ -251,3 +251,69 @@ class RejectedRecord(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("source_path", "line_or_row", "reason_code"),)
+
+
+class CodingItem(Base):
+    """A sentence a person codes: a character span of a document, independent of any model version (scores come
+    and go with versions; a coder's work must not). `text_hash` is the hash of the span's text when the item was
+    made, so that a document whose text changed is noticed."""
+
+    __tablename__ = "coding_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("document_id", "start", "end"),)
+
+
+class CodingAssignment(Base):
+    """An item given to a coder in a named queue. One queue per (item, coder): a coder never codes the same
+    sentence twice for two queues. `position` is the order the coder meets the queue's items in."""
+
+    __tablename__ = "coding_assignments"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("coding_items.id", ondelete="CASCADE"), primary_key=True)
+    coder: Mapped[str] = mapped_column(String(100), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(100), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Annotation(Base):
+    """One coder's codes for one item: relevance, stance and frames (codebook ids), free codes (a QDA tool's codes
+    that did not map to the codebook), a memo. Unique per (item, coder): saving again updates the row."""
+
+    __tablename__ = "annotations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("coding_items.id", ondelete="CASCADE"))
+    coder: Mapped[str] = mapped_column(String(100))
+    relevant: Mapped[bool | None] = mapped_column(Boolean)
+    stance: Mapped[str | None] = mapped_column(String(32))
+    frames: Mapped[list[Any]] = mapped_column(JSON)
+    codes: Mapped[list[Any]] = mapped_column(JSON)
+    memo: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(32), default="coding")  # "coding" | "qdpx" | ...
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("item_id", "coder"),)
+
+
+class Adjudication(Base):
+    """The code an adjudicator settled on for an item the coders disagreed about, kept beside their annotations
+    (which stay as they were)."""
+
+    __tablename__ = "adjudications"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("coding_items.id", ondelete="CASCADE"), primary_key=True)
+    adjudicator: Mapped[str] = mapped_column(String(100))
+    relevant: Mapped[bool | None] = mapped_column(Boolean)
+    stance: Mapped[str | None] = mapped_column(String(32))
+    frames: Mapped[list[Any]] = mapped_column(JSON)
+    memo: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

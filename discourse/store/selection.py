@@ -41,6 +41,8 @@ class SegmentRow:
     speaker: str | None
     speaker_role: str | None
     attributes: dict = field(default_factory=dict)
+    start: int | None = None  # character offsets into the document's text
+    end: int | None = None
 
     @property
     def cluster(self) -> str:
@@ -83,7 +85,7 @@ def select_segments(session: Session, segment_filter: SegmentFilter, model_versi
                     "neutral": segment.score_neutral},
             relevance=segment.relevance, frames=dict(segment.frames or {}), source=source, genre=genre,
             published=published, speaker=segment.speaker, speaker_role=segment.speaker_role,
-            attributes=dict(attributes or {})))
+            attributes=dict(attributes or {}), start=segment.start, end=segment.end))
     return rows
 
 

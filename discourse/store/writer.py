@@ -15,6 +15,7 @@ conflict, and the caller rejects it (`id_conflict`) instead of counting it as al
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -125,6 +126,19 @@ def _check_storable(kind: str, record: Mapping[str, Any], table: Table) -> None:
             raise ValueError(f"{kind} {str(name)[:80]!r}: field {column.name!r} {what}")
 
 
+def _document_rows(documents: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Checked document records with their text hash (and, without an id, the hash as id)."""
+    rows = []
+    for record in documents:
+        text = record.get("text")
+        if not isinstance(text, str) or not text:
+            raise ValueError(f"document {record.get('id')!r}: text must be a non-empty string")
+        _check_storable("document", record, Document.__table__)
+        digest = record.get("text_hash") or text_hash(text)
+        rows.append({**record, "id": record.get("id") or digest, "text_hash": digest})
+    return rows
+
+
 class ScoreWriter:
     """Writes one store's runs, documents, scores and rejected records. Thread-compatible, not thread-safe:
     give each worker thread its own writer (engines and their pools are safe to share)."""
@@ -138,11 +152,12 @@ class ScoreWriter:
 
     # -- sources and runs -------------------------------------------------------------------------------------
 
-    def ensure_source(self, name: str, kind: str = "news") -> int:
-        """The id of source `name`, created with `kind` if new (an existing source keeps its kind)."""
+    def ensure_source(self, name: str, kind: str = "news", conn: Connection | None = None) -> int:
+        """The id of source `name`, created with `kind` if new (an existing source keeps its kind). In the caller's
+        transaction when given `conn`, else in one of its own."""
         table = Source.__table__
         _check_storable("source", {"name": name, "kind": kind}, table)
-        with self._write_engine.begin() as conn:
+        with self._transaction(conn) as conn:
             conn.execute(self._insert(table).on_conflict_do_nothing(index_elements=["name"]),
                          {"name": name, "kind": kind, "created_at": utcnow()})
             return conn.execute(select(table.c.id).where(table.c.name == name)).scalar_one()
@@ -228,14 +243,7 @@ class ScoreWriter:
         timestamps. A score may refer to a document written by an earlier batch. `speakers` (interviews):
         document_id, label, role, attributes."""
         now = utcnow()
-        document_rows = []
-        for record in documents:
-            text = record.get("text")
-            if not isinstance(text, str) or not text:
-                raise ValueError(f"document {record.get('id')!r}: text must be a non-empty string")
-            _check_storable("document", record, Document.__table__)
-            digest = record.get("text_hash") or text_hash(text)
-            document_rows.append({**record, "id": record.get("id") or digest, "text_hash": digest})
+        document_rows = _document_rows(documents)
         for kind, rows, table in (("score", doc_scores, DocumentScore.__table__),
                                   ("segment", segment_scores, SegmentScore.__table__),
                                   ("speaker", speakers, Speaker.__table__)):
@@ -244,9 +252,7 @@ class ScoreWriter:
         with self._write_engine.begin() as conn:
             run = self._run_info(conn, run_id)
             score_fill = {"run_id": run_id, "model": run.model, "model_version": run.model_version}
-            inserted = self._insert_ignore_keys(conn, Document.__table__, ["id"], _rows(
-                Document.__table__, document_rows, {"created_at": now}))
-            conflicts = self._conflicts(conn, [r for r in document_rows if r["id"] not in inserted])
+            inserted, conflicts = self._insert_documents(conn, document_rows, now)
             if conflicts:
                 doc_scores = [r for r in doc_scores if r["document_id"] not in conflicts]
                 segment_scores = [r for r in segment_scores if r["document_id"] not in conflicts]
@@ -262,6 +268,35 @@ class ScoreWriter:
             self._insert_ignore(conn, Speaker.__table__, ["document_id", "label"],
                                 _rows(Speaker.__table__, speakers, {}))
         return BatchCounts(n_documents, n_doc_scores, n_segments, tuple(sorted(conflicts)))
+
+    def write_documents(self, documents: Sequence[Mapping[str, Any]], speakers: Sequence[Mapping[str, Any]] = (),
+                        conn: Connection | None = None) -> BatchCounts:
+        """Documents (and interview speakers) without scores, e.g. from a QDA project, as write_batch stores them:
+        a document stored already is left as it is, one stored with another text is a conflict (its speakers are
+        not written). In the caller's transaction when given `conn`."""
+        document_rows = _document_rows(documents)
+        for record in speakers:
+            _check_storable("speaker", record, Speaker.__table__)
+        with self._transaction(conn) as conn:
+            inserted, conflicts = self._insert_documents(conn, document_rows, utcnow())
+            self._insert_ignore(conn, Speaker.__table__, ["document_id", "label"], _rows(
+                Speaker.__table__, [r for r in speakers if r["document_id"] not in conflicts], {}))
+        return BatchCounts(len(inserted), 0, 0, tuple(sorted(conflicts)))
+
+    @contextmanager
+    def _transaction(self, conn: Connection | None):
+        if conn is not None:
+            yield conn
+            return
+        with self._write_engine.begin() as own:
+            yield own
+
+    def _insert_documents(self, conn: Connection, document_rows: list[dict[str, Any]],
+                          now) -> tuple[set[str], set[str]]:
+        """Insert the documents not stored yet; the ids inserted, and those stored already with another text."""
+        inserted = self._insert_ignore_keys(conn, Document.__table__, ["id"], _rows(
+            Document.__table__, document_rows, {"created_at": now}))
+        return inserted, self._conflicts(conn, [r for r in document_rows if r["id"] not in inserted])
 
     def _conflicts(self, conn: Connection, existing: list[dict[str, Any]]) -> set[str]:
         """Ids of `existing` (rows the insert skipped: their id was there) stored with another text. Read after

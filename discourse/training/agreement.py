@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..annotations.agreement import stance_or_irrelevant as stance4
 from ..codebook import load_codebook
 from ..settings import ANNOTATED_DIR
 from .corpus import load_units
@@ -30,10 +31,6 @@ def first_labels(directory: Path = ANNOTATED_DIR) -> dict[str, dict]:
         for row in read_rows(adjudication):
             labels[row["id"]][row["layer"]] = row["first"]
     return labels
-
-
-def stance4(labels: dict) -> str:
-    return labels["stance"] if labels["relevant"] else "irrelevant"
 
 
 def agreement_report(directory: Path = ANNOTATED_DIR) -> dict:

@@ -15,7 +15,7 @@ dev and test splits, the real dev/test/held-out references, the real validation 
 never used, so agreement measured on them is agreement on unseen text.
 
 Heads: a framing model's three heads are re-fitted and calibrated on the student's embeddings by the very code
-train-framing uses (`training._fit_heads`, on the same authored + real splits); a classifier keeps its teacher's
+train-framing uses (`training.fit_heads`, on the same authored + real splits); a classifier keeps its teacher's
 head (its labelled data is not in the model folder), which the student was trained to feed. The output folder is
 an ordinary model folder: the student encoder is saved as a sentence-transformers folder inside it (`encoder/`),
 named in config.json by that relative path, and the int8 onnx build is made from it as for any model.
@@ -387,7 +387,7 @@ def _refit_framing_heads(student, teacher_dir: Path, label_splits: dict[str, lis
     labelled data train-framing uses (authored train/dev, plus the real train/dev units when the teacher was
     trained with them, the real train units counted as often as the teacher counted them)."""
     from ..codebook import load_codebook
-    from .framing import _fit_heads, _real_splits
+    from .framing import fit_heads, _real_splits
 
     if label_splits is None:
         label_splits = {name: load_units(name) for name in ("train", "dev")}
@@ -398,9 +398,9 @@ def _refit_framing_heads(student, teacher_dir: Path, label_splits: dict[str, lis
             label_splits = {"train": label_splits["train"] + real.get("train", []) * weight,
                             "dev": label_splits["dev"] + real.get("dev", [])}
     x = {name: student.encode([u.text for u in units]) for name, units in label_splits.items()}
-    heads = _fit_heads(label_splits, x, load_codebook().frames, seed)
+    heads = fit_heads(label_splits, x, load_codebook().frames, seed)
     log("heads re-fitted on " + ", ".join(f"{name} {len(units)}" for name, units in label_splits.items()))
-    return heads, {"heads": "re-fitted and calibrated on the student (training._fit_heads)",
+    return heads, {"heads": "re-fitted and calibrated on the student (training.fit_heads)",
                    **{f"{name}_units": len(units) for name, units in label_splits.items()}}
 
 

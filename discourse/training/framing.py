@@ -71,7 +71,7 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
         adapter = "adapter"
 
     x = {name: encoder.encode([u.text for u in units]) for name, units in splits.items()}
-    heads = _fit_heads(splits, x, codebook.frames, seed)
+    heads = fit_heads(splits, x, codebook.frames, seed)
     config = FramingConfig(MODEL_NAME, version, encoder.name, encoder.version, codebook.version, adapter)
     config.write(out_dir)
     for name, head in heads.items():
@@ -156,7 +156,7 @@ def _frame_matrix(units: list[Unit], frames: tuple[str, ...]) -> np.ndarray:
                                                                                                    len(frames))
 
 
-def _fit_heads(splits: dict[str, list[Unit]], x: dict[str, np.ndarray], frames: tuple[str, ...], seed: int) -> dict:
+def fit_heads(splits: dict[str, list[Unit]], x: dict[str, np.ndarray], frames: tuple[str, ...], seed: int) -> dict:
     train, dev = splits["train"], splits["dev"]
     relevance, _ = fit_head(x["train"], [RELEVANCE_LABELS[u.relevant] for u in train], x["dev"],
                             [RELEVANCE_LABELS[u.relevant] for u in dev], RELEVANCE_LABELS, seed)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+from ..annotations.agreement import cohen_kappa
 
 
 def classification_report(truth: list[str], predicted: list[str], labels: list[str]) -> dict:
@@ -47,7 +49,8 @@ def bootstrap_f1(truth: list, predicted: list, labels: list, resamples: int = 10
 
 
 def kappa(first: list, second: list) -> float:
-    return round(float(cohen_kappa_score(first, second)), 4)
+    """Cohen's kappa to 4 decimals, by the one implementation the coding view's agreement report uses."""
+    return round(cohen_kappa(first, second), 4)
 
 
 def macro_f1(truth, predicted) -> float:

@@ -105,6 +105,8 @@ function writeURL() {
   if (state.period !== "month") q.set("period", state.period);
   q.set("lang", state.lang);
   if (state.doc) q.set("doc", state.doc);
+  const view = new URLSearchParams(location.search).get("view");  // the coding view (coding.js) keeps its own
+  if (view) q.set("view", view);
   history.replaceState(null, "", `${location.pathname}?${q}`);
 }
 
@@ -163,6 +165,20 @@ function csvHref(path, params) {
   const q = new URLSearchParams(params);
   q.set("format", "csv");
   return apiURL(path, q).toString();
+}
+
+// The .qdpx download of the documents the filters select (the store filter syntax takes the dashboard's spellings);
+// with no filter but the model version, every interview.
+function qdpxHref() {
+  const q = filterParams();
+  const params = new URLSearchParams();
+  if (q.get("model_version")) params.set("model_version", q.get("model_version"));
+  const sources = q.getAll("source");
+  for (const key of ["model_version", "source"]) q.delete(key);
+  const conditions = [...q].map(([key, value]) => `${key}=${value}`);
+  if (sources.length) conditions.push(`source=${sources.join("|")}`);
+  if (conditions.length) params.set("filter", conditions.join(","));
+  return apiURL("export/qdpx", params).toString();
 }
 
 /* ------------------------------------------------------------------ panels */
@@ -266,6 +282,15 @@ function dataTable(container, columns, rows) {
   container.append(table);
 }
 
+// The rows as the table beside a chart: `columns`, then a column per stance with its count and, in brackets, its
+// share of the row. With no rows, the chart's place says `emptyKey` and the answer is false: nothing to draw.
+function stanceTable(table, columns, rows, target, emptyKey) {
+  const stances = STANCES.map((s) => ({ label: stanceLabel(s), value: (r) => `${r[s]} (${pct(r[`share_${s}`])})` }));
+  dataTable(table, [...columns, ...stances], rows);
+  if (!rows.length) message(target, t(emptyKey));
+  return rows.length > 0;
+}
+
 function drawLegends() {
   for (const legend of document.querySelectorAll("[data-legend]")) {
     legend.replaceChildren(...STANCES.map((s) => el("span", { className: "legend-item" },
@@ -309,12 +334,8 @@ function loadTimeseries() {
 function drawTimeseries(data, target) {
   const rows = data.rows || [];
   $("#timeseries-undated").textContent = data.undated ? t("undated_note", data.undated) : "";
-  dataTable($("#timeseries-table"), [
-    { label: t("period_col"), value: (r) => r.period },
-    { label: t("n_col"), value: (r) => r.n },
-    ...STANCES.map((s) => ({ label: stanceLabel(s), value: (r) => `${r[s]} (${pct(r[`share_${s}`])})` })),
-  ], rows);
-  if (!rows.length) return message(target, t("no_dated"));
+  const columns = [{ label: t("period_col"), value: (r) => r.period }, { label: t("n_col"), value: (r) => r.n }];
+  if (!stanceTable($("#timeseries-table"), columns, rows, target, "no_dated")) return "empty";
 
   const { width, height, m, plotW, plotH, band, barW } = barLayout(target, rows.length, 280, 46);
   const chart = shareAxes(width, height, m, t("chart_time"), [0, 0.25, 0.5, 0.75, 1]);
@@ -403,13 +424,12 @@ function loadSources() {
 
 function drawSources(data, target) {
   const rows = data.rows || [];
-  dataTable($("#sources-table"), [
+  const columns = [
     { label: t("group_col"), value: (r) => r.label || r.group },
     { label: t("n_col"), value: (r) => r.n },
     { label: t("documents_col"), value: (r) => r.documents },
-    ...STANCES.map((s) => ({ label: stanceLabel(s), value: (r) => `${r[s]} (${pct(r[`share_${s}`])})` })),
-  ], rows);
-  if (!rows.length) return message(target, t("no_groups"));
+  ];
+  if (!stanceTable($("#sources-table"), columns, rows, target, "no_groups")) return "empty";
 
   const width = Math.max(300, target.clientWidth || 500);
   const rowH = 30;
@@ -1038,6 +1058,7 @@ function refresh() {
   state.docs.page = 1;
   state.docs.drill = null;
   writeURL();
+  $("#qdpx-export").href = qdpxHref();
   loadSummary();
   loadTimeseries();
   loadSources();
