@@ -19,9 +19,9 @@ KEY = "browser-key"
 
 
 @pytest.fixture(scope="module")
-def server(browser_available, demo_store, demo_topic_model, tmp_path_factory):  # noqa: F811
+def server(browser_available, copy_demo_store, demo_topic_model, tmp_path_factory):  # noqa: F811
     server = UvicornServer(tmp_path_factory.mktemp("topics-browser") / "server.log",
-                           {"DISCOURSE_API_DATABASE_URL": demo_store, "DISCOURSE_API_API_KEYS": f'["{KEY}"]'})
+                           {"DISCOURSE_API_DATABASE_URL": copy_demo_store(), "DISCOURSE_API_API_KEYS": f'["{KEY}"]'})
     try:
         yield server.wait_ready()
     finally:

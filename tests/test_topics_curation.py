@@ -32,9 +32,16 @@ KEY = "curator-key"
 
 
 @pytest.fixture(scope="module")
-def base(demo_store, demo_topic_model):
-    """(name, session) of the session's demo topic model; every version made from it is removed afterwards."""
-    engine = make_engine(demo_store)
+def demo_store_copy(copy_demo_store, demo_topic_model) -> str:
+    """A copy made once the topic model is fitted: it holds the model's assignments."""
+    return copy_demo_store()
+
+
+@pytest.fixture(scope="module")
+def base(demo_store_copy, demo_topic_model):
+    """(name, session) of the session's demo topic model on this module's copy of the demo store (its assignments
+    here do not leak into other modules); every version made from it is removed afterwards."""
+    engine = make_engine(demo_store_copy)
     session = session_factory(engine)()
     yield demo_topic_model, session
     session.close()
@@ -192,10 +199,10 @@ def _demo_texts() -> list[str]:
     return [p.read_text(encoding="utf-8") for p in (REPO_ROOT / "corpora" / "demo" / "interviews").glob("*.txt")]
 
 
-def test_http_curation_and_shares(base, demo_store):
+def test_http_curation_and_shares(base, demo_store_copy):
     name, session = base
     assign_from_store(session, name, SegmentFilter.parse("genre=policy"))
-    settings = Settings(database_url=demo_store, api_keys=[KEY])
+    settings = Settings(database_url=demo_store_copy, api_keys=[KEY])
     topic = largest_topics(name, 1)[0]
     with TestClient(create_app(settings)) as client:
         body = {"name": name, "topic": topic, "label": "via http", "new_name": f"{name}.http"}
@@ -232,22 +239,22 @@ def test_http_curation_and_shares(base, demo_store):
             assert client.get("/v1/topics/shares", params=params).status_code == status
 
 
-def test_cli_rename_and_shares(base, demo_store):
+def test_cli_rename_and_shares(base, demo_store_copy):
     name, session = base
     assign_from_store(session, name, SegmentFilter.parse("genre=policy"))  # dated sentences for the shares
     topic = largest_topics(name, 1)[0]
     renamed = subprocess.run([sys.executable, "-m", "discourse.cli", "topics", "rename", "--name", name, "--topic",
-                              str(topic), "--label", "uit de cli", "--as", f"{name}.cli", "--db", demo_store],
+                              str(topic), "--label", "uit de cli", "--as", f"{name}.cli", "--db", demo_store_copy],
                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert renamed.returncode == 0, renamed.stderr[-2000:]
     assert "uit de cli" in renamed.stdout and f"{name}.cli: new version of {name}" in renamed.stderr
     assert load_topic_model(f"{name}.cli").topic(topic)["label"] == "uit de cli"
     shares = subprocess.run([sys.executable, "-m", "discourse.cli", "topics", "shares", "--name", name,
-                             "--group-by", "source", "--db", demo_store], cwd=REPO_ROOT, capture_output=True,
+                             "--group-by", "source", "--db", demo_store_copy], cwd=REPO_ROOT, capture_output=True,
                             text=True, timeout=300)
     assert shares.returncode == 0, shares.stderr[-2000:]
     assert shares.stdout.startswith("period,group,topic,label,n,count,share")
     missing = subprocess.run([sys.executable, "-m", "discourse.cli", "topics", "merge", "--name", name, "--topics",
-                              "0,999", "--db", demo_store], cwd=REPO_ROOT, capture_output=True, text=True,
+                              "0,999", "--db", demo_store_copy], cwd=REPO_ROOT, capture_output=True, text=True,
                              timeout=300)
     assert missing.returncode == 2 and "no topic 999" in missing.stderr

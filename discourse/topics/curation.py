@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.orm import Session
 
-from ..store.assignments import add_topic_assignments
+from ..store.assignments import add_topic_assignments, clear_topic_assignments
 from ..store.filters import ROLES, Condition, SegmentFilter
 from ..store.selection import SegmentRow, assigned_topics, select_segments
 from .model import OUTLIER, TopicModel
@@ -230,6 +230,9 @@ def _save(session: Session, parent: str, target: str, model: TopicModel, rows: l
     path = model_path(target)
     try:
         model.save(path)
+        # A name is new on disk (_new_name checked), but the store may still hold rows of a removed version of
+        # that name: the new version has exactly its own assignments.
+        clear_topic_assignments(session, target)
         stored = add_topic_assignments(session, target, ((r.document_id, r.position, t)
                                                          for r, t in zip(rows, topics)))
     except BaseException:
