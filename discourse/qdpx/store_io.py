@@ -29,7 +29,7 @@ from discourse.codebook import load_codebook
 from discourse.store.annotations import annotation_rows, item_for_span, save_annotation
 from discourse.store.queries import latest_model_version
 from discourse.store.schema import Document, SegmentScore, Source as SourceRow, Speaker
-from discourse.store.selection import SegmentFilter, select_segments
+from discourse.store.selection import SegmentFilter, SegmentRow, select_segments
 from discourse.store.writer import ID_CHUNK, ScoreWriter
 
 from .codes import Mapped, code_guid, codebook_codes, free_code_guid, map_codes
@@ -65,7 +65,8 @@ def export_project(session: Session, *, filter: str | None = None, model_version
     builder = _Builder(Project(name="discourse export", origin="discourse",
                                description=_description(filter, version if include_model else None)))
     if include_model and version:
-        builder.add_model_codes(session, [row for row in segments if row.document_id in ids], version)
+        builder.add_model_codes([row for row in segments if row.document_id in ids],
+                                f"{_model_name(session, version)} {version}")
     if include_coders:
         builder.add_annotations(row for row in annotation_rows(session) if row["document_id"] in ids)
     project = builder.project
@@ -117,14 +118,12 @@ class _Builder:
     def code(self, selection: Selection, user: str, code: str) -> None:
         selection.codings.append(Coding(guid("coding", selection.guid, user, code), code, user))
 
-    def add_model_codes(self, session: Session, segments: list, version: str) -> None:
-        offsets = _offsets(session, sorted({row.document_id for row in segments}), version)
+    def add_model_codes(self, segments: list[SegmentRow], user_name: str) -> None:
+        """The model's stance and frames of each scored sentence, as codings of user `user_name`."""
         for row in segments:
-            found = offsets.get((row.document_id, row.position))
-            if found is None or row.label is None:
+            if row.start is None or row.end is None or row.label is None:
                 continue
-            start, end, model = found
-            user, selection = self.user(f"{model} {version}"), self.selection(row.document_id, start, end)
+            user, selection = self.user(user_name), self.selection(row.document_id, row.start, row.end)
             self.code(selection, user, code_guid(f"stance/{row.label}"))
             for frame in sorted(row.frames):
                 self.code(selection, user, code_guid(f"frames/{frame}"))
@@ -154,16 +153,8 @@ class _Builder:
         return sorted(found, key=lambda s: (s.start, s.end))
 
 
-def _offsets(session: Session, ids: list[str], version: str) -> dict[tuple[str, int], tuple[int, int, str]]:
-    """(document, position) -> (start, end, model) of the sentences `version` scored in documents `ids`."""
-    table = SegmentScore
-    found = {}
-    for start in range(0, len(ids), ID_CHUNK):
-        query = select(table.document_id, table.position, table.start, table.end, table.model).where(
-            table.model_version == version, table.document_id.in_(ids[start:start + ID_CHUNK]),
-            table.start.is_not(None), table.end.is_not(None))
-        found.update({(d, p): (s, e, m) for d, p, s, e, m in session.execute(query)})
-    return found
+def _model_name(session: Session, version: str) -> str:
+    return session.scalar(select(SegmentScore.model).where(SegmentScore.model_version == version).limit(1))
 
 
 def _cases(session: Session, ids: list[str]) -> tuple[list[Variable], list[Case]]:
