@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 from pathlib import Path
-from typing import Annotated, Callable
+from typing import Annotated, Callable, Iterable
 
 from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy import Engine
@@ -108,10 +108,17 @@ LoadedStoreDep = Annotated[Engine | None, Depends(_if_loaded("store"))]
 
 def key_is_valid(settings: Settings, key: str | None) -> bool:
     """Constant-time comparison against every configured key (no early exit that would leak which matched)."""
-    if not key:
-        return False
-    matches = [hmac.compare_digest(key.encode(), k.encode()) for k in settings.api_keys]
-    return any(matches)
+    return bool(key) and _matching_key(key, settings.api_keys) is not None
+
+
+def _matching_key(given: str, keys: Iterable[str]) -> str | None:
+    """The configured key equal to `given`, every key compared in constant time (no early exit that would tell
+    how close a guess came, or which key matched)."""
+    found = None
+    for key in keys:
+        if hmac.compare_digest(given.encode(), key.encode()):
+            found = key
+    return found
 
 
 def require_api_key(settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
@@ -134,17 +141,13 @@ def classify_access(settings: SettingsDep, x_api_key: Annotated[str | None, Head
 
 
 def require_coder(settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None) -> str:
-    """The coder whose key this is (setting DISCOURSE_API_CODERS): 401 without a key, 403 for a key of no coder.
-    Every configured key is compared, in constant time, so the answer does not tell how close a guess came."""
+    """The coder whose key this is (setting DISCOURSE_API_CODERS): 401 without a key, 403 for a key of no coder."""
     if not x_api_key:
         raise HTTPException(401, "an X-API-Key header naming a coder is required to code")
-    found = None
-    for key, coder in settings.coders.items():
-        if hmac.compare_digest(x_api_key.encode(), key.encode()):
-            found = coder
-    if found is None:
+    key = _matching_key(x_api_key, settings.coders)
+    if key is None:
         raise HTTPException(403, "this X-API-Key is not a coder's (setting DISCOURSE_API_CODERS)")
-    return found
+    return settings.coders[key]
 
 
 CoderDep = Annotated[str, Depends(require_coder)]

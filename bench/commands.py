@@ -27,7 +27,6 @@ def parse_commands(description: str, commands: dict[str, dict[str, dict]]) -> ar
 
 def outside_repository(path: Path) -> Path:
     """`path`, once it is known to lie outside the repository."""
-    root = REPO_ROOT.resolve()
-    if path.resolve() == root or root in path.resolve().parents:
+    if path.resolve().is_relative_to(REPO_ROOT.resolve()):
         raise SystemExit("export the texts outside the repository: real text never enters it")
     return path

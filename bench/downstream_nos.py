@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from commands import outside_repository  # noqa: E402
 from discourse.pipeline.score import Document, ScoredDocument, score_documents  # noqa: E402
 from discourse.model.framing import FramingModel  # noqa: E402
 from discourse.model.prefilter import RelevancePrefilter  # noqa: E402
@@ -124,9 +125,7 @@ def main() -> None:
         if args.write:
             RESULT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     elif args.command == "export":
-        if REPO_ROOT.resolve() in args.out.resolve().parents:
-            raise SystemExit("export the texts outside the repository")
-        export(args.out, args.n)
+        export(outside_repository(args.out), args.n)
     else:
         result = judged(args.labels)
         print(json.dumps(result["judged"]["verdicts"]))

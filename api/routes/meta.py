@@ -98,7 +98,7 @@ def _servable_folder(raw: str, settings) -> Path:
     folder = Path(raw).expanduser().resolve()
     configured = Path(settings.model_dir) if settings.model_dir else model_dir()
     allowed = [(data_folder() / "models").resolve(), configured.resolve()]
-    if not any(folder == root or root in folder.parents for root in allowed):
+    if not any(folder.is_relative_to(root) for root in allowed):
         raise HTTPException(403, f"{raw!r} is not a model folder this service may load (allowed: the configured "
                                  f"model folder, and folders under {allowed[0]})")
     if not (folder / "config.json").is_file():
