@@ -12,7 +12,7 @@
  */
 "use strict";
 
-const CODING_STORE = { key: "discourse.coding.key", coder: "discourse.coding.coder", queue: "discourse.coding.queue" };
+const CODING_STORE = { key: "discourse.coding.key", queue: "discourse.coding.queue" };
 const STANCE_KEYS = { 1: "supportive", 2: "pressuring", 3: "neutral" };
 const TRAIN_POLL_MS = 2000;
 // The new-queue form, field by field: id, label, control and its attributes, a wide field, the choices of a select.
@@ -33,7 +33,7 @@ const QUEUE_FIELDS = [
 
 const coding = {
   key: sessionStorage.getItem(CODING_STORE.key) || "",
-  coder: sessionStorage.getItem(CODING_STORE.coder) || "",
+  coder: "",          // the key's coder, as GET /v1/annotations/me names them
   queue: sessionStorage.getItem(CODING_STORE.queue) || "",
   codebook: null,     // {stances: [{label, nl, en}], frames: [{label, side, nl, en}]} from GET /v1/models
   item: null,         // the sentence on screen (GET next / POST undo)
@@ -108,7 +108,6 @@ function showWho() {
 function setCoder(name) {
   if (!name || name === coding.coder) return;
   coding.coder = name;
-  sessionStorage.setItem(CODING_STORE.coder, name);
   showWho();
   if (!$("#new-coders").value) $("#new-coders").value = name;
 }
@@ -416,7 +415,6 @@ function buildQueueForm() {
 async function useKey(key) {
   if (key !== coding.key) {  // another key, another coder
     coding.coder = "";
-    sessionStorage.removeItem(CODING_STORE.coder);
   }
   coding.key = key;
   if (key) sessionStorage.setItem(CODING_STORE.key, key);
@@ -785,14 +783,13 @@ async function startCoding() {
   showView(new URLSearchParams(location.search).get("view") === "coding" ? "coding" : "dashboard");
   codingLanguage();
   $("#coding-queue").value = coding.queue;
-  if (coding.coder) $("#new-coders").value = coding.coder;
   try {
     coding.codebook = (await codingRequest("GET", "models")).codebook;
   } catch (e) {
     codingError(t("error_prefix") + e.message);
   }
   buildForm();
-  if (coding.key && coding.queue) await openQueue(coding.queue);
+  if (coding.key) await useKey(coding.key);  // names the coder, offers their queues, opens the last one
   document.body.dataset.codingReady = "true";
 }
 
