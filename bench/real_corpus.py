@@ -202,23 +202,37 @@ def _negative_kind(text: str) -> str | None:
     return None
 
 
-def select_active(rows: list[dict], n: int, model_dir: Path, sample: int, round_no: int) -> list[dict]:
-    """Units the model is least sure of: stance entropy among likely-relevant ones, and relevance near 0.5."""
+def select_active(rows: list[dict], n: int, model_dir: Path, sample: int, round_no: int,
+                  committee: Path | None = None, prefilter_share: float = 0.0) -> list[dict]:
+    """Units the model is least sure of: stance entropy among likely-relevant ones, relevance near 0.5, and (with a
+    `committee` model, e.g. the version before) the units on which the two models' labels differ.
+
+    The pool is a seeded sample of unselected sentences with a parenthood word; `prefilter_share` of it comes from
+    sentences without one that pass the pre-filter, where the relevance head's false positives are."""
     import numpy as np
 
     from discourse.model.framing import FramingModel
 
     known = {r["sha256"] for r in realcorpus.read_rows(POOL)}
     rng = random.Random(SEED + round_no)
-    pool = [r for r in rows if PARENTHOOD.search(r["text"]) and r["sha256"] not in known]
-    pool = rng.sample(pool, min(sample, len(pool)))
+    fresh = [r for r in rows if r["sha256"] not in known]
+    worded = [r for r in fresh if PARENTHOOD.search(r["text"])]
+    n_other = round(sample * prefilter_share)
+    pool = rng.sample(worded, min(sample - n_other, len(worded)))
+    if n_other:
+        others = [r for r in fresh if not PARENTHOOD.search(r["text"])]
+        others = rng.sample(others, min(len(others), n_other * 20))
+        passed = [r for r, ok in zip(others, RelevancePrefilter.load().passes([r["text"] for r in others])) if ok]
+        pool += passed[:n_other]
+    texts = [r["text"] for r in pool]
     model = FramingModel.load(model_dir)
-    preds = model.predict([r["text"] for r in pool])
-    relevance = np.array([p["relevance"] for p in preds])
-    stance = np.array([[p["stance_given_relevant"][k] for k in ("supportive", "pressuring", "neutral")]
-                       for p in preds])
+    relevance, stance, label = _active_view(model.predict(texts))
     entropy = -(stance * np.log(np.clip(stance, 1e-9, 1))).sum(axis=1)
     score = np.where(relevance >= 0.5, entropy, 0.0) + (1 - np.abs(relevance - 0.5) * 2) * 0.5
+    if committee is not None:
+        other_relevance, _, other_label = _active_view(FramingModel.load(committee, encoder=model.encoder)
+                                                       .predict(texts))
+        score += 0.5 * ((label != other_label) | ((relevance >= 0.5) != (other_relevance >= 0.5)))
     order = np.argsort(-score)
     doc_count: Counter = Counter()
     chosen = []
@@ -232,6 +246,17 @@ def select_active(rows: list[dict], n: int, model_dir: Path, sample: int, round_
         if len(chosen) == n:
             break
     return chosen
+
+
+def _active_view(preds: list[dict]):
+    """Relevance, conditional stance distribution and product label of a model's predictions, as arrays."""
+    import numpy as np
+
+    relevance = np.array([p["relevance"] for p in preds])
+    stance = np.array([[p["stance_given_relevant"][k] for k in ("supportive", "pressuring", "neutral")]
+                       for p in preds])
+    label = np.array([p["label"] if p["relevance"] >= 0.5 else "irrelevant" for p in preds])
+    return relevance, stance, label
 
 
 PLAN0 = {"core_negative": 30, "targeted": 35, "hard_negative": 4, "prevalence": 55}
@@ -649,7 +674,11 @@ def main() -> None:
     model = {"type": Path, "default": REPO_ROOT / "models" / "framing-e5-small"}
     args = parse_commands(__doc__.split("\n\n")[0], {
         "pool": {"--round": ROUND, "--active": FLAG, "--targeted-rest": FLAG, "--n": {"type": int, "default": 400},
-                 "--sample": {"type": int, "default": 6000}, "--model": model},
+                 "--sample": {"type": int, "default": 6000}, "--model": model,
+                 "--committee": {"type": Path, "help": "a second model: units on which its labels differ rank higher"},
+                 "--prefilter-share": {"type": float, "default": 0.0,
+                                       "help": "share of the sample drawn from pre-filter-passing sentences without "
+                                               "a parenthood word"}},
         "export": {"--round": ROUND, "--out": PATH, "--size": {"type": int, "default": 250}},
         "collect": {"--round": ROUND, "--coding": PATH},
         "counts": {},
@@ -669,7 +698,8 @@ def main() -> None:
     if args.command == "pool":
         rows = candidates()
         if args.active:
-            chosen = select_active(rows, args.n, args.model, args.sample, args.round)
+            chosen = select_active(rows, args.n, args.model, args.sample, args.round, args.committee,
+                                    args.prefilter_share)
         elif args.targeted_rest:
             chosen = select_targeted_rest()
         else:
