@@ -301,15 +301,18 @@ def load_pool(round_no: int | None = None) -> list[dict]:
     return [r for r in rows if round_no is None or r["round"] == round_no]
 
 
-def export(round_no: int, out: Path, size: int) -> None:
+def export(round_no: int, out: Path, size: int, second: int = 0) -> None:
     """Texts for coders, one file per batch (r<round>_<split>_b<nn>.jsonl), shuffled across strata; a coder writes
-    labels_<batch>_<coder>.jsonl beside it. Test batches are coded by two blind coders, the others by one."""
+    labels_<batch>_<coder>.jsonl beside it. Test batches are coded by two blind coders, the others by one.
+    `second`: instead, a seeded random sample of that many of the round's units for a second blind coder
+    (r<round>_second_b<nn>.jsonl), to measure agreement on rounds that are otherwise coded once."""
     rows = load_pool(round_no)
     rng = random.Random(SEED + 100 + round_no)
     rng.shuffle(rows)
     out.mkdir(parents=True, exist_ok=True)
-    for split in ("test", "pool"):
-        part = [r for r in rows if r["split"] == split]
+    parts = {"second": random.Random(SEED + 500 + round_no).sample(rows, min(second, len(rows)))} if second else {
+        split: [r for r in rows if r["split"] == split] for split in ("test", "pool")}
+    for split, part in parts.items():
         if not part:
             continue
         n_batches = max(1, -(-len(part) // size))
@@ -679,7 +682,9 @@ def main() -> None:
                  "--prefilter-share": {"type": float, "default": 0.0,
                                        "help": "share of the sample drawn from pre-filter-passing sentences without "
                                                "a parenthood word"}},
-        "export": {"--round": ROUND, "--out": PATH, "--size": {"type": int, "default": 250}},
+        "export": {"--round": ROUND, "--out": PATH, "--size": {"type": int, "default": 250},
+                   "--second": {"type": int, "default": 0,
+                                "help": "export a random sample of this many units for a second blind coder"}},
         "collect": {"--round": ROUND, "--coding": PATH},
         "counts": {},
         "agreement": {"--round": ROUND, "--write": FLAG},
@@ -708,7 +713,7 @@ def main() -> None:
         print(json.dumps(Counter(r["stratum"] for r in chosen), indent=1))
         print(json.dumps(Counter(_register_key(r["corpus"], r["file"]) for r in chosen), indent=1))
     elif args.command == "export":
-        export(args.round, outside_repository(args.out), args.size)
+        export(args.round, outside_repository(args.out), args.size, args.second)
     elif args.command == "collect":
         collect(args.round, args.coding)
     elif args.command == "agreement":

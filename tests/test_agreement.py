@@ -76,6 +76,22 @@ def test_cohens_kappa_textbook_example():
     assert (report["n_items"], report["n_coders"], report["coders"]) == (50, 2, ["ann", "bob"])
 
 
+def test_kappa_is_none_where_undefined_and_a_report_with_such_a_layer_is_valid_json():
+    from discourse.training.agreement import pairwise_agreement
+    from discourse.training.metrics import kappa
+
+    assert kappa([], []) is None
+    assert kappa(["a", "a"], ["a", "a"]) is None
+    # two units no coder found relevant: stance where both coded relevant has no items
+    coded = {u: {"relevant": False, "stance": None, "frames": []} for u in ("u1", "u2")}
+    other = {"u1": {"relevant": False, "stance": None, "frames": []},
+             "u2": {"relevant": True, "stance": "neutral", "frames": []}}
+    report = pairwise_agreement(coded, other, ["u1", "u2"])
+    assert report["stance_kappa_both_relevant"] is None
+    assert report["relevance_kappa"] == 0.0
+    json.loads(json.dumps(report, allow_nan=False))
+
+
 def test_the_vectorised_bootstrap_is_the_packages_statistic_on_each_resample():
     rng = np.random.default_rng(3)
     pairs = np.stack([rng.integers(0, 3, 40), rng.integers(0, 3, 40)], axis=1)

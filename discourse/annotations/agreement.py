@@ -35,7 +35,10 @@ _TRUE, _FALSE = {"true", "1", "yes", "y", "t"}, {"false", "0", "no", "n", "f"}
 # the two coefficients, from the maintained implementations
 
 def cohen_kappa(first: list, second: list) -> float:
-    """Cohen's kappa of two coders' codes on the same items (scikit-learn); nan where it is undefined (one code)."""
+    """Cohen's kappa of two coders' codes on the same items (scikit-learn); nan where it is undefined (no items,
+    or one code)."""
+    if not len(first):
+        return float("nan")
     return float(cohen_kappa_score(first, second))
 
 

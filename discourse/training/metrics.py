@@ -48,9 +48,11 @@ def bootstrap_f1(truth: list, predicted: list, labels: list, resamples: int = 10
             for name, lo, hi in zip([*labels, "macro_f1"], low, high)}
 
 
-def kappa(first: list, second: list) -> float:
-    """Cohen's kappa to 4 decimals, by the one implementation the coding view's agreement report uses."""
-    return round(cohen_kappa(first, second), 4)
+def kappa(first: list, second: list) -> float | None:
+    """Cohen's kappa to 4 decimals, by the one implementation the coding view's agreement report uses; None where it
+    is undefined (no items, or a single code in all of them), so that reports stay valid JSON."""
+    value = cohen_kappa(first, second)
+    return None if np.isnan(value) else round(value, 4)
 
 
 def macro_f1(truth, predicted) -> float:
