@@ -720,7 +720,8 @@ def main() -> None:
         report = agreement(args.round)
         print(json.dumps(report, indent=1))
         if args.write:
-            (OUT_DIR / "agreement.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+            name = "agreement.json" if args.round == 0 else f"agreement_round{args.round}.json"
+            (OUT_DIR / name).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     elif args.command == "disagreements":
         export_disagreements(args.round, args.out)
     elif args.command == "documents":
