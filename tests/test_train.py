@@ -147,6 +147,36 @@ def test_lora_linear_schedule_trains_and_bad_schedule_is_refused(tmp_path, tiny_
     assert len(losses) == 4 and losses[-1] < losses[0], log
 
 
+def test_lora_continues_a_given_adapter_with_its_rank_and_layers(tmp_path, tiny_model_dir):
+    """finetune_lora(init_adapter=...): the adapter keeps the first one's shape (rank, layers) whatever rank and
+    layers are asked, starts from its weights, and training goes on changing them."""
+    import json
+
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    from discourse.encoder import Encoder
+    from discourse.training.finetune import Task, finetune_lora
+
+    texts = [f"ik vond het {w} , de baby was {w} ." for w in ("fijn", "zwaar") * 20]
+    tasks = [Task("toy", 2, np.array([i % 2 for i in range(len(texts))]), np.ones(len(texts), bool))]
+
+    def run(name, **options):
+        result = finetune_lora(Encoder.load(str(tiny_model_dir)), texts, tasks, tmp_path / name, texts, tasks,
+                               patience=9, **options)
+        return (json.loads((result.adapter_dir / "adapter_config.json").read_text()),
+                load_file(str(result.adapter_dir / "adapter_model.safetensors")))
+
+    first_config, first = run("first", epochs=2, lr=5e-3, rank=4, top_layers=1)
+    assert any(np.abs(v).max() > 1e-4 for k, v in first.items() if "lora_B" in k)  # B starts at 0: it trained
+    for name, lr in (("kept", 1e-9), ("continued", 5e-3)):
+        config, weights = run(name, epochs=2, lr=lr, rank=16, top_layers=None, init_adapter=tmp_path / "first")
+        assert config["r"] == 4 and config["layers_to_transform"] == first_config["layers_to_transform"]
+        assert weights.keys() == first.keys()
+        same = all(np.allclose(weights[k], first[k], atol=1e-5) for k in first)
+        assert same if name == "kept" else not same, name
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Honest reporting, seed ensembles and document level, on a tiny random BERT (the e5 path is the same code).
 

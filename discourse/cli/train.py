@@ -147,7 +147,9 @@ def train_framing(
                                    "text is read from ../shared/corpora). The real test split is only evaluated."),
     real_weight: int = typer.Option(2, "--real-weight", help="How many times each real training unit counts."),
     adapter_from: Optional[Path] = typer.Option(None, "--adapter-from",
-                                                help="Head mode: keep this LoRA adapter folder and fit new heads."),
+                                                help="Head mode: keep this LoRA adapter folder and fit new heads. "
+                                                     "Finetune mode: continue training this adapter (its rank and "
+                                                     "layers) instead of a new one."),
 ) -> None:
     """Train the default framing model (relevance, stance, sub-frames) on the authored and the real annotated corpus."""
     from ..training.finetune import SCHEDULES

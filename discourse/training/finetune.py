@@ -48,25 +48,30 @@ class FinetuneResult:
 def finetune_lora(encoder, texts: list[str], tasks: list[Task], out_dir: Path,
                   dev_texts: list[str], dev_tasks: list[Task], epochs: int = 4, batch_size: int = 16,
                   lr: float = 2e-4, head_lr: float = 5e-3, rank: int = 8, patience: int = 1, seed: int = 0,
-                  top_layers: int | None = 6, schedule: str = "constant",
+                  top_layers: int | None = 6, schedule: str = "constant", init_adapter: Path | None = None,
                   log: Callable[[str], None] = print) -> FinetuneResult:
     """Train a LoRA adapter on `encoder` (modified in place); after each epoch score the dev set with the
     jointly trained task layers (mean over tasks of macro-F1, or micro-F1 for multi-label), keep the best epoch
     (early stopping with `patience`), save that adapter to `out_dir` and leave `encoder` holding the best
     adapted weights, merged. `schedule`: after a half-epoch warm-up the learning rate stays `constant`, or falls
-    `linear`ly to zero at the last planned epoch (smaller steps late in training, when the dev score levels off)."""
-    from peft import LoraConfig, get_peft_model
+    `linear`ly to zero at the last planned epoch (smaller steps late in training, when the dev score levels off).
+    `init_adapter`: continue training that LoRA adapter (its rank and layers; `rank` and `top_layers` are ignored)
+    instead of a new one, e.g. to add real units to what an adapter learned from the authored corpus."""
+    from peft import LoraConfig, PeftModel, get_peft_model
 
     _seed_everything(seed)
     transformer = encoder.st_model[0]
     base = transformer.auto_model
-    # Adapting only the top layers keeps the backward pass short (the lower layers need no gradients at all),
-    # which on a 2-core CPU roughly halves an epoch; the lower layers' general Dutch stays as pre-trained.
-    n_layers = base.config.num_hidden_layers
-    layers = list(range(max(n_layers - top_layers, 0), n_layers)) if top_layers else None
-    config = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.1, target_modules=LORA_TARGETS, bias="none",
-                        layers_to_transform=layers)
-    peft_model = get_peft_model(base, config)
+    if init_adapter is not None:
+        peft_model = PeftModel.from_pretrained(base, str(init_adapter), is_trainable=True)
+    else:
+        # Adapting only the top layers keeps the backward pass short (the lower layers need no gradients at all),
+        # which on a 2-core CPU roughly halves an epoch; the lower layers' general Dutch stays as pre-trained.
+        n_layers = base.config.num_hidden_layers
+        layers = list(range(max(n_layers - top_layers, 0), n_layers)) if top_layers else None
+        config = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.1, target_modules=LORA_TARGETS,
+                            bias="none", layers_to_transform=layers)
+        peft_model = get_peft_model(base, config)
     transformer.auto_model = peft_model
     heads = nn.ModuleDict({t.name: nn.Linear(encoder.dim, t.n_outputs) for t in tasks})
     optimiser = torch.optim.AdamW([

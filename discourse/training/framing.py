@@ -36,7 +36,8 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
                         adapter_from: str | Path | None = None, log: Callable[[str], None] = print) -> dict:
     """`real`: add the labelled real units (corpora/real_annotated) to train and dev, each train unit `real_weight`
     times; the real test split is only ever evaluated. The authored test split is reported beside it.
-    `adapter_from` (head mode): keep that LoRA adapter (copied into the new model) and fit new heads over it."""
+    `adapter_from`: in head mode keep that LoRA adapter (copied into the new model) and fit new heads over it; in
+    finetune mode continue training it on this run's units."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -58,7 +59,7 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
                                out_dir / "adapter", [u.text for u in splits["dev"]],
                                _tasks(splits["dev"], codebook.frames), epochs=epochs, seed=seed, lr=lr, rank=rank,
                                top_layers=top_layers or None, patience=patience, schedule=schedule,
-                               log=log)
+                               init_adapter=Path(adapter_from) if adapter_from is not None else None, log=log)
         log(f"LoRA: best epoch {result.best_epoch} of {result.epochs_run}, {result.seconds:.0f}s")
         encoder = Encoder.load(None, cache=cache).with_adapter(out_dir / "adapter")
         adapter = "adapter"
@@ -92,7 +93,7 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
                    + (f" --epochs {epochs} --lr {lr} --rank {rank} --top-layers {top_layers} --patience {patience}"
                       f" --schedule {schedule}" if mode == "finetune" else "")
                    + (f" --real-weight {real_weight}" if real_splits else " --no-real")
-                   + (f" --adapter-from {adapter_from}" if adapter_from is not None and mode == "head" else ""),
+                   + (f" --adapter-from {adapter_from}" if adapter_from is not None else ""),
     }
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if real_splits:
