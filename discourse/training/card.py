@@ -72,12 +72,13 @@ def render_figures(directory: Path) -> str:
     if comparison:
         out += ["", "### Variants compared (dev splits; the choice was made on real dev)", "",
                 "| variant | real dev relevance | real dev stance | real dev frames micro | authored dev relevance | "
-                "authored dev stance | int8 agreement (dev) | train time | command |",
-                "|---|---|---|---|---|---|---|---|---|"]
+                "authored dev stance | authored dev interview stance | int8 agreement (dev) | train time | command |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
         for row in comparison["variants"]:
             out.append(f"| {row['variant']} | {_f(row.get('real_dev_relevance'))} | {_f(row.get('real_dev_stance'))} | "
                        f"{_f(row.get('real_dev_frames_micro'))} | {_f(row['dev_relevance'])} | {_f(row['dev_stance'])} | "
-                       f"{_f(row.get('int8_agreement_dev'))} | {row['train_seconds']:.0f} s | `{row['command']}` |")
+                       f"{_f(row.get('dev_interview_stance'))} | {_f(row.get('int8_agreement_dev'))} | "
+                       f"{row['train_seconds']:.0f} s | `{row['command']}` |")
         out += ["", comparison.get("decision", "")]
     speed = _load(directory / "speed.json")
     if speed:
