@@ -3,7 +3,8 @@
     .venv/bin/python bench/echo_pairs.py pairs                     # draw pairs (references only) -> echo_pairs.jsonl
     .venv/bin/python bench/echo_pairs.py export --out /tmp/echo    # texts for coders, outside the repository
     .venv/bin/python bench/echo_pairs.py collect --coding /tmp/echo
-    .venv/bin/python bench/echo_pairs.py evaluate [--write]        # precision and recall per threshold
+    .venv/bin/python bench/echo_pairs.py evaluate [--write]        # precision and recall per threshold, under the
+                                                                   # served model's encoder
 
 Echo asks, for every sentence of side A, how similar its nearest side-B sentence is. Here A is real news (NOS, DPG,
 NPO web), Belgian parliamentary questions and NPO radio speech; B is Flemish government decisions and the coalition
@@ -124,6 +125,18 @@ def collect(coding: Path) -> None:
     print(f"{len(rows)} codings: {Counter(r['coder'] for r in rows)}")
 
 
+def _similarities(pairs: list[dict]) -> dict[str, float]:
+    """Each labelled pair's cosine similarity under the encoder `compare` uses now. The pairs were drawn (and their
+    sampling weights fixed) with the encoder of the day; a new model's adapter moves the similarities, so the
+    threshold is calibrated on the pairs' similarities under the model that will be served."""
+    encoder = _encoder()
+    a = encoder.encode([realcorpus.resolve(p["a"]) for p in pairs])
+    b = encoder.encode([realcorpus.resolve(p["b"]) for p in pairs])
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    return {p["pid"]: float(s) for p, s in zip(pairs, (a * b).sum(axis=1))}
+
+
 def evaluate() -> dict:
     from discourse.training.metrics import kappa
 
@@ -140,6 +153,8 @@ def evaluate() -> dict:
               "kappa_echo_vs_not": kappa([by_pid[p]["A"] == "echo" for p in both],
                                          [by_pid[p]["B"] == "echo" for p in both]) if both else None,
               "sets": {}}
+    similarity = _similarities(list(pairs.values()))
+    report["encoder_version"] = _encoder().version
     for name in SETS:
         rows = []
         for pid, p in pairs.items():
@@ -153,7 +168,7 @@ def evaluate() -> dict:
             else:
                 final = "echo" if votes.pop() else "not_echo"
             in_bin = sum(1 for q in pairs.values() if q["set"] == name and q["bin"] == p["bin"])
-            rows.append((p["similarity"], final == "echo", p["bin_total"] / in_bin))
+            rows.append((similarity[pid], final == "echo", p["bin_total"] / in_bin))
         sims = np.array([r[0] for r in rows])
         positive = np.array([r[1] for r in rows])
         weight = np.array([r[2] for r in rows])

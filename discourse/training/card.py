@@ -143,6 +143,15 @@ def _real_figures(directory: Path, metrics: dict) -> list[str]:
                         f"{_f(docs['stance']['macro_f1'])}, end to end (irrelevant → neutral) "
                         f"{_f(docs['stance_end_to_end']['macro_f1'])}."]
         out.append("")
+    seeds = _load(directory / "seeds.json")
+    if seeds:
+        out += [f"### Seeds (the same command with seeds {', '.join(map(str, seeds['seeds']))}; "
+                "`bench/seed_spread.py`)", "",
+                f"The shipped model is seed {seeds['seeds'][0]}, chosen on dev before any seed met the test split.", "",
+                "| figure | mean ± sd | range | per seed |", "|---|---|---|---|"]
+        out += [f"| {row['figure']} | {row['mean']:.3f} ± {row['sd']:.3f} | {row['range']:.3f} | "
+                + ", ".join(f"{v:.3f}" for v in row["values"]) + " |" for row in seeds["figures"]]
+        out.append("")
     real_dev = metrics.get("real_dev")
     if real_dev:
         out += [f"### Real dev split ({real_dev['relevance']['n']} sentences; choices were made here)", "",
