@@ -164,6 +164,9 @@ def test_lora_continues_a_given_adapter_with_its_rank_and_layers(tmp_path, tiny_
     def run(name, **options):
         result = finetune_lora(Encoder.load(str(tiny_model_dir)), texts, tasks, tmp_path / name, texts, tasks,
                                patience=9, **options)
+        # only the adapter: no placeholder card naming this machine's paths
+        assert sorted(f.name for f in result.adapter_dir.iterdir()) == ["adapter_config.json",
+                                                                        "adapter_model.safetensors"]
         return (json.loads((result.adapter_dir / "adapter_config.json").read_text()),
                 load_file(str(result.adapter_dir / "adapter_model.safetensors")))
 

@@ -122,6 +122,8 @@ def finetune_lora(encoder, texts: list[str], tasks: list[Task], out_dir: Path,
     peft_model.load_state_dict(best_state, strict=False)
     out_dir.mkdir(parents=True, exist_ok=True)
     peft_model.save_pretrained(str(out_dir))
+    # peft writes a placeholder model card naming this machine's encoder path; the model folder has its own card
+    (out_dir / "README.md").unlink(missing_ok=True)
     transformer.auto_model = peft_model.merge_and_unload()
     encoder.st_model.eval()
     return FinetuneResult(out_dir, epochs_run, best_epoch, best_score, time.perf_counter() - started)
