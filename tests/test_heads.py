@@ -53,3 +53,22 @@ def test_multilabel_head_thresholds_and_roundtrip(tmp_path):
     head.save(tmp_path, "frames")
     again = MultiLabelHead.load(tmp_path, "frames")
     assert again.thresholds == head.thresholds
+
+
+def test_a_rows_scores_are_the_same_bits_alone_and_in_any_batch():
+    """BLAS multiplies one row and a block of rows with different kernels (last-bit differences that, rounded to 4
+    decimals, showed in a document's frame score); the heads compute every row on its own."""
+    from pathlib import Path
+
+    from discourse.settings import DEFAULT_MODEL_DIR
+
+    heads = [SoftmaxHead.load(Path(DEFAULT_MODEL_DIR), "relevance"), SoftmaxHead.load(Path(DEFAULT_MODEL_DIR), "stance"),
+             MultiLabelHead.load(Path(DEFAULT_MODEL_DIR), "frames")]
+    rng = np.random.default_rng(0)
+    for n in (2, 5, 33, 257):
+        x = rng.standard_normal((n, heads[0].weight.shape[0])).astype(np.float32)
+        for head in heads:
+            batch = head.predict_proba(x)
+            for i in (0, n // 2, n - 1):
+                assert np.array_equal(head.predict_proba(x[i:i + 1])[0], batch[i])
+                assert np.array_equal(head.predict_proba(x[i]), batch[i])

@@ -18,6 +18,13 @@ from safetensors.numpy import load_file, save_file
 from .calibration import fit_temperature, sigmoid, softmax
 
 
+def row_product(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """x @ weight, each row computed on its own: BLAS multiplies one row (gemv) and a block of rows (gemm) with
+    different kernels whose float sums differ in the last bits, so a text's scores would depend on how many texts
+    share its call. einsum's plain loops give every row the same bits in any batch (about 0.2 s per 100,000 rows)."""
+    return np.einsum("...j,jk->...k", x, weight)
+
+
 @dataclass
 class SoftmaxHead:
     """Single-label head: exactly one of `labels` per input; probabilities sum to 1."""
@@ -28,7 +35,7 @@ class SoftmaxHead:
     temperature: float = 1.0
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        return x @ self.weight + self.bias
+        return row_product(x, self.weight) + self.bias
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         return softmax(self.logits(x), self.temperature)
@@ -82,7 +89,7 @@ class MultiLabelHead:
     thresholds: list[float] = field(default_factory=list)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        return x @ self.weight + self.bias
+        return row_product(x, self.weight) + self.bias
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         return sigmoid(self.logits(x), self.temperature)
