@@ -230,8 +230,8 @@ def select_active(rows: list[dict], n: int, model_dir: Path, sample: int, round_
     entropy = -(stance * np.log(np.clip(stance, 1e-9, 1))).sum(axis=1)
     score = np.where(relevance >= 0.5, entropy, 0.0) + (1 - np.abs(relevance - 0.5) * 2) * 0.5
     if committee is not None:
-        other_relevance, _, other_label = _active_view(FramingModel.load(committee, encoder=model.encoder)
-                                                       .predict(texts))
+        other = FramingModel.load(committee)  # its own encoder: a committee may carry another adapter
+        other_relevance, _, other_label = _active_view(other.predict(texts))
         score += 0.5 * ((label != other_label) | ((relevance >= 0.5) != (other_relevance >= 0.5)))
     order = np.argsort(-score)
     doc_count: Counter = Counter()
