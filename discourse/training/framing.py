@@ -90,8 +90,9 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
         "train_seconds": round(time.perf_counter() - started, 1),
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
         "command": f"discourse train-framing --out {out_dir} --mode {mode} --seed {seed} --model-version {version}"
-                   + (f" --epochs {epochs} --lr {lr} --rank {rank} --top-layers {top_layers} --patience {patience}"
-                      f" --schedule {schedule}" if mode == "finetune" else "")
+                   + (f" --epochs {epochs} --lr {lr}" + (f" --rank {rank} --top-layers {top_layers}"
+                                                         if adapter_from is None else "")
+                      + f" --patience {patience} --schedule {schedule}" if mode == "finetune" else "")
                    + (f" --real-weight {real_weight}" if real_splits else " --no-real")
                    + (f" --adapter-from {adapter_from}" if adapter_from is not None else ""),
     }
