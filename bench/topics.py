@@ -101,9 +101,11 @@ def main() -> None:
     embed_seconds = time.perf_counter() - started
     computed, encoder_version = encoder.computed, encoder.version
     process_peak = peak_rss_mb()
-    gc.collect()  # the encoder stays: the fit's representation models embed candidate terms with it
-
     config = TopicConfig()
+    if config.representation == "c-tf-idf":  # only representation models embed candidate terms with it
+        encoder = None  # so the fit's peak memory is the fit's own
+    gc.collect()
+
     reset = reset_peak_rss()
     started = time.perf_counter()
     model = TopicModel.fit(texts, embeddings, config, encoder_version=encoder_version, encoder=encoder)

@@ -201,9 +201,10 @@ def test_outlier_reduction_falls_back_to_ctfidf_then_the_cap(data):
     """With a bar no embedding can pass (similarity above 1), the c-TF-IDF step and then the cap do the work; the
     cap keeps as outliers the texts least similar to every topic, and texts that had a topic keep it."""
     from discourse.topics.model import _fit_bertopic, _reduce_outliers
+    from discourse.topics.vocabulary import dutch_vectorizer
 
     texts, embeddings = data["texts"], data["embeddings"]
-    bertopic, topics, _ = _fit_bertopic(texts, embeddings, TopicConfig(n_neighbors=5))
+    bertopic, topics, _ = _fit_bertopic(texts, embeddings, TopicConfig(n_neighbors=5), dutch_vectorizer(texts))
     allowed = int(0.02 * len(texts))
     assert topics.count(-1) > allowed
     reduced, steps = _reduce_outliers(bertopic, texts, topics, embeddings, 0.02, member_floor=1.01)

@@ -15,7 +15,8 @@ from discourse.annotations.agreement import RESAMPLES, agreement_report, disagre
 from discourse.annotations.export import FORMATS, MEDIA_TYPES, export_annotations
 from discourse.annotations.queue import MAX_SIZE, QueueExists, QueueSpec, create_queue, next_item, undo
 from discourse.pipeline.jobs import TRAIN_FROM_ANNOTATIONS
-from discourse.store.annotations import NAME_CHARS, NotFound, annotation_rows, coder_queues, save_adjudication, save_annotation
+from discourse.store.annotations import (NAME_CHARS, NotFound, annotation_rows, coder_queues, save_adjudication,
+                                         save_annotation)
 
 from ..deps import CoderDep, JobsDep, ModelDirDep, SessionDep, SettingsDep, WriteSessionDep, read_access
 from ..schemas import Utf8Str

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 
 from ..vocabulary import KEYNESS
 from ..vocabulary import stop_words as _stop_words
-from .tokens import _lemma, tokenize
+from .tokens import lemma, tokenize
 
 ZERO_FREQUENCY = 0.5  # Hardie: a zero frequency counts as 0.5 in the log ratio, so it stays finite
 
@@ -126,7 +126,7 @@ def _count(texts: list[str], lemmas: bool, excluded: frozenset[str]) -> tuple[Co
             # lemmatises to "bepalen" ("to determine"), a word of the determinism frame.
             if token in excluded:
                 continue
-            term = _lemma(token) if lemmas else token
+            term = lemma(token) if lemmas else token
             if term not in excluded:
                 counts[term] += 1
     return counts, size

@@ -41,5 +41,3 @@ def lemma(token: str) -> str:
 
     return simplemma.lemmatize(token, lang="nl").lower()
 
-
-_lemma = lemma  # the name keyness imports

@@ -203,7 +203,8 @@ class JobRunner:
                    *(arg for key, flag in TRAIN_FLAGS.items() if options.get(key) is not None
                      for arg in (flag, str(options[key])))]
         nice = shutil.which("nice")
-        done = subprocess.run(([nice, "-n", "10"] if nice else []) + command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        done = subprocess.run(([nice, "-n", "10"] if nice else []) + command, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL)
         if done.returncode != 0:
             self._update(job["id"], state="failed", error=(done.stderr or done.stdout).strip()[-2000:])
             return

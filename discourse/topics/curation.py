@@ -31,7 +31,7 @@ from ..store.assignments import add_topic_assignments, clear_topic_assignments
 from ..store.filters import ROLES, Condition, SegmentFilter
 from ..store.selection import SegmentRow, assigned_topics, select_segments
 from .model import OUTLIER, TopicModel
-from .service import cached_topic_encoder, list_models, load_topic_model, model_path
+from .service import cached_topic_encoder, distinct_rows, list_models, load_topic_model, model_path
 
 _VERSION = re.compile(r"^(?P<base>.+)\.v(?P<n>\d+)$")
 MAX_LABEL = 200
@@ -109,9 +109,10 @@ def split(topics: list[int], embeddings: np.ndarray, topic_id: int, k: int, seed
         raise ValueError(f"topic {topic_id} has {len(members)} sentences: splitting into k={k} needs k >= 2 and "
                          f"at least two sentences per part")
     parts = KMeans(n_clusters=k, random_state=seed, n_init=10).fit_predict(embeddings[members])
-    by_size = [p for p, _ in sorted(enumerate(np.bincount(parts, minlength=k)), key=lambda kv: (-kv[1], kv[0]))]
-    if min(np.bincount(parts, minlength=k)) == 0:
+    sizes = np.bincount(parts, minlength=k)
+    if sizes.min() == 0:
         raise ValueError(f"topic {topic_id}'s sentences do not fall into {k} parts (too many identical ones)")
+    by_size = [p for p, _ in sorted(enumerate(sizes), key=lambda kv: (-kv[1], kv[0]))]
     first_new = max(topics) + 1
     new_ids = {part: topic_id if rank == 0 else first_new + rank - 1 for rank, part in enumerate(by_size)}
     out = list(topics)
@@ -206,8 +207,7 @@ def _curate(session: Session, name: str, new_name: str | None, change, encoder) 
 def _assigned(session: Session, name: str) -> tuple[list[SegmentRow], list[int]]:
     """Every segment model `name` assigned a topic (any speaker role), and that topic."""
     conditions = (Condition("topic_model", "=", name), Condition("role", "=", ROLES))
-    rows = list({(r.document_id, r.position): r for r in select_segments(session, SegmentFilter(conditions))}
-                .values())
+    rows = distinct_rows(select_segments(session, SegmentFilter(conditions)))
     if not rows:
         raise ValueError(f"topic model {name!r} has no assignments in this store: curate it on the store it was "
                          f"fitted on")

@@ -6,7 +6,8 @@ BERTopic does the work (UMAP → HDBSCAN → c-TF-IDF); this wrapper fixes what 
   encoder is identified by `encoder_version` in our own metadata, not by a model id BERTopic would fetch;
 - Dutch terms (discourse.topics.vocabulary: lemmas, no stop words, no inflected verbs), by c-TF-IDF or, on
   request (`representation`), chosen among its candidates by BERTopic's representation models (KeyBERTInspired,
-  MaximalMarginalRelevance) on the project's own encoder, and readable labels ("term · term · term" + three example sentences), or a researcher's own label;
+  MaximalMarginalRelevance) on the project's own encoder, and readable labels ("term · term · term" + three example
+  sentences), or a researcher's own label;
 - the same input gives the same topics (seeded, single-threaded UMAP; HDBSCAN is deterministic given its input);
 - at most `max_outlier_share` of the texts left in the outlier topic -1;
 - `assign` works the same before and after save/load. BERTopic's safetensors format keeps only topic embeddings
@@ -99,7 +100,8 @@ class TopicModel:
                              f"{len(texts)} given, {distinct} distinct")
         _check_encoder(config, encoder)  # before the fit's minute, after the data checks that cost nothing
         docs = topic_documents(texts, config)
-        bertopic, topics, n_neighbors = _fit_bertopic(docs, embeddings, config, topic_vectorizer(texts, docs, config))
+        bertopic, topics, n_neighbors = _fit_bertopic(docs, embeddings, config,
+                                                      topic_vectorizer(texts, docs, config))
         vectorizer = bertopic.vectorizer_model
         found = len(set(topics) - {OUTLIER})
         if found < 2:
@@ -143,6 +145,7 @@ class TopicModel:
         `labels`: terms, sizes, topic embeddings and examples recomputed from that assignment, this model's config
         and assign threshold kept, `curation` (what was done) recorded in its metadata."""
         from bertopic import BERTopic
+        from bertopic._bertopic import TopicMapper
 
         texts, topics = list(texts), [int(t) for t in topics]
         embeddings = _as_embeddings(texts, embeddings)
@@ -151,8 +154,6 @@ class TopicModel:
         vectorizer = topic_vectorizer(texts, docs, self.config)
         bertopic = BERTopic(language="dutch", top_n_words=self.config.top_terms, n_gram_range=(1, 2),
                             embedding_model=None, vectorizer_model=vectorizer, calculate_probabilities=False)
-        from bertopic._bertopic import TopicMapper
-
         # What fit_transform would have set: update_topics checks topics_, save writes the mapper and _outliers.
         bertopic.topics_, bertopic.topic_mapper_ = topics, TopicMapper(topics)
         no_content = describe(bertopic, texts, docs, topics, self.config, vectorizer, encoder)
@@ -403,13 +404,13 @@ def _as_embeddings(texts: list[str], embeddings) -> np.ndarray:
 
 
 def _fit_bertopic(texts: list[str], embeddings: np.ndarray, config: TopicConfig,
-                  vectorizer=None) -> tuple[object, list[int], int]:
-    """BERTopic fitted on `texts`: (model, topic per text, the n_neighbors UMAP used)."""
+                  vectorizer) -> tuple[object, list[int], int]:
+    """BERTopic fitted on `texts` with `vectorizer` (topic_vectorizer): (model, topic per text, the n_neighbors
+    UMAP used)."""
     from bertopic import BERTopic
     from hdbscan import HDBSCAN
     from umap import UMAP
 
-    vectorizer = vectorizer or dutch_vectorizer(texts, config.language)
     n_neighbors = min(config.n_neighbors, len(texts) - 1)  # UMAP cannot have more neighbours than points
     # random_state makes UMAP reproducible and single-threaded (n_jobs=1 said explicitly: no warning).
     umap_model = UMAP(n_neighbors=n_neighbors, n_components=config.n_components, min_dist=0.0, metric="cosine",

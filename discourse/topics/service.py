@@ -62,7 +62,7 @@ def fit_from_store(session: Session, name: str, segment_filter: SegmentFilter, c
     """Fit topic model `name` on the segments `segment_filter` selects, save it, and store their topics
     (replacing what an earlier model of that name assigned)."""
     path = model_path(name)
-    rows = _distinct_rows(select_segments(session, segment_filter))
+    rows = distinct_rows(select_segments(session, segment_filter))
     if not rows:
         raise ValueError(f"filter {segment_filter} selects no scored segments to fit topics on")
     encoder = encoder or cached_topic_encoder()
@@ -79,7 +79,7 @@ def assign_from_store(session: Session, name: str, segment_filter: SegmentFilter
     """Give every segment the filter selects its nearest topic of model `name`; returns how many were stored
     (segments assigned before keep their topic)."""
     model = load_topic_model(name)
-    rows = _distinct_rows(select_segments(session, segment_filter))
+    rows = distinct_rows(select_segments(session, segment_filter))
     if not rows:
         return 0
     encoder = encoder or cached_topic_encoder()
@@ -100,6 +100,7 @@ def topic_shares(session: Session, name: str, group_by: str, segment_filter: Seg
 
 INTERVALS = ("month", "year")
 ALL = "(all)"
+NO_DATE = "(no date)"  # the period of a segment without a publication date
 
 
 def topic_shares_over_time(session: Session, name: str, interval: str = "month", group_by: str | None = None,
@@ -116,10 +117,10 @@ def topic_shares_over_time(session: Session, name: str, interval: str = "month",
     counts = _topic_counts(session, name, segment_filter,
                            lambda row: (group_value(row, interval), group_value(row, group_by) if group_by else ALL))
     labels = {t["id"]: t["label"] for t in model.topics()}
-    undated = sum(sum(c.values()) for (period, _), c in counts.items() if period == "(no date)")
+    undated = sum(sum(c.values()) for (period, _), c in counts.items() if period == NO_DATE)
     rows = []
     for (period, group), counter in sorted(counts.items()):
-        if period == "(no date)":
+        if period == NO_DATE:
             continue
         n = sum(counter.values())
         rows += [{"period": period, "group": group, "topic": topic, "label": labels[topic], "n": n,
@@ -142,16 +143,17 @@ def _topic_counts(session: Session, name: str, segment_filter: SegmentFilter | N
 def group_value(row: SegmentRow, key: str) -> str:
     """The value of `key` for a segment: a column (source, genre, role, speaker), a publication period (month,
     year) or a speaker attribute; "(none)" when it has none."""
-    if key in ("month", "year"):
+    if key in INTERVALS:
         if row.published is None:
-            return "(no date)"
+            return NO_DATE
         return row.published.strftime("%Y-%m" if key == "month" else "%Y")
     value = {"source": row.source, "corpus": row.source, "genre": row.genre, "role": row.speaker_role,
              "speaker": row.cluster, "stance": row.label}.get(key, row.attributes.get(key))
     return "(none)" if value is None else str(value)
 
 
-def _distinct_rows(rows: list[SegmentRow]) -> list[SegmentRow]:
+def distinct_rows(rows: list[SegmentRow]) -> list[SegmentRow]:
+    """One row per segment (document, position): a segment several filters' joins return more than once."""
     return list({(r.document_id, r.position): r for r in rows}.values())
 
 

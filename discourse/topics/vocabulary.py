@@ -46,8 +46,9 @@ def is_verb_form(token: str, token_lemma: str) -> bool:
     """Whether `token` is an inflected verb ("krijgt", "lachte", "gezien"): its lemma is an infinitive (ends in
     -en, or is one of the short ones) and differs from it. An infinitive itself stays ("borstvoeding geven", "het
     eten"), and so does a plural in -s of a noun in -en ("keukens"); an infinitive that simplemma reads as a plural
-    noun ("wachten" -> "wacht") is recognised by its lemma's lemma being the infinitive again. It errs on the side of dropping: a noun that
-    simplemma reads as a verb form ("slaap" -> "slapen") is dropped too, its compounds ("slaaptekort") stay."""
+    noun ("wachten" -> "wacht") is recognised by its lemma's lemma being the infinitive again. It errs on the side
+    of dropping: a noun that simplemma reads as a verb form ("slaap" -> "slapen") is dropped too, its compounds
+    ("slaaptekort") stay."""
     if token == token_lemma or token == token_lemma + "s":
         return False
     if token.endswith("en") and lemma(token_lemma) == token:
