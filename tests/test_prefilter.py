@@ -50,3 +50,44 @@ def test_train_save_load_round_trip(tmp_path):
     texts = [u.text for u in dev]
     assert np.allclose(again.scores(texts), prefilter.scores(texts), atol=1e-5)
     assert again.config.threshold == prefilter.config.threshold
+
+
+ODD_TEXTS = ["", " ", "a", "ab", "abc", "Ça va a\u0301 l'école", "😀😀 baby's!", "kind\tkind  KIND\n", "ǅ" * 10,
+             "\u00a0niet\u2003breed\u200b", "Ouderschapsverlof: 15 weken, 3-1 (2024).", "İstanbul ĲSSEL ß"]
+
+
+def test_serving_features_are_scikit_learns():
+    """Serving hashes n-grams without scikit-learn; its features and scores are those of the vectorizer it was
+    trained with (the count of each index included)."""
+    from collections import Counter
+
+    from discourse.model.prefilter import _vectorizer, hashed_ngrams
+
+    prefilter = RelevancePrefilter.load()
+    texts = ODD_TEXTS + [u.text for u in load_units("dev")]
+    matrix = _vectorizer(prefilter.config).transform(texts)
+    for i, text in enumerate(texts):
+        ours = Counter(hashed_ngrams(text, prefilter.config.ngram_min, prefilter.config.ngram_max,
+                                     prefilter.config.n_features).tolist())
+        row = matrix[i]
+        assert ours == dict(zip(row.indices.tolist(), row.data.astype(int).tolist())), text
+    counts = matrix.copy()
+    counts.data = 1.0 + np.log(counts.data)
+    x = counts.multiply(prefilter.idf).tocsr()
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    expected = 1 / (1 + np.exp(-(np.asarray(x @ prefilter.coef).ravel() / np.maximum(norms, 1e-12)
+                                 + prefilter.intercept)))
+    assert np.allclose(prefilter.scores(texts), expected, atol=1e-9)
+    # a text scores the same alone as in any batch
+    assert np.allclose(prefilter.scores(texts[5:6]), prefilter.scores(texts)[5:6], atol=1e-12)
+
+
+def test_scoring_does_not_import_scikit_learn():
+    import subprocess
+    import sys
+
+    code = ("import sys; from discourse.model.prefilter import RelevancePrefilter; "
+            "RelevancePrefilter.load().passes(['Een baby slaapt.', 'De beurs sloot hoger.']); "
+            "print(sorted(m for m in ('sklearn', 'scipy', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

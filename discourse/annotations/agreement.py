@@ -21,7 +21,6 @@ from typing import Iterable, Optional
 
 import krippendorff
 import numpy as np
-from sklearn.metrics import cohen_kappa_score
 
 from ..codebook import load_codebook
 
@@ -39,6 +38,8 @@ def cohen_kappa(first: list, second: list) -> float:
     or one code)."""
     if not len(first):
         return float("nan")
+    from sklearn.metrics import cohen_kappa_score  # here, not at import: the served app seldom computes one
+
     return float(cohen_kappa_score(first, second))
 
 

@@ -14,6 +14,10 @@ Why these choices:
   sentences (everything Dutch and human looks "relevant" next to authored parenting text). The negatives are real
   sentences with no parenthood word (news, radio, policy; see bench/prefilter.py), so a relevant news sentence is
   never taught as irrelevant.
+- Scoring needs no scikit-learn: the n-grams are hashed as scikit-learn's HashingVectorizer hashes them (signed
+  32-bit MurmurHash3 of the UTF-8 bytes, `|h| mod n_features`) and a whole batch is weighted and summed with numpy.
+  Importing scikit-learn (with scipy and pandas) cost a served process about 200 MB; training still uses it, and
+  `tests/test_prefilter.py` checks that both give the same features.
 - The word rule is there for real text: the regression alone passed only 93 % of the relevant sentences of the real
   validation set (it learns the style of the authored positives as much as their subject), the union passes 99 %.
   The word rule alone is not enough either: 0.71–0.81 recall on the annotated units, because interview speech
@@ -28,8 +32,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import mmh3
 import numpy as np
-from sklearn.feature_extraction.text import HashingVectorizer
 
 from ..settings import DEFAULT_PREFILTER_DIR
 TARGET_DEV_RECALL = 0.985
@@ -59,7 +63,6 @@ class PrefilterConfig:
 class RelevancePrefilter:
     def __init__(self, config: PrefilterConfig, idf: np.ndarray, coef: np.ndarray, intercept: float):
         self.config, self.idf, self.coef, self.intercept = config, idf, coef, float(intercept)
-        self._vectorizer = _vectorizer(config)
 
     @classmethod
     def load(cls, directory: str | Path = DEFAULT_PREFILTER_DIR) -> "RelevancePrefilter":
@@ -76,14 +79,21 @@ class RelevancePrefilter:
                             coef=self.coef.astype(np.float32), intercept=np.float32(self.intercept))
 
     def scores(self, texts: list[str]) -> np.ndarray:
-        """P(relevant) as the filter sees it; only its ranking and the threshold matter."""
+        """P(relevant) as the filter sees it; only its ranking and the threshold matter. The batch is one set of
+        numpy operations: each (text, n-gram) count is weighted by sublinear tf × idf, as in training, and every
+        text's dot product with the weights and its L2 norm are summed per row."""
         if not texts:
             return np.zeros(0, np.float32)
-        counts = self._vectorizer.transform(texts)
-        counts.data = 1.0 + np.log(counts.data)  # sublinear tf, as in training
-        x = counts.multiply(self.idf).tocsr()
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-        logits = np.asarray(x @ self.coef).ravel() / np.maximum(norms, 1e-12) + self.intercept
+        n_features = self.config.n_features
+        per_text = [hashed_ngrams(t, self.config.ngram_min, self.config.ngram_max, n_features) for t in texts]
+        lengths = [len(h) for h in per_text]
+        keys = np.repeat(np.arange(len(texts), dtype=np.int64), lengths) * n_features + np.concatenate(per_text)
+        keys, counts = np.unique(keys, return_counts=True)
+        rows, columns = keys // n_features, keys % n_features
+        weights = (1.0 + np.log(counts)) * self.idf[columns]
+        dots = np.bincount(rows, weights * self.coef[columns], minlength=len(texts))
+        norms = np.sqrt(np.bincount(rows, weights * weights, minlength=len(texts)))
+        logits = dots / np.maximum(norms, 1e-12) + self.intercept
         return 1.0 / (1.0 + np.exp(-logits))
 
     def passes(self, texts: list[str]) -> np.ndarray:
@@ -94,7 +104,31 @@ class RelevancePrefilter:
         return passed
 
 
-def _vectorizer(config: PrefilterConfig) -> HashingVectorizer:
+def char_wb_ngrams(text: str, n_min: int, n_max: int) -> list[str]:
+    """scikit-learn's `char_wb` analyzer, lower-cased: the n-grams of each whitespace-separated word padded with one
+    space on each side; a word shorter than an n-gram length gives itself once."""
+    grams = []
+    for word in text.lower().split():
+        word = f" {word} "
+        length = len(word)
+        for n in range(n_min, n_max + 1):
+            if length <= n:
+                grams.append(word)
+                break
+            grams.extend(word[i:i + n] for i in range(length - n + 1))
+    return grams
+
+
+def hashed_ngrams(text: str, n_min: int, n_max: int, n_features: int) -> np.ndarray:
+    """The feature index of each n-gram of `text`, as scikit-learn's HashingVectorizer computes it."""
+    hashes = np.fromiter(map(mmh3.hash, char_wb_ngrams(text, n_min, n_max)), np.int64)
+    return np.abs(hashes) % n_features  # int64, so |-2**31| is 2**31 (scikit-learn maps it to the same index)
+
+
+def _vectorizer(config: PrefilterConfig):
+    """The training-time vectorizer (scikit-learn); serving uses `hashed_ngrams`, which gives the same features."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
     return HashingVectorizer(analyzer="char_wb", ngram_range=(config.ngram_min, config.ngram_max),
                              n_features=config.n_features, alternate_sign=False, norm=None)
 

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-
-from sklearn.feature_extraction.text import CountVectorizer
+from typing import TYPE_CHECKING
 
 from ..compare.tokens import lemma, tokenize
 from ..vocabulary import TOPIC_LABELS, stop_words
+
+if TYPE_CHECKING:  # scikit-learn is imported when a vectorizer is made: a served process that never fits topics
+    from sklearn.feature_extraction.text import CountVectorizer  # does not carry it (~200 MB with scipy, pandas)
 
 #: Lowercase words of two or more letters (accents included: "geïnformeerd", "crèche"); digits and underscores
 #: are not letters, so numbers and tokens such as "covid19" never become terms.
@@ -113,6 +115,8 @@ def dutch_vectorizer(texts: list[str], language: str = "nl", ngram_range: tuple[
     topics, not texts (min_df=3 would keep only words found in three topics: the opposite of distinctive).
     The frequency filter is therefore applied here, per text, and its result passed as `vocabulary`. With
     `bigrams` (adjacent_bigrams of the texts), only those two-word terms are kept."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
     stop_words = dutch_stop_words(language)
     counter = CountVectorizer(token_pattern=TOKEN_PATTERN, stop_words=stop_words, ngram_range=ngram_range,
                               min_df=min_df_for(len(texts)), lowercase=True)

@@ -1,0 +1,110 @@
+"""The language detector's memory against its decisions: which lingua set-up could serve Dutch text in less memory.
+
+    .venv/bin/python bench/language_modes.py [--radio 3000]
+
+Real Dutch text from ../shared/corpora (every NOS and DPG title, the first `--radio` NPO radio turns) goes through
+three set-ups, each in a fresh process so that its RSS is its own: `high` (what `discourse.pipeline.language`
+serves: 15 languages, high accuracy), `low` (the same languages, lingua's low-accuracy mode: trigram models only)
+and `pair` (low accuracy first; a text it does not call Dutch is decided by a high-accuracy detector of Dutch and
+that language alone, built when first needed). Per set-up: RSS after loading and after the run, texts not called
+Dutch (flagged), texts refused by the service's rule (confidence >= REFUSE_CONFIDENCE with >= REFUSE_MIN_LETTERS
+letters), and examples of refused text. Writes bench/results/language_modes.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "bench" / "results" / "language_modes.json"
+
+
+def rss_mb() -> float:
+    return round(int(re.search(r"^VmRSS:\s+(\d+)", Path("/proc/self/status").read_text(), re.M).group(1)) / 1024, 1)
+
+
+def dutch_texts(radio: int) -> list[str]:
+    from discourse.settings import SHARED_CORPORA
+
+    texts = []
+    for path in sorted((SHARED_CORPORA / "nos-wedemeyer").glob("*.jsonl")):
+        texts += [json.loads(line)["title"] for line in path.open(encoding="utf-8") if line.strip()]
+    dpg = SHARED_CORPORA / "dpgmedia2019" / "dpgMedia2019-articles-byarticle-all.jsonl"
+    texts += [json.loads(line).get("title", "") for line in dpg.open(encoding="utf-8") if line.strip()]
+    csv.field_size_limit(sys.maxsize)
+    with open(SHARED_CORPORA / "npo2023-nieuwsmonitor" / "radio_transcripten_politici.csv", encoding="utf-8") as f:
+        texts += [row["text"] for _, row in zip(range(radio), csv.DictReader(f))]
+    return [t for t in texts if t and t.strip()]
+
+
+def run(mode: str, radio: int) -> dict:
+    from lingua import Language, LanguageDetectorBuilder
+
+    from discourse.pipeline import language as L
+
+    def build(languages, low=False):
+        builder = LanguageDetectorBuilder.from_languages(*languages)
+        return (builder.with_low_accuracy_mode() if low else builder).with_preloaded_language_models().build()
+
+    texts = dutch_texts(radio)
+    start = rss_mb()
+    detector = build(L._LANGUAGES, low=mode != "high")
+    loaded = rss_mb()
+    pairs: dict = {}
+
+    def guess(sample: str):
+        best = detector.compute_language_confidence_values(sample)[0]
+        if mode == "pair" and best.language != Language.DUTCH:
+            if best.language not in pairs:
+                pairs[best.language] = build((Language.DUTCH, best.language))
+            best = pairs[best.language].compute_language_confidence_values(sample)[0]
+        return best.language.iso_code_639_1.name.lower(), best.value
+
+    flagged, refused = 0, []
+    for text in texts:
+        sample = text[:L.SAMPLE_CHARS]
+        letters = sum(ch.isalpha() for ch in sample)
+        if letters < L.MIN_LETTERS:
+            continue
+        code, confidence = guess(sample)
+        if code != "nl":
+            flagged += 1
+            if confidence >= L.REFUSE_CONFIDENCE and letters >= L.REFUSE_MIN_LETTERS:
+                refused.append(text[:80])
+    return {"mode": mode, "texts": len(texts), "rss_start_mb": start, "rss_loaded_mb": loaded,
+            "rss_after_mb": rss_mb(), "flagged_not_dutch": flagged, "refused": len(refused),
+            "refused_examples": refused[:10], "pair_detectors_built": len(pairs)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--radio", type=int, default=3000)
+    parser.add_argument("--mode", choices=("high", "low", "pair"), help=argparse.SUPPRESS)  # the child process
+    args = parser.parse_args()
+    if args.mode:
+        print(json.dumps(run(args.mode, args.radio), ensure_ascii=False))
+        return
+    from discourse.settings import SHARED_CORPORA
+
+    if not (SHARED_CORPORA / "nos-wedemeyer").is_dir():
+        sys.exit(f"needs the real corpora at {SHARED_CORPORA}")
+    results = []
+    for mode in ("high", "low", "pair"):
+        out = subprocess.run([sys.executable, __file__, "--mode", mode, "--radio", str(args.radio)],
+                             capture_output=True, text=True, check=True)
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        r = results[-1]
+        print(f"{mode:5} RSS loaded {r['rss_loaded_mb']:6.1f} MB, after {r['rss_after_mb']:6.1f} MB; "
+              f"{r['texts']} Dutch texts: {r['flagged_not_dutch']} flagged, {r['refused']} refused")
+    OUT.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
