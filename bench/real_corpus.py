@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/real_corpus.py pool --round 0            # select round 0 (prevalence, targeted, hard negatives)
     .venv/bin/python bench/real_corpus.py pool --round 1 --active   # a round of active learning from the shipped model
+    .venv/bin/python bench/real_corpus.py pool --round 5 --rare --n 600   # the model's likeliest pressuring/supportive
     .venv/bin/python bench/real_corpus.py export --round 0 --out /tmp/coding --size 250
     .venv/bin/python bench/real_corpus.py collect --round 0 --coding /tmp/coding   # coder files -> codings.jsonl
     .venv/bin/python bench/real_corpus.py documents                 # documents for document-level labels
@@ -245,6 +246,52 @@ def select_active(rows: list[dict], n: int, model_dir: Path, sample: int, round_
         chosen.append({**row, "stratum": f"active_round{round_no}"})
         if len(chosen) == n:
             break
+    return chosen
+
+
+def select_rare(rows: list[dict], n: int, model_dir: Path, round_no: int, prefilter_share: float = 0.0,
+                sample: int = 0) -> list[dict]:
+    """A search for the rare classes by the model: every unselected sentence with a parenthood word (and, with
+    `prefilter_share`, that share again of pre-filter-passing sentences without one), ranked by the model's
+    P(pressuring) and P(supportive) (relevance folded in); half of `n` from the top of each ranking, at most two
+    units from one document, none from a document labelled for the test (its sentences may never train).
+    What the model ranks high is only a candidate: coders see the unit without the model's view."""
+    import numpy as np
+
+    from discourse.model.framing import FramingModel
+
+    known = {r["sha256"] for r in realcorpus.read_rows(POOL)}
+    test_documents = {(d["corpus"], d["file"], d["row"]) for d in load_documents() if d["split"] == "test"}
+    rng = random.Random(SEED + 500 + round_no)
+    fresh = [r for r in rows if r["sha256"] not in known and (r["corpus"], r["file"], r["row"]) not in test_documents]
+    pool = [r for r in fresh if PARENTHOOD.search(r["text"])]
+    if sample and len(pool) > sample:
+        pool = rng.sample(pool, sample)
+    n_other = round(len(pool) * prefilter_share)
+    if n_other:
+        others = [r for r in fresh if not PARENTHOOD.search(r["text"])]
+        others = rng.sample(others, min(len(others), n_other * 20))
+        pool += [r for r, ok in zip(others, RelevancePrefilter.load().passes([r["text"] for r in others]))
+                 if ok][:n_other]
+    print(f"scoring {len(pool)} candidate sentences with {model_dir}", file=sys.stderr)
+    preds = FramingModel.load(model_dir).predict([r["text"] for r in pool])
+    scores = {label: np.array([p["scores"][label] for p in preds]) for label in ("pressuring", "supportive")}
+    doc_count: Counter = Counter()
+    chosen, taken = [], set()
+    for label in ("supportive", "pressuring"):  # supportive first: the rarer class
+        quota = n // 2 if label == "supportive" else n - len(chosen)
+        picked = 0
+        for i in np.argsort(-scores[label], kind="stable"):
+            row = pool[i]
+            key = (row["corpus"], row["file"], row["row"])
+            if picked == quota:
+                break
+            if row["sha256"] in taken or doc_count[key] >= 2:
+                continue
+            taken.add(row["sha256"])
+            doc_count[key] += 1
+            picked += 1
+            chosen.append({**row, "stratum": f"rare_{label}_round{round_no}"})
     return chosen
 
 
@@ -676,8 +723,9 @@ def counts() -> None:
 def main() -> None:
     model = {"type": Path, "default": REPO_ROOT / "models" / "framing-e5-small"}
     args = parse_commands(__doc__.split("\n\n")[0], {
-        "pool": {"--round": ROUND, "--active": FLAG, "--targeted-rest": FLAG, "--n": {"type": int, "default": 400},
-                 "--sample": {"type": int, "default": 6000}, "--model": model,
+        "pool": {"--round": ROUND, "--active": FLAG, "--rare": FLAG, "--targeted-rest": FLAG, "--n": {"type": int, "default": 400},
+                 "--sample": {"type": int, "help": "candidates to score (--active: default 6000; --rare: all)"},
+                 "--model": model,
                  "--committee": {"type": Path, "help": "a second model: units on which its labels differ rank higher"},
                  "--prefilter-share": {"type": float, "default": 0.0,
                                        "help": "share of the sample drawn from pre-filter-passing sentences without "
@@ -703,8 +751,10 @@ def main() -> None:
     if args.command == "pool":
         rows = candidates()
         if args.active:
-            chosen = select_active(rows, args.n, args.model, args.sample, args.round, args.committee,
+            chosen = select_active(rows, args.n, args.model, args.sample or 6000, args.round, args.committee,
                                     args.prefilter_share)
+        elif args.rare:
+            chosen = select_rare(rows, args.n, args.model, args.round, args.prefilter_share, args.sample or 0)
         elif args.targeted_rest:
             chosen = select_targeted_rest()
         else:

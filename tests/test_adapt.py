@@ -50,8 +50,10 @@ def test_adapt_then_train_on_the_adapter_then_classify(tmp_path, tiny_model_dir)
                     "--batch-size", "4", "--max-tokens", "16", "--lr", "1e-2")
     assert result.returncode == 0, result.stderr
     assert "step 6/6: masked-LM loss" in result.stderr and "held-out masked-LM loss" in result.stderr
+    assert "head step 3/3: masked-LM loss" in result.stderr  # the head alone first: half the steps by default
     manifest = json.loads((adapter / ADAPTER_MANIFEST).read_text())
     assert manifest["base"] == str(tiny_model_dir) and manifest["rank"] == 2 and manifest["steps"] == 6
+    assert manifest["head_steps"] == 3
     assert set(manifest["sha256"]) == {"adapter_config.json", "adapter_model.safetensors"}
     assert np.isfinite(manifest["held_out_loss"]) and manifest["windows"]["held_out"] >= 1
 

@@ -114,6 +114,7 @@ def adapt_encoder_command(
     top_layers: int = typer.Option(0, "--top-layers", help="Adapt only the top N layers; 0 = all."),
     seed: int = typer.Option(0, "--seed"),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="Base encoder (default: DISCOURSE_ENCODER or the embedded e5)."),
+    head_steps: Optional[int] = typer.Option(None, "--head-steps", help="Batches that train the masked-word head alone over the frozen encoder first (default: half of --steps)."),
 ) -> None:
     """Continue masked-language-model training of the encoder on your own unlabelled Dutch text, as a small LoRA
     adapter (checksummed); `discourse train --encoder DIR` then trains on base + adapter."""
@@ -122,7 +123,8 @@ def adapt_encoder_command(
 
     try:
         adapt_encoder(data, out, encoder, steps=steps, rank=rank, lr=lr, batch_size=batch_size,
-                      max_tokens=max_tokens, top_layers=top_layers or None, seed=seed, log=log)
+                      max_tokens=max_tokens, top_layers=top_layers or None, seed=seed, head_steps=head_steps,
+                      log=log)
     except (FileNotFoundError, ValueError, EncoderIntegrityError) as exc:
         fail(str(exc))
     typer.echo(f"adapter written to {out}")
