@@ -87,6 +87,40 @@ def test_adapt_then_train_on_the_adapter_then_classify(tmp_path, tiny_model_dir)
         load_model(out, backend="torch")
 
 
+def test_train_framing_on_a_domain_adapter(tmp_path, tiny_model_dir):
+    """`discourse train-framing --encoder ADAPTER`: the framing model carries a copy of the domain adapter, records
+    it in its config, and loads to the adapted encoder (checked before merging)."""
+    import numpy as np
+
+    from discourse.encoder import Encoder, EncoderIntegrityError
+    from discourse.model.framing import FramingModel
+
+    adapter = tmp_path / "adapter"
+    result = _adapt(_text_file(tmp_path / "corpus.txt", 40), adapter, tiny_model_dir, "--steps", "2", "--rank", "2",
+                    "--batch-size", "4", "--max-tokens", "16", "--lr", "1e-2")
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "framing"
+    trained = subprocess.run(CLI + ["train-framing", "--out", str(out), "--mode", "head", "--no-real",
+                                    "--encoder", str(adapter), "--model-version", "0.0.1"],
+                             capture_output=True, text=True, timeout=900)
+    assert trained.returncode == 0, trained.stderr
+    config = json.loads((out / "config.json").read_text())
+    adapted = Encoder.load(str(adapter))
+    assert config["encoder"] == str(tiny_model_dir) and config["encoder_adapters"] == ["encoder-adapter"]
+    assert config["encoder_version"] == adapted.version and config["adapter"] is None
+    assert json.loads((out / "metrics.json").read_text())["command"].endswith(f"--encoder {adapter}")
+    model = FramingModel.load(out, backend="torch")
+    texts = ["de baby slaapt niet goed .", "de moeder is zwaar ."]
+    assert model.encoder.version == adapted.version
+    assert np.allclose(model.encoder.encode(texts), adapted.encode(texts), atol=1e-6)
+    assert len(model.predict(texts)) == 2
+
+    manifest = out / "encoder-adapter" / ADAPTER_MANIFEST
+    manifest.write_text(manifest.read_text().replace('"sha256": {', '"sha256": {"extra.bin": "00", ', 1))
+    with pytest.raises(EncoderIntegrityError, match="extra.bin"):
+        FramingModel.load(out, backend="torch")
+
+
 def test_an_adapter_is_refused_on_another_base(tmp_path, tiny_model_dir, tiny_bert_factory):
     from discourse.encoder import Encoder, EncoderIntegrityError
 

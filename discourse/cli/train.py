@@ -152,6 +152,9 @@ def train_framing(
                                                 help="Head mode: keep this LoRA adapter folder and fit new heads. "
                                                      "Finetune mode: continue training this adapter (its rank and "
                                                      "layers) instead of a new one."),
+    encoder: Optional[str] = typer.Option(None, "--encoder",
+                                          help="Encoder (default: the embedded e5): e.g. a domain adapter folder from "
+                                               "`discourse adapt-encoder`, copied into the model."),
 ) -> None:
     """Train the default framing model (relevance, stance, sub-frames) on the authored and the real annotated corpus."""
     from ..training.finetune import SCHEDULES
@@ -164,7 +167,7 @@ def train_framing(
         fail(f"--schedule must be one of {', '.join(SCHEDULES)}, not {schedule!r}")
     train_framing_model(out, mode=mode, seed=seed, epochs=epochs, lr=lr, rank=rank, top_layers=top_layers,
                         patience=patience, schedule=schedule, version=model_version, real=real,
-                        real_weight=real_weight, adapter_from=adapter_from, log=log)
+                        real_weight=real_weight, adapter_from=adapter_from, encoder_spec=encoder, log=log)
 
 
 @app.command()

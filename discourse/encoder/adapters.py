@@ -31,3 +31,27 @@ def read_adapter_manifest(folder: str | Path) -> dict:
     if not manifest.get("sha256"):
         raise EncoderIntegrityError(f"{folder / ADAPTER_MANIFEST} records no checksums")
     return manifest
+
+
+#: The sub-folder(s) of a trained model that hold copies of its domain adapters ("encoder-adapter", then
+#: "encoder-adapter-1", ...): a model folder is complete on its own.
+ENCODER_ADAPTER_DIR = "encoder-adapter"
+
+
+def copy_domain_adapters(adapters: list[Path], model_dir: Path) -> list[str]:
+    """Copy `adapters` (in merge order) into `model_dir`; returns the sub-folder names a config records."""
+    import shutil
+
+    names = [ENCODER_ADAPTER_DIR if k == 0 else f"{ENCODER_ADAPTER_DIR}-{k}" for k in range(len(adapters))]
+    for source, name in zip(adapters, names):
+        shutil.rmtree(model_dir / name, ignore_errors=True)
+        shutil.copytree(source, model_dir / name)
+    return names
+
+
+def domain_adapter_dirs(model_dir: Path, names: list[str] | None) -> list[Path]:
+    """A model folder's domain adapters by the names its config records, each checked before it is merged."""
+    folders = [Path(model_dir) / name for name in names or []]
+    for folder in folders:
+        read_adapter_manifest(folder)
+    return folders

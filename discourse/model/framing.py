@@ -21,6 +21,7 @@ import numpy as np
 
 from ..codebook import STANCES
 from ..encoder import CachingEncoder, EmbeddingCache, load_inference_encoder, resolve_encoder_spec
+from ..encoder.adapters import domain_adapter_dirs
 from ..text import Sentence
 from .aggregate import aggregate_document
 from .heads import MultiLabelHead, SoftmaxHead
@@ -39,6 +40,7 @@ class FramingConfig:
     relevance_threshold: float = 0.5
     document_neutral_weight: float = 1.0  # see discourse.model.aggregate; chosen on real dev documents
     encoder_prefix: str | None = None  # the text prefix the heads were fitted with; None: the encoder's default
+    encoder_adapters: list[str] | None = None  # domain adapters (`discourse adapt-encoder`), merged before `adapter`
 
     @classmethod
     def read(cls, directory: Path) -> "FramingConfig":
@@ -67,9 +69,10 @@ class FramingModel:
             raise FileNotFoundError(f"{directory} is not a framing model folder (no {CONFIG_FILE})")
         config = FramingConfig.read(directory)
         if encoder is None:
-            adapter = directory / config.adapter if config.adapter else None
-            encoder = load_inference_encoder(resolve_encoder_spec(config.encoder, directory), adapter, backend, cache,
-                                             config.encoder_prefix)
+            adapters = domain_adapter_dirs(directory, config.encoder_adapters) + (
+                [directory / config.adapter] if config.adapter else [])
+            encoder = load_inference_encoder(resolve_encoder_spec(config.encoder, directory), adapters, backend,
+                                             cache, config.encoder_prefix)
         return cls(config, encoder, SoftmaxHead.load(directory, "relevance"), SoftmaxHead.load(directory, "stance"),
                    MultiLabelHead.load(directory, "frames"))
 

@@ -61,13 +61,11 @@ class TextClassifier:
     @classmethod
     def load(cls, directory: str | Path, encoder: CachingEncoder | None = None,
              backend: str | None = None) -> "TextClassifier":
-        from ..encoder.adapters import read_adapter_manifest
+        from ..encoder.adapters import domain_adapter_dirs
 
         directory = Path(directory)
         config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-        domain = [directory / name for name in config.get("encoder_adapters", [])]
-        for folder in domain:
-            read_adapter_manifest(folder)  # checksums, before the weights are merged
+        domain = domain_adapter_dirs(directory, config.get("encoder_adapters"))
         specs = config.get("members") or [{"head": "head", "adapter": config.get("adapter")}]
         encoders: dict[str | None, CachingEncoder] = {}  # members without an own adapter share one encoder
         members = []

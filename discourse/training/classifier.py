@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -28,6 +27,7 @@ from typing import Callable, Literal
 import numpy as np
 
 from ..encoder import EmbeddingCache, Encoder
+from ..encoder.adapters import copy_domain_adapters
 from ..model.calibration import expected_calibration_error
 from ..model.heads import SoftmaxHead
 from ..model.textclassifier import MAX_DOC_SENTENCES, Level, TextClassifier, document_sentences
@@ -38,7 +38,6 @@ C_GRID = (0.25, 1.0, 4.0, 16.0, 64.0)
 DEV_SHARE = 0.15
 TEST_SHARE = 0.15
 MIN_TRAIN_PER_CLASS = 50  # below this a class's figures (and its F1 in the card) are mostly noise
-ENCODER_ADAPTER_DIR = "encoder-adapter"
 
 
 @dataclass
@@ -294,11 +293,7 @@ def train_classifier(data: str | Path, text_column: str, label_column: str, out_
               "members": [{"head": f"{m.prefix}head", "adapter": m.adapter} for m in members]}
     out_dir.mkdir(parents=True, exist_ok=True)
     if domain_adapters:
-        names = [ENCODER_ADAPTER_DIR if k == 0 else f"{ENCODER_ADAPTER_DIR}-{k}" for k in range(len(domain_adapters))]
-        for source, name in zip(domain_adapters, names):  # a copy: the model folder is complete on its own
-            shutil.rmtree(out_dir / name, ignore_errors=True)
-            shutil.copytree(source, out_dir / name)
-        config["encoder_adapters"] = names
+        config["encoder_adapters"] = copy_domain_adapters(domain_adapters, out_dir)
     for member in members:
         (out_dir / member.prefix).mkdir(parents=True, exist_ok=True)
         member.head.save(out_dir, f"{member.prefix}head")

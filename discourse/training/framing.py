@@ -18,6 +18,7 @@ import numpy as np
 
 from ..codebook import STANCES, load_codebook
 from ..encoder import EmbeddingCache, Encoder
+from ..encoder.adapters import copy_domain_adapters
 from ..model.calibration import expected_calibration_error, softmax
 from ..model.framing import FramingConfig, FramingModel
 from ..model.heads import MultiLabelHead
@@ -33,11 +34,13 @@ RELEVANCE_LABELS = ["irrelevant", "relevant"]
 def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, epochs: int = 4,
                         version: str = "1.1.0", lr: float = 2e-4, rank: int = 8, top_layers: int = 6,
                         patience: int = 1, schedule: str = "constant", real: bool = True, real_weight: int = 2,
-                        adapter_from: str | Path | None = None, log: Callable[[str], None] = print) -> dict:
+                        adapter_from: str | Path | None = None, encoder_spec: str | None = None,
+                        log: Callable[[str], None] = print) -> dict:
     """`real`: add the labelled real units (corpora/real_annotated) to train and dev, each train unit `real_weight`
     times; the real test split is only ever evaluated. The authored test split is reported beside it.
     `adapter_from`: in head mode keep that LoRA adapter (copied into the new model) and fit new heads over it; in
-    finetune mode continue training it on this run's units."""
+    finetune mode continue training it on this run's units. `encoder_spec`: the encoder (default: the embedded e5),
+    e.g. a domain adapter folder from `discourse adapt-encoder`, copied into the model and merged before the LoRA."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -50,7 +53,8 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
     log("corpus: " + ", ".join(f"{k} {len(v)}" for k, v in splits.items())
         + ("; real " + ", ".join(f"{k} {len(v)}" for k, v in real_splits.items()) if real_splits else ""))
     cache = EmbeddingCache(embedding_cache_path())
-    encoder = Encoder.load(None, cache=cache)
+    encoder = Encoder.load(encoder_spec, cache=cache)
+    domain_adapters = list(encoder.adapters)
     adapter = None
     if mode == "finetune":
         from .finetune import finetune_lora
@@ -61,7 +65,7 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
                                top_layers=top_layers or None, patience=patience, schedule=schedule,
                                init_adapter=Path(adapter_from) if adapter_from is not None else None, log=log)
         log(f"LoRA: best epoch {result.best_epoch} of {result.epochs_run}, {result.seconds:.0f}s")
-        encoder = Encoder.load(None, cache=cache).with_adapter(out_dir / "adapter")
+        encoder = Encoder.load(encoder_spec, cache=cache).with_adapter(out_dir / "adapter")
         adapter = "adapter"
     elif mode != "head":
         raise ValueError(f"mode must be 'head' or 'finetune', got {mode!r}")
@@ -73,7 +77,8 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
 
     x = {name: encoder.encode([u.text for u in units]) for name, units in splits.items()}
     heads = fit_heads(splits, x, codebook.frames, seed)
-    config = FramingConfig(MODEL_NAME, version, encoder.name, encoder.version, codebook.version, adapter)
+    config = FramingConfig(MODEL_NAME, version, encoder.name, encoder.version, codebook.version, adapter,
+                           encoder_adapters=copy_domain_adapters(domain_adapters, out_dir) or None)
     config.write(out_dir)
     for name, head in heads.items():
         head.save(out_dir, name)
@@ -94,7 +99,8 @@ def train_framing_model(out_dir: str | Path, mode: str = "head", seed: int = 0, 
                                                          if adapter_from is None else "")
                       + f" --patience {patience} --schedule {schedule}" if mode == "finetune" else "")
                    + (f" --real-weight {real_weight}" if real_splits else " --no-real")
-                   + (f" --adapter-from {adapter_from}" if adapter_from is not None else ""),
+                   + (f" --adapter-from {adapter_from}" if adapter_from is not None else "")
+                   + (f" --encoder {encoder_spec}" if encoder_spec else ""),
     }
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if real_splits:
