@@ -140,36 +140,30 @@ def adapt_encoder(paths: list[str], out_dir: str | Path, base: str | None = None
         return nn.functional.cross_entropy(logits, labels[chosen])
 
     rng = np.random.default_rng(seed + 1)
-    peft_model.train()
-    if head_steps:
-        head_optimiser = torch.optim.AdamW(head.parameters(), lr=max(lr, 1e-3), weight_decay=0.01)
-        head_losses = []
-        for step in range(head_steps):
+
+    def train_steps(n: int, optimiser, scheduler=None, encoder_grad: bool = True, name: str = "step") -> list:
+        losses = []
+        for step in range(n):
             idx = rng.choice(len(train_windows), size=min(batch_size, len(train_windows)), replace=False)
-            loss = loss_of(batch([train_windows[i] for i in idx]), encoder_grad=False)
+            loss = loss_of(batch([train_windows[i] for i in idx]), encoder_grad)
             if loss is None:
                 continue
-            head_optimiser.zero_grad()
+            optimiser.zero_grad()
             loss.backward()
-            head_optimiser.step()
-            head_losses.append(float(loss.detach()))
-            if (step + 1) % 25 == 0 or step + 1 == head_steps:
-                log(f"head step {step + 1}/{head_steps}: masked-LM loss {np.mean(head_losses[-25:]):.4f} "
+            optimiser.step()
+            if scheduler is not None:
+                scheduler.step()
+            losses.append(float(loss.detach()))
+            if (step + 1) % 25 == 0 or step + 1 == n:
+                log(f"{name} {step + 1}/{n}: masked-LM loss {np.mean(losses[-25:]):.4f} "
                     f"({time.perf_counter() - started:.0f}s)")
-    losses = []
-    for step in range(steps):
-        idx = rng.choice(len(train_windows), size=min(batch_size, len(train_windows)), replace=False)
-        loss = loss_of(batch([train_windows[i] for i in idx]))
-        if loss is None:
-            continue
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        scheduler.step()
-        losses.append(float(loss.detach()))
-        if (step + 1) % 25 == 0 or step + 1 == steps:
-            log(f"step {step + 1}/{steps}: masked-LM loss {np.mean(losses[-25:]):.4f} "
-                f"({time.perf_counter() - started:.0f}s)")
+        return losses
+
+    peft_model.train()
+    if head_steps:
+        train_steps(head_steps, torch.optim.AdamW(head.parameters(), lr=max(lr, 1e-3), weight_decay=0.01),
+                    encoder_grad=False, name="head step")
+    losses = train_steps(steps, optimiser, scheduler)
     peft_model.eval()
     eval_loss = _mean_loss(loss_of, batch, eval_windows, batch_size)
 
