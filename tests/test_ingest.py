@@ -190,12 +190,13 @@ def test_field_mapping_tries_common_alternatives(tmp_path):
         {"content": "Tekst uit content.", "headline": "Kop", "published": 1709632800},
         {"tekst": "Tekst uit tekst.", "pubdate": "20240305", "Title": "Hoofdletters"},
         {"Text": "Kolomnaam met hoofdletter.", "DATE": "05-03-2024"},
+        {"text_fr": "Texte en français.", "text_nl": "De Nederlandse kant.", "date": "2024-03-05"},
     ])
     items = list(read_records([path]))
     assert rejections(items) == []
     assert [r.text for r in items] == ["Tekst uit body.", "Tekst uit content.", "Tekst uit tekst.",
-                                       "Kolomnaam met hoofdletter."]
-    assert [r.title for r in items] == ["Een titel", "Kop", "Hoofdletters", None]
+                                       "Kolomnaam met hoofdletter.", "De Nederlandse kant."]
+    assert [r.title for r in items] == ["Een titel", "Kop", "Hoofdletters", None, None]
     assert all(r.published == dt.date(2024, 3, 5) for r in items)
     assert (items[0].source, items[0].url, items[0].meta) == ("Trouw", "u1", {})
 

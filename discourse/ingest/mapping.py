@@ -23,7 +23,8 @@ ROLES = ("id", "text", "title", "date", "source", "url")
 #: Alternatives tried, in order, when a role is left at its default and the default field is absent.
 ALTERNATIVES: dict[str, tuple[str, ...]] = {
     "id": ("_id", "doc_id", "article_id", "uuid", "guid"),
-    "text": ("body", "content", "tekst", "full_text", "fulltext", "article", "artikel", "inhoud"),
+    # text_nl: the Dutch side of a bilingual Belgian record (text_nl / text_fr, as in federal parliament data)
+    "text": ("body", "content", "tekst", "full_text", "fulltext", "article", "artikel", "inhoud", "text_nl"),
     "title": ("titel", "headline", "kop", "kopregel"),
     "date": ("published", "datum", "pubdate", "pub_date", "published_at", "publication_date", "publicatiedatum",
              "created_at", "timestamp"),
