@@ -57,7 +57,10 @@ def scores(x_auth: np.ndarray, x_dev: np.ndarray, x_real: np.ndarray, auth: list
 
     xa, ya = x_auth[rel_a], np.array([STANCE_LABELS.index(u.stance) for u in auth if u.relevant])
     xr, yr = x_real[rel_r], np.array([STANCE_LABELS.index(u.stance) for u in real if u.relevant])
-    weights = lambda n_real: np.concatenate([np.ones(len(xa)), np.full(n_real, REAL_WEIGHT)])  # noqa: E731
+
+    def weights(n_real: int) -> np.ndarray:  # authored units count once, real ones REAL_WEIGHT times
+        return np.concatenate([np.ones(len(xa)), np.full(n_real, REAL_WEIGHT)])
+
     oof_stance = np.zeros(len(xr), int)
     for train, test in folds.split(xr, yr):
         model = fit(np.vstack([xa, xr[train]]), np.concatenate([ya, yr[train]]), weights(len(train)))

@@ -16,18 +16,16 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 OUT = ROOT / "bench" / "results" / "language_modes.json"
 
-
-def rss_mb() -> float:
-    return round(int(re.search(r"^VmRSS:\s+(\d+)", Path("/proc/self/status").read_text(), re.M).group(1)) / 1024, 1)
+from memory import status_mb  # noqa: E402
 
 
 def dutch_texts(radio: int) -> list[str]:
@@ -54,9 +52,9 @@ def run(mode: str, radio: int) -> dict:
         return (builder.with_low_accuracy_mode() if low else builder).with_preloaded_language_models().build()
 
     texts = dutch_texts(radio)
-    start = rss_mb()
+    start = status_mb("VmRSS")
     detector = build(L._LANGUAGES, low=mode != "high")
-    loaded = rss_mb()
+    loaded = status_mb("VmRSS")
     pairs: dict = {}
 
     def guess(sample: str):
@@ -79,7 +77,7 @@ def run(mode: str, radio: int) -> dict:
             if confidence >= L.REFUSE_CONFIDENCE and letters >= L.REFUSE_MIN_LETTERS:
                 refused.append(text[:80])
     return {"mode": mode, "texts": len(texts), "rss_start_mb": start, "rss_loaded_mb": loaded,
-            "rss_after_mb": rss_mb(), "flagged_not_dutch": flagged, "refused": len(refused),
+            "rss_after_mb": status_mb("VmRSS"), "flagged_not_dutch": flagged, "refused": len(refused),
             "refused_examples": refused[:10], "pair_detectors_built": len(pairs)}
 
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/real_corpus.py pool --round 0            # select round 0 (prevalence, targeted, hard negatives)
     .venv/bin/python bench/real_corpus.py pool --round 1 --active   # a round of active learning from the shipped model
-    .venv/bin/python bench/real_corpus.py pool --round 5 --rare --n 600   # the model's likeliest pressuring/supportive
+    .venv/bin/python bench/real_corpus.py pool --round 5 --rare --n 600   # the model's likeliest stances
     .venv/bin/python bench/real_corpus.py export --round 0 --out /tmp/coding --size 250
     .venv/bin/python bench/real_corpus.py collect --round 0 --coding /tmp/coding   # coder files -> codings.jsonl
     .venv/bin/python bench/real_corpus.py documents                 # documents for document-level labels
@@ -116,17 +116,31 @@ def _uid(ref: dict) -> str:
 def _capped_sample(rng: random.Random, rows: list[dict], n: int, per_doc: int, taken: set[str],
                    doc_count: Counter) -> list[dict]:
     """Up to n random rows not yet taken, at most per_doc from one document (across all strata)."""
+    return _take_in_order(rng.sample(rows, len(rows)), n, per_doc, taken, doc_count)
+
+
+def _take_in_order(rows: list[dict], n: int, per_doc: int, taken: set[str], doc_count: Counter) -> list[dict]:
+    """The first n of `rows` not yet taken, at most per_doc from one document; `taken` and `doc_count` are updated,
+    so that several draws can share them."""
     out = []
-    for row in rng.sample(rows, len(rows)):
+    for row in rows:
+        if len(out) == n:
+            break
         key = (row["corpus"], row["file"], row["row"])
         if row["sha256"] in taken or doc_count[key] >= per_doc:
             continue
         out.append(row)
         taken.add(row["sha256"])
         doc_count[key] += 1
-        if len(out) == n:
-            break
     return out
+
+
+def _prefilter_passing(fresh: list[dict], n: int, rng: random.Random) -> list[dict]:
+    """Up to n sentences without a parenthood word that pass the pre-filter (where the relevance head's false
+    positives are), from a seeded sample of 20 × n such sentences."""
+    others = [r for r in fresh if not PARENTHOOD.search(r["text"])]
+    others = rng.sample(others, min(len(others), n * 20))
+    return [r for r, ok in zip(others, RelevancePrefilter.load().passes([r["text"] for r in others])) if ok][:n]
 
 
 def _old_validation_refs() -> list[dict]:
@@ -221,10 +235,7 @@ def select_active(rows: list[dict], n: int, model_dir: Path, sample: int, round_
     n_other = round(sample * prefilter_share)
     pool = rng.sample(worded, min(sample - n_other, len(worded)))
     if n_other:
-        others = [r for r in fresh if not PARENTHOOD.search(r["text"])]
-        others = rng.sample(others, min(len(others), n_other * 20))
-        passed = [r for r, ok in zip(others, RelevancePrefilter.load().passes([r["text"] for r in others])) if ok]
-        pool += passed[:n_other]
+        pool += _prefilter_passing(fresh, n_other, rng)
     texts = [r["text"] for r in pool]
     model = FramingModel.load(model_dir)
     relevance, stance, label = _active_view(model.predict(texts))
@@ -234,19 +245,8 @@ def select_active(rows: list[dict], n: int, model_dir: Path, sample: int, round_
         other = FramingModel.load(committee)  # its own encoder: a committee may carry another adapter
         other_relevance, _, other_label = _active_view(other.predict(texts))
         score += 0.5 * ((label != other_label) | ((relevance >= 0.5) != (other_relevance >= 0.5)))
-    order = np.argsort(-score)
-    doc_count: Counter = Counter()
-    chosen = []
-    for i in order:
-        row = pool[i]
-        key = (row["corpus"], row["file"], row["row"])
-        if doc_count[key] >= 2:
-            continue
-        doc_count[key] += 1
-        chosen.append({**row, "stratum": f"active_round{round_no}"})
-        if len(chosen) == n:
-            break
-    return chosen
+    chosen = _take_in_order([pool[i] for i in np.argsort(-score)], n, 2, set(), Counter())
+    return [{**row, "stratum": f"active_round{round_no}"} for row in chosen]
 
 
 def select_rare(rows: list[dict], n: int, model_dir: Path, round_no: int, prefilter_share: float = 0.0,
@@ -269,10 +269,7 @@ def select_rare(rows: list[dict], n: int, model_dir: Path, round_no: int, prefil
         pool = rng.sample(pool, sample)
     n_other = round(len(pool) * prefilter_share)
     if n_other:
-        others = [r for r in fresh if not PARENTHOOD.search(r["text"])]
-        others = rng.sample(others, min(len(others), n_other * 20))
-        pool += [r for r, ok in zip(others, RelevancePrefilter.load().passes([r["text"] for r in others]))
-                 if ok][:n_other]
+        pool += _prefilter_passing(fresh, n_other, rng)
     print(f"scoring {len(pool)} candidate sentences with {model_dir}", file=sys.stderr)
     preds = FramingModel.load(model_dir).predict([r["text"] for r in pool])
     scores = {label: np.array([p["scores"][label] for p in preds]) for label in ("pressuring", "supportive")}
@@ -280,18 +277,9 @@ def select_rare(rows: list[dict], n: int, model_dir: Path, round_no: int, prefil
     chosen, taken = [], set()
     for label in ("supportive", "pressuring"):  # supportive first: the rarer class
         quota = n // 2 if label == "supportive" else n - len(chosen)
-        picked = 0
-        for i in np.argsort(-scores[label], kind="stable"):
-            row = pool[i]
-            key = (row["corpus"], row["file"], row["row"])
-            if picked == quota:
-                break
-            if row["sha256"] in taken or doc_count[key] >= 2:
-                continue
-            taken.add(row["sha256"])
-            doc_count[key] += 1
-            picked += 1
-            chosen.append({**row, "stratum": f"rare_{label}_round{round_no}"})
+        ranked = [pool[i] for i in np.argsort(-scores[label], kind="stable")]
+        chosen += [{**row, "stratum": f"rare_{label}_round{round_no}"}
+                   for row in _take_in_order(ranked, quota, 2, taken, doc_count)]
     return chosen
 
 
@@ -723,7 +711,8 @@ def counts() -> None:
 def main() -> None:
     model = {"type": Path, "default": REPO_ROOT / "models" / "framing-e5-small"}
     args = parse_commands(__doc__.split("\n\n")[0], {
-        "pool": {"--round": ROUND, "--active": FLAG, "--rare": FLAG, "--targeted-rest": FLAG, "--n": {"type": int, "default": 400},
+        "pool": {"--round": ROUND, "--active": FLAG, "--rare": FLAG, "--targeted-rest": FLAG,
+                 "--n": {"type": int, "default": 400},
                  "--sample": {"type": int, "help": "candidates to score (--active: default 6000; --rare: all)"},
                  "--model": model,
                  "--committee": {"type": Path, "help": "a second model: units on which its labels differ rank higher"},

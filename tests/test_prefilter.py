@@ -82,6 +82,19 @@ def test_serving_features_are_scikit_learns():
     assert np.allclose(prefilter.scores(texts[5:6]), prefilter.scores(texts)[5:6], atol=1e-12)
 
 
+def test_a_lone_surrogate_raises_as_in_scikit_learn():
+    """Not a crash of the process: mmh3 cannot hash a string without a UTF-8 form."""
+    import pytest
+
+    from discourse.model.prefilter import _vectorizer
+
+    prefilter = RelevancePrefilter.load()
+    with pytest.raises(UnicodeEncodeError):
+        _vectorizer(prefilter.config).transform(["\ud800 baby"])
+    with pytest.raises(UnicodeEncodeError):
+        prefilter.scores(["Een baby slaapt.", "\ud800 baby"])
+
+
 def test_scoring_does_not_import_scikit_learn():
     import subprocess
     import sys

@@ -121,6 +121,9 @@ def char_wb_ngrams(text: str, n_min: int, n_max: int) -> list[str]:
 
 def hashed_ngrams(text: str, n_min: int, n_max: int, n_features: int) -> np.ndarray:
     """The feature index of each n-gram of `text`, as scikit-learn's HashingVectorizer computes it."""
+    # A lone surrogate has no UTF-8 form: scikit-learn raised UnicodeEncodeError on it, and mmh3 would crash the
+    # whole process (a segmentation fault), so the text is checked here first and raises as before.
+    text.encode("utf-8")
     hashes = np.fromiter(map(mmh3.hash, char_wb_ngrams(text, n_min, n_max)), np.int64)
     return np.abs(hashes) % n_features  # int64, so |-2**31| is 2**31 (scikit-learn maps it to the same index)
 

@@ -8,8 +8,9 @@ LayerNorm, the decoder tied to the word embeddings as in BERT) is trained along 
 encoder's LoRA weights are kept (a few MB). The head is first trained alone for `head_steps` batches over the frozen
 encoder (a forward pass without gradients, about a third of a step's cost): a head that starts from nothing sends
 noise into the adapter, and the adapter's first hundreds of steps went into serving it (masked-LM loss 11 → 7.5
-over 200 steps, most of it the head). The manifest sits next to `discourse_adapter.json`, which names the base the adapter
-belongs to, how it was trained, and the sha256 of every file. `Encoder.load(DIR)` checks both before merging.
+over 200 steps, most of it the head). The LoRA weights sit next to `discourse_adapter.json`, which names the base
+the adapter belongs to, how it was trained, and the sha256 of every file. `Encoder.load(DIR)` checks both before
+merging.
 """
 
 from __future__ import annotations
@@ -174,8 +175,7 @@ def adapt_encoder(paths: list[str], out_dir: str | Path, base: str | None = None
     manifest = {
         "type": "encoder-adapter", "objective": "masked-lm", "base": encoder.name, "base_version": encoder.version,
         "rank": rank, "top_layers": top_layers, "steps": steps, "head_steps": head_steps, "batch_size": batch_size,
-        "lr": lr,
-        "max_tokens": max_tokens, "seed": seed, "data": [str(p) for p in paths],
+        "lr": lr, "max_tokens": max_tokens, "seed": seed, "data": [str(p) for p in paths],
         "windows": {"train": len(train_windows), "held_out": n_eval},
         "train_loss_last_25": round(float(np.mean(losses[-25:])), 4) if losses else None,
         "held_out_loss": round(eval_loss, 4), "seconds": round(time.perf_counter() - started, 1),
