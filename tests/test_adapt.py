@@ -121,6 +121,13 @@ def test_train_framing_on_a_domain_adapter(tmp_path, tiny_model_dir):
         FramingModel.load(out, backend="torch")
 
 
+def test_train_framing_refuses_a_missing_encoder_clearly(tmp_path):
+    result = subprocess.run(CLI + ["train-framing", "--out", str(tmp_path / "m"), "--mode", "head", "--no-real",
+                                   "--encoder", str(tmp_path / "no-such-adapter")],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2 and "no-such-adapter" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_an_adapter_is_refused_on_another_base(tmp_path, tiny_model_dir, tiny_bert_factory):
     from discourse.encoder import Encoder, EncoderIntegrityError
 

@@ -165,9 +165,14 @@ def train_framing(
         fail(f"--mode must be 'head' or 'finetune', not {mode!r}")
     if schedule not in SCHEDULES:
         fail(f"--schedule must be one of {', '.join(SCHEDULES)}, not {schedule!r}")
-    train_framing_model(out, mode=mode, seed=seed, epochs=epochs, lr=lr, rank=rank, top_layers=top_layers,
-                        patience=patience, schedule=schedule, version=model_version, real=real,
-                        real_weight=real_weight, adapter_from=adapter_from, encoder_spec=encoder, log=log)
+    from ..encoder import EncoderIntegrityError
+
+    try:
+        train_framing_model(out, mode=mode, seed=seed, epochs=epochs, lr=lr, rank=rank, top_layers=top_layers,
+                            patience=patience, schedule=schedule, version=model_version, real=real,
+                            real_weight=real_weight, adapter_from=adapter_from, encoder_spec=encoder, log=log)
+    except (FileNotFoundError, EncoderIntegrityError) as exc:  # a wrong --encoder or --adapter-from
+        fail(str(exc))
 
 
 @app.command()
