@@ -173,6 +173,24 @@ def test_cache_round_trips_in_memory_and_on_disk(tmp_path):
         assert (reopened.hits, reopened.misses) == (2, 1) and len(reopened) == 3
 
 
+def test_bounded_memory_drops_the_least_recently_used(tmp_path):
+    vectors = np.eye(4, dtype=np.float32)
+    cache = EmbeddingCache(max_memory=2)
+    cache.put_many("v", ["a", "b"], vectors[:2])
+    assert cache.get_many("v", ["a"])[0] is not None  # "a" used: "b" is now the least recent
+    cache.put_many("v", ["c"], vectors[2:3])
+    assert len(cache) == 2
+    found = cache.get_many("v", ["a", "b", "c"])
+    np.testing.assert_array_equal(found[0], vectors[0])
+    assert found[1] is None
+    np.testing.assert_array_equal(found[2], vectors[2])
+    with EmbeddingCache(tmp_path / "c.sqlite", max_memory=1) as backed:  # the file keeps what memory drops
+        backed.put_many("v", ["a", "b"], vectors[:2])
+        assert all(v is not None for v in backed.get_many("v", ["a", "b"])) and len(backed._memory) == 1
+    with pytest.raises(ValueError, match="at least 1"):
+        EmbeddingCache(max_memory=0)
+
+
 def test_cache_avoids_recomputation(tiny_model_dir, tmp_path):
     cache = EmbeddingCache(tmp_path / "cache.sqlite")
     encoder = Encoder.load(str(tiny_model_dir), cache=cache)

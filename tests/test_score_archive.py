@@ -183,3 +183,33 @@ def test_records_the_store_cannot_take_are_rejected_alone_and_the_run_goes_on(mo
     assert "field 'id' has 300 characters" in rejected[1][2] and "field 'name' has 300" in rejected[2][2]
     assert sorted(r[0] for r in _rows(store_url, "SELECT document_id FROM document_scores")) == \
         ["art-0", "art-2", "art-4", "art-5"]
+
+
+def test_a_sentence_met_again_in_the_run_is_encoded_once_with_the_same_scores(model, store_url, tmp_path):
+    boilerplate = "Kind en Gezin raadt ouders aan hun baby altijd op de rug te laten slapen."
+    articles = authored_articles(7)
+    for article in articles:
+        article["text"] += " " + boilerplate
+    archive = tmp_path / "archief.jsonl"
+    archive.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in articles), encoding="utf-8")
+    prefilter = RelevancePrefilter.load()
+    assert prefilter.passes([boilerplate])[0]
+    summary = score_archive([str(archive)], model, db_url=store_url, source="test", batch_size=2,
+                            prefilter=prefilter)  # 4 batches, two in flight at a time
+    assert summary.scored == 7 and summary.errors == 0
+    # the boilerplate reached the model in every article, and was encoded in the first batch only
+    assert summary.sentences_encoded <= summary.sentences_to_model - 6
+    assert summary.as_dict()["sentences_encoded"] == summary.sentences_encoded
+    assert {"model", "language", "segment", "prefilter"} <= set(summary.stage_seconds)
+    rows = _rows(store_url, f"SELECT document_id, label, relevance, score_pressuring, score_supportive "
+                            f"FROM segment_scores WHERE text = '{boilerplate}' ORDER BY document_id")
+    assert [r[0] for r in rows] == sorted(a["id"] for a in articles)
+    alone = model.predict([boilerplate])[0]  # a fresh model call: the remembered vector gives the same row
+    assert {tuple(r[1:]) for r in rows} == {(alone["label"], alone["relevance"], alone["scores"]["pressuring"],
+                                             alone["scores"]["supportive"])}
+    # every document has exactly the result the one-batch run gives it
+    one_batch = score_archive([str(archive)], model, db_url=f"sqlite:///{tmp_path / 'one.sqlite'}", source="test",
+                              batch_size=64, prefilter=prefilter)
+    assert one_batch.scored == 7
+    query = "SELECT document_id, label, relevance FROM document_scores ORDER BY document_id"
+    assert _rows(store_url, query) == _rows(f"sqlite:///{tmp_path / 'one.sqlite'}", query)

@@ -69,7 +69,9 @@ def score_archive_command(
     skipped = skipped_counts(summary.skipped)
     typer.echo(f"run {summary.run_id}: {summary.scored} scored, skipped: {skipped}, errors {summary.errors}; "
                f"{summary.seconds:.1f}s, {summary.docs_per_second:.1f} docs/s; {summary.sentences_to_model} of "
-               f"{summary.sentences_total} sentences went to the model", err=True)
+               f"{summary.sentences_total} sentences went to the model"
+               + (f" ({summary.sentences_encoded} encoded, the rest met before in the run)"
+                  if getattr(summary, "sentences_encoded", None) is not None else ""), err=True)
     for path, encoding in sorted(getattr(summary, "encodings", {}).items()):
         typer.echo(f"read as {encoding}: {path} (not valid UTF-8)", err=True)
     stages = summary.stage_seconds

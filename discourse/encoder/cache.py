@@ -2,14 +2,16 @@
 
 Two layers: a dict in memory, and optionally one SQLite file that survives the process (WAL, so readers in
 other processes are not blocked while a batch is written). A long-running process (the HTTP service) can leave
-the memory layer out (`memory=False`), so that the vectors it has seen do not pile up in its RAM. One lock
-serialises all access, so one cache can be shared by threads.
+the memory layer out (`memory=False`), so that the vectors it has seen do not pile up in its RAM, or bound it
+(`max_memory`: the least recently used vectors beyond that many are dropped). One lock serialises all access, so
+one cache can be shared by threads.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +22,15 @@ SQL_CHUNK = 500  # keys per SELECT … IN (…); stays under SQLite's bound-para
 
 
 class EmbeddingCache:
-    def __init__(self, path: str | Path | None = None, memory: bool = True):
+    def __init__(self, path: str | Path | None = None, memory: bool = True, max_memory: int | None = None):
         self.path = Path(path) if path is not None else None
         if self.path is None and not memory:
             raise ValueError("an embedding cache needs a file, its memory, or both")
+        if max_memory is not None and max_memory < 1:
+            raise ValueError(f"max_memory must be at least 1 vector, got {max_memory}")
         self.memory = memory
-        self._memory: dict[tuple[str, str], np.ndarray] = {}
+        self.max_memory = max_memory
+        self._memory: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self.hits = 0
@@ -44,7 +49,12 @@ class EmbeddingCache:
         """The cached vector for each text, None where there is none."""
         keys = [text_hash(t) for t in texts]
         with self._lock:
-            found = {k: self._memory[(version, k)] for k in keys if (version, k) in self._memory}
+            found = {}
+            for key in keys:
+                vector = self._memory.get((version, key))
+                if vector is not None:
+                    found[key] = vector
+                    self._memory.move_to_end((version, key))  # recently used: dropped last
             if self._db is not None:
                 wanted = sorted({k for k in keys if k not in found})
                 for start in range(0, len(wanted), SQL_CHUNK):
@@ -56,7 +66,7 @@ class EmbeddingCache:
                         vector = np.frombuffer(blob, np.float32, count=dim)  # read-only view, like memory entries
                         found[key] = vector
                         if self.memory:
-                            self._memory[(version, key)] = vector
+                            self._remember((version, key), vector)
             result = [found.get(k) for k in keys]
             hits = sum(v is not None for v in result)
             self.hits += hits
@@ -74,11 +84,18 @@ class EmbeddingCache:
                 stored.flags.writeable = False  # callers get this array back; nobody may change it in place
                 key = text_hash(text)
                 if self.memory:
-                    self._memory[(version, key)] = stored
+                    self._remember((version, key), stored)
                 rows.append((version, key, stored.shape[0], stored.tobytes()))
             if self._db is not None and rows:
                 with self._db:  # one transaction for the whole batch
                     self._db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?)", rows)
+
+    def _remember(self, key: tuple[str, str], vector: np.ndarray) -> None:
+        self._memory[key] = vector
+        self._memory.move_to_end(key)
+        if self.max_memory is not None:
+            while len(self._memory) > self.max_memory:
+                self._memory.popitem(last=False)
 
     def __len__(self) -> int:
         with self._lock:

@@ -12,12 +12,20 @@ a store that cannot be reached does.
 
 A document id names one text: a record whose id is stored already with another text (a second archive reusing
 ids) is rejected as `id_conflict`, never counted as already scored; the same id with the same text is.
+
+Two batches are in flight at a time: while one is in the model (which releases the interpreter), the next is read,
+checked for language, split and pre-filtered, so both cores stay busy; the model takes one batch at a time, and
+batches are written in the order they were read. A sentence met again in the run (news repeats its boilerplate
+and quotes) is encoded once: the run keeps the most recent `RUN_MEMORY` embeddings.
 """
 
 from __future__ import annotations
 
+import copy
+import threading
 import time
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -26,6 +34,7 @@ from typing import Callable, ClassVar, Iterable
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from ..encoder.cache import EmbeddingCache
 from ..ingest import FieldMapping, IngestRecord, Rejection, expand_paths, read_records
 from ..model.prefilter import RelevancePrefilter
 from ..store import ScoreWriter, make_engine, upgrade
@@ -40,6 +49,8 @@ from .score import Document, Refusal, score_documents
 STORE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 
 DEFAULT_BATCH = 64  # articles per transaction: small enough to lose little on a kill, large enough to batch well
+RUN_MEMORY = 20_000  # embeddings a run keeps for sentences it meets again (~31 MB at 384 dimensions)
+IN_FLIGHT = 2  # batches scored at once: one in the model, one in the stages before it
 
 
 @dataclass
@@ -67,11 +78,14 @@ class ArchiveSummary(RunSummary):
     errors: int = 0  # records the scorer or the store failed on (also counted in skipped["record_error"])
     sentences_total: int = 0
     sentences_to_model: int = 0
+    #: of those, the ones the encoder computed (the rest were met before in the run); None where not counted (Ray)
+    sentences_encoded: int | None = None
     stage_seconds: Counter = field(default_factory=Counter)  # read, resume_check, language, ..., model, write
     encodings: dict = field(default_factory=dict)  # path -> encoding, for CSV/TSV files that were not UTF-8
 
     KEYS: ClassVar[tuple[str, ...]] = ("run_id", "scored", "skipped", "errors", "seconds", "docs_per_second",
-                                       "sentences_total", "sentences_to_model", "stage_seconds", "encodings")
+                                       "sentences_total", "sentences_to_model", "sentences_encoded",
+                                       "stage_seconds", "encodings")
 
     @property
     def docs_per_second(self) -> float:
@@ -81,6 +95,8 @@ class ArchiveSummary(RunSummary):
         out = {"errors": self.errors, "docs_per_second": round(self.docs_per_second, 2),
                "sentences_total": self.sentences_total, "sentences_to_model": self.sentences_to_model,
                "stage_seconds": {k: round(v, 2) for k, v in sorted(self.stage_seconds.items())}}
+        if self.sentences_encoded is not None:
+            out["sentences_encoded"] = self.sentences_encoded
         if self.encodings:
             out["encodings"] = dict(self.encodings)
         return out
@@ -344,20 +360,81 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
     def stored(ids: list[str]) -> dict[str, StoredDocument]:
         return writer.stored_documents(ids, meta["model"], meta["model_version"])
 
+    scorer = _OneModelCall(model)
     started, read = time.perf_counter(), 0
-    with recorded_run(writer, summary, engine, started):
+    pending: deque[tuple[Future, set[str]]] = deque()  # batches being scored, with their ids, in read order
+
+    def write_oldest() -> None:
+        sink.write(pending.popleft()[0].result())
+        summary.seconds = time.perf_counter() - started
+        summary.sentences_encoded = scorer.encoded
+        if progress:
+            progress(summary, read)
+
+    with recorded_run(writer, summary, engine, started), \
+            ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="score-archive") as pool:
         items = read_records(files, mapping, roots=roots, encodings=summary.encodings)
-        while True:
-            reading = time.perf_counter()
-            chunk = list(islice(items, batch_size))
-            summary.stage_seconds["read"] += time.perf_counter() - reading
-            if not chunk:
-                break
-            read += len(chunk)
-            records, rejections = split_items(chunk)
-            sink.reject(rejections)
-            sink.write(score_records(model, records, prefilter, stored, source, genre, language_check))
-            summary.seconds = time.perf_counter() - started
-            if progress:
-                progress(summary, read)
+        try:
+            while True:
+                reading = time.perf_counter()
+                chunk = list(islice(items, batch_size))
+                summary.stage_seconds["read"] += time.perf_counter() - reading
+                if not chunk:
+                    break
+                read += len(chunk)
+                records, rejections = split_items(chunk)
+                sink.reject(rejections)
+                ids = {r.id for r in records}
+                # An id of a batch not yet written is decided against what that batch writes (already scored, or
+                # another text under the same id), as if the batches ran one after the other.
+                while pending and any(ids & in_flight for _, in_flight in pending):
+                    write_oldest()
+                # The store is asked here, in the thread that writes, not in the scoring threads.
+                checking = time.perf_counter()
+                found = stored(list(ids)) if ids else {}
+                summary.stage_seconds["resume_check"] += time.perf_counter() - checking
+                pending.append((pool.submit(score_records, scorer, records, prefilter, _lookup(found), source,
+                                            genre, language_check), ids))
+                while len(pending) >= IN_FLIGHT:
+                    write_oldest()
+            while pending:
+                write_oldest()
+        finally:
+            for future, _ in pending:  # a failed write stops the run: what is not written is scored on resume
+                future.cancel()
+        summary.stage_seconds["model"] -= scorer.waited  # busy time per stage; the stages overlap now
+        summary.sentences_encoded = scorer.encoded
     return summary
+
+
+def _lookup(found: dict[str, StoredDocument]) -> StoredLookup:
+    return lambda ids: {i: found[i] for i in ids if i in found}
+
+
+class _OneModelCall:
+    """The run's model for its scoring threads: one model call at a time (the encoder's tokenizer and session are
+    shared), everything else of the model as it is, and an encoder that remembers the run's most recent
+    embeddings. `waited`: seconds the threads spent waiting for their turn, which their stage times would
+    otherwise count as model time."""
+
+    def __init__(self, model):
+        self._model = copy.copy(model)
+        if getattr(model.encoder, "cache", None) is None:
+            self._model.encoder = model.encoder.with_cache(EmbeddingCache(max_memory=RUN_MEMORY))
+        self._lock = threading.Lock()
+        self.waited = 0.0
+        self._computed_before = self._model.encoder.computed
+
+    @property
+    def encoded(self) -> int:
+        """Texts the encoder computed in this run."""
+        return self._model.encoder.computed - self._computed_before
+
+    def predict(self, texts: list[str], *args, **kwargs) -> list[dict]:
+        asked = time.perf_counter()
+        with self._lock:
+            self.waited += time.perf_counter() - asked
+            return self._model.predict(texts, *args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._model, name)
