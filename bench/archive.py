@@ -100,6 +100,7 @@ def bench_nos(tmp: Path) -> dict:
         "skipped": run["skipped"], "wall_seconds_with_start": process["seconds"],
         "run_seconds": run["seconds"], "docs_per_second": run["docs_per_second"],
         "sentences_total": run["sentences_total"], "sentences_to_model": run["sentences_to_model"],
+        "sentences_encoded": run.get("sentences_encoded"),
         "prefilter_pass_share": round(run["sentences_to_model"] / max(run["sentences_total"], 1), 4),
         "stage_seconds": stages,
         "stage_share": {k: round(v / total_stages, 3) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])},

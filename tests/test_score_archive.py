@@ -195,7 +195,7 @@ def test_a_sentence_met_again_in_the_run_is_encoded_once_with_the_same_scores(mo
     prefilter = RelevancePrefilter.load()
     assert prefilter.passes([boilerplate])[0]
     summary = score_archive([str(archive)], model, db_url=store_url, source="test", batch_size=2,
-                            prefilter=prefilter)  # 4 batches, two in flight at a time
+                            prefilter=prefilter)  # 4 batches
     assert summary.scored == 7 and summary.errors == 0
     # the boilerplate reached the model in every article, and was encoded in the first batch only
     assert summary.sentences_encoded <= summary.sentences_to_model - 6

@@ -30,6 +30,7 @@ import json
 import re
 import time
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import mmh3
@@ -120,12 +121,25 @@ def char_wb_ngrams(text: str, n_min: int, n_max: int) -> list[str]:
 
 
 def hashed_ngrams(text: str, n_min: int, n_max: int, n_features: int) -> np.ndarray:
-    """The feature index of each n-gram of `text`, as scikit-learn's HashingVectorizer computes it."""
+    """The feature index of each n-gram of `text`, as scikit-learn's HashingVectorizer computes it. A word's
+    n-grams depend on the word alone (each word is padded on its own), so they are hashed once per distinct word
+    and remembered: news repeats its words, and hashing was most of the filter's time."""
     # A lone surrogate has no UTF-8 form: scikit-learn raised UnicodeEncodeError on it, and mmh3 would crash the
     # whole process (a segmentation fault), so the text is checked here first and raises as before.
     text.encode("utf-8")
-    hashes = np.fromiter(map(mmh3.hash, char_wb_ngrams(text, n_min, n_max)), np.int64)
-    return np.abs(hashes) % n_features  # int64, so |-2**31| is 2**31 (scikit-learn maps it to the same index)
+    words = text.lower().split()
+    if not words:
+        return np.zeros(0, np.int64)
+    return np.concatenate([_word_features(word, n_min, n_max, n_features) for word in words]).astype(np.int64)
+
+
+@lru_cache(maxsize=2 ** 14)  # the most recent 16,384 words: about 8 MB
+def _word_features(word: str, n_min: int, n_max: int, n_features: int) -> np.ndarray:
+    hashes = np.fromiter(map(mmh3.hash, char_wb_ngrams(word, n_min, n_max)), np.int64)
+    # |h| in int64, so |-2**31| is 2**31 (scikit-learn maps it to the same index); the index fits in int32
+    features = (np.abs(hashes) % n_features).astype(np.int32)
+    features.flags.writeable = False  # shared by every text with this word
+    return features
 
 
 def _vectorizer(config: PrefilterConfig):

@@ -36,7 +36,8 @@ from ..settings import model_dir as default_model_dir
 from ..settings import ray_address
 from ..store import ScoreWriter, default_database_url, make_engine, upgrade
 from ..store.rows import recorded_run, start_run
-from .score_archive import DEFAULT_BATCH, ArchiveSummary, Progress, StoreSink, score_records, split_items
+from .score_archive import (DEFAULT_BATCH, ArchiveSummary, Progress, StoreSink, remembering, score_records,
+                            split_items)
 
 READ_CPUS = 1  # logical CPUs kept free for the read step (see the module docstring)
 MISSING_RAY = "--engine ray needs the ray extra: pip install 'discourse[ray]'"
@@ -130,7 +131,7 @@ class ScoringActor:
         torch.set_num_threads(threads)  # the torch backend, and the adapter merge at load
         from ..model.loading import load_model
 
-        self.model = load_model(model_dir, backend)
+        self.model, _ = remembering(load_model(model_dir, backend))  # a sentence met again is encoded once
         got = self.model.describe()
         if (got["model"], got["model_version"]) != (meta["model"], meta["model_version"]):
             raise RuntimeError(f"this node's model is {got['model']} {got['model_version']}, the run's is "

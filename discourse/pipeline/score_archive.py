@@ -13,19 +13,16 @@ a store that cannot be reached does.
 A document id names one text: a record whose id is stored already with another text (a second archive reusing
 ids) is rejected as `id_conflict`, never counted as already scored; the same id with the same text is.
 
-Two batches are in flight at a time: while one is in the model (which releases the interpreter), the next is read,
-checked for language, split and pre-filtered, so both cores stay busy; the model takes one batch at a time, and
-batches are written in the order they were read. A sentence met again in the run (news repeats its boilerplate
-and quotes) is encoded once: the run keeps the most recent `RUN_MEMORY` embeddings.
+A sentence met again in the run (news repeats its boilerplate and quotes) is encoded once: the run keeps its most
+recent `RUN_MEMORY` embeddings. Batches run one after the other: reading and splitting the next batch while one is
+in the model was measured and does not pay on two cores, where the model already uses both (bench/README.md).
 """
 
 from __future__ import annotations
 
 import copy
-import threading
 import time
-from collections import Counter, deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -50,7 +47,6 @@ STORE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolT
 
 DEFAULT_BATCH = 64  # articles per transaction: small enough to lose little on a kill, large enough to batch well
 RUN_MEMORY = 20_000  # embeddings a run keeps for sentences it meets again (~31 MB at 384 dimensions)
-IN_FLIGHT = 2  # batches scored at once: one in the model, one in the stages before it
 
 
 @dataclass
@@ -360,81 +356,33 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
     def stored(ids: list[str]) -> dict[str, StoredDocument]:
         return writer.stored_documents(ids, meta["model"], meta["model_version"])
 
-    scorer = _OneModelCall(model)
+    run_model, computed_before = remembering(model)
     started, read = time.perf_counter(), 0
-    pending: deque[tuple[Future, set[str]]] = deque()  # batches being scored, with their ids, in read order
-
-    def write_oldest() -> None:
-        sink.write(pending.popleft()[0].result())
-        summary.seconds = time.perf_counter() - started
-        summary.sentences_encoded = scorer.encoded
-        if progress:
-            progress(summary, read)
-
-    with recorded_run(writer, summary, engine, started), \
-            ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="score-archive") as pool:
+    with recorded_run(writer, summary, engine, started):
         items = read_records(files, mapping, roots=roots, encodings=summary.encodings)
-        try:
-            while True:
-                reading = time.perf_counter()
-                chunk = list(islice(items, batch_size))
-                summary.stage_seconds["read"] += time.perf_counter() - reading
-                if not chunk:
-                    break
-                read += len(chunk)
-                records, rejections = split_items(chunk)
-                sink.reject(rejections)
-                ids = {r.id for r in records}
-                # An id of a batch not yet written is decided against what that batch writes (already scored, or
-                # another text under the same id), as if the batches ran one after the other.
-                while pending and any(ids & in_flight for _, in_flight in pending):
-                    write_oldest()
-                # The store is asked here, in the thread that writes, not in the scoring threads.
-                checking = time.perf_counter()
-                found = stored(list(ids)) if ids else {}
-                summary.stage_seconds["resume_check"] += time.perf_counter() - checking
-                pending.append((pool.submit(score_records, scorer, records, prefilter, _lookup(found), source,
-                                            genre, language_check), ids))
-                while len(pending) >= IN_FLIGHT:
-                    write_oldest()
-            while pending:
-                write_oldest()
-        finally:
-            for future, _ in pending:  # a failed write stops the run: what is not written is scored on resume
-                future.cancel()
-        summary.stage_seconds["model"] -= scorer.waited  # busy time per stage; the stages overlap now
-        summary.sentences_encoded = scorer.encoded
+        while True:
+            reading = time.perf_counter()
+            chunk = list(islice(items, batch_size))
+            summary.stage_seconds["read"] += time.perf_counter() - reading
+            if not chunk:
+                break
+            read += len(chunk)
+            records, rejections = split_items(chunk)
+            sink.reject(rejections)
+            sink.write(score_records(run_model, records, prefilter, stored, source, genre, language_check))
+            summary.seconds = time.perf_counter() - started
+            summary.sentences_encoded = run_model.encoder.computed - computed_before
+            if progress:
+                progress(summary, read)
+        summary.sentences_encoded = run_model.encoder.computed - computed_before
     return summary
 
 
-def _lookup(found: dict[str, StoredDocument]) -> StoredLookup:
-    return lambda ids: {i: found[i] for i in ids if i in found}
-
-
-class _OneModelCall:
-    """The run's model for its scoring threads: one model call at a time (the encoder's tokenizer and session are
-    shared), everything else of the model as it is, and an encoder that remembers the run's most recent
-    embeddings. `waited`: seconds the threads spent waiting for their turn, which their stage times would
-    otherwise count as model time."""
-
-    def __init__(self, model):
-        self._model = copy.copy(model)
-        if getattr(model.encoder, "cache", None) is None:
-            self._model.encoder = model.encoder.with_cache(EmbeddingCache(max_memory=RUN_MEMORY))
-        self._lock = threading.Lock()
-        self.waited = 0.0
-        self._computed_before = self._model.encoder.computed
-
-    @property
-    def encoded(self) -> int:
-        """Texts the encoder computed in this run."""
-        return self._model.encoder.computed - self._computed_before
-
-    def predict(self, texts: list[str], *args, **kwargs) -> list[dict]:
-        asked = time.perf_counter()
-        with self._lock:
-            self.waited += time.perf_counter() - asked
-            return self._model.predict(texts, *args, **kwargs)
-
-    def __getattr__(self, name: str):
-        return getattr(self._model, name)
+def remembering(model):
+    """(the model with an encoder that remembers the most recent `RUN_MEMORY` embeddings of this run, the encoder's
+    count of computed texts so far); a model whose encoder has a cache of its own keeps it."""
+    if getattr(model.encoder, "cache", None) is not None:
+        return model, model.encoder.computed
+    run_model = copy.copy(model)
+    run_model.encoder = model.encoder.with_cache(EmbeddingCache(max_memory=RUN_MEMORY))
+    return run_model, run_model.encoder.computed
