@@ -56,6 +56,7 @@ FULL_GRID = {
     "ft-rank4": replace(FT, rank=4),
     "ft-all-layers": replace(FT, top_layers=None),
     "ft-unweighted": replace(FT, class_weight=None),
+    "ft-linear-lr5e-4": replace(FT, schedule="linear", lr=5e-4, patience=2),
     "ft-epochs8-linear-lr5e-4": replace(FT, epochs=8, schedule="linear", lr=5e-4, patience=2),
     "ft-epochs8-linear-all-layers-rank16": replace(FT, epochs=8, schedule="linear", top_layers=None, rank=16,
                                                    patience=2),
