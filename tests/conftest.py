@@ -195,7 +195,7 @@ def demo_topic_model(demo_store) -> str:
     name = f"test-{uuid.uuid4().hex[:8]}"
     engine = make_engine(demo_store)
     with session_factory(engine)() as session:
-        fit_from_store(session, name, SegmentFilter.parse("genre=interview"), TopicConfig(min_topic_size=8))
+        fit_from_store(session, name, SegmentFilter.parse("genre=interview"), TopicConfig(min_topic_size=6))
     engine.dispose()
     yield name
     shutil.rmtree(model_path(name), ignore_errors=True)
