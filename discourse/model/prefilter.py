@@ -2,11 +2,11 @@
 
 Archive scoring runs every sentence of every article; most news sentences are about something else. This
 filter is a character n-gram logistic regression (hashed 3–5-grams, tf-idf): about 15,000 sentences/s on one core
-against 100–200/s for the encoder on two (bench/README.md, "Cheaper stages around the model"). A sentence passes when the regression's score reaches the threshold *or*
-it contains a word of early parenthood (PARENTHOOD). The threshold is set low, for recall: with the word rule, the
-filter lets through ≥ 98.5 % of the dev units coded relevant, so that nearly everything relevant still reaches the
-transformer; what it drops is scored as irrelevant without the model. Figures: `models/prefilter/metrics.json`
-(`bench/prefilter.py --train --write`).
+against 100–200/s for the encoder on two (bench/README.md, "Cheaper stages around the model"). A sentence passes
+when the regression's score reaches the threshold *or* it contains a word of early parenthood (PARENTHOOD). The
+threshold is set low, for recall: with the word rule, the filter lets through ≥ 98.5 % of the dev units coded
+relevant, so that nearly everything relevant still reaches the transformer; what it drops is scored as irrelevant
+without the model. Figures: `models/prefilter/metrics.json` (`bench/prefilter.py --train --write`).
 
 Why these choices:
 - Hashed features store no vocabulary, so the shipped weights contain no n-grams of the news used as negatives.

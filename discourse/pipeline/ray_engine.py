@@ -131,7 +131,7 @@ class ScoringActor:
         torch.set_num_threads(threads)  # the torch backend, and the adapter merge at load
         from ..model.loading import load_model
 
-        self.model, _ = remembering(load_model(model_dir, backend))  # a sentence met again is encoded once
+        self.model = remembering(load_model(model_dir, backend))  # a sentence met again is encoded once
         got = self.model.describe()
         if (got["model"], got["model_version"]) != (meta["model"], meta["model_version"]):
             raise RuntimeError(f"this node's model is {got['model']} {got['model_version']}, the run's is "

@@ -356,7 +356,8 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
     def stored(ids: list[str]) -> dict[str, StoredDocument]:
         return writer.stored_documents(ids, meta["model"], meta["model_version"])
 
-    run_model, computed_before = remembering(model)
+    run_model = remembering(model)
+    computed_before, summary.sentences_encoded = run_model.encoder.computed, 0
     started, read = time.perf_counter(), 0
     with recorded_run(writer, summary, engine, started):
         items = read_records(files, mapping, roots=roots, encodings=summary.encodings)
@@ -374,15 +375,14 @@ def score_archive(paths: Iterable[str], model, db_url: str | None = None, source
             summary.sentences_encoded = run_model.encoder.computed - computed_before
             if progress:
                 progress(summary, read)
-        summary.sentences_encoded = run_model.encoder.computed - computed_before
     return summary
 
 
 def remembering(model):
-    """(the model with an encoder that remembers the most recent `RUN_MEMORY` embeddings of this run, the encoder's
-    count of computed texts so far); a model whose encoder has a cache of its own keeps it."""
+    """The model with an encoder that remembers the most recent `RUN_MEMORY` embeddings of this run; a model whose
+    encoder has a cache of its own keeps it."""
     if getattr(model.encoder, "cache", None) is not None:
-        return model, model.encoder.computed
+        return model
     run_model = copy.copy(model)
     run_model.encoder = model.encoder.with_cache(EmbeddingCache(max_memory=RUN_MEMORY))
-    return run_model, run_model.encoder.computed
+    return run_model
