@@ -34,7 +34,7 @@ from discourse.pipeline.classify import Level, RecordPlan, classify_texts, plan_
 
 
 def warm_up(model) -> None:
-    """One classification before the first request: lingua loads its language models (~4 s, holding the GIL) and
+    """One classification before the first request: the language detectors load their models (holding the GIL) and
     the encoder runs its first batch; done lazily, that would stall the first requests and /v1/health with them."""
     classify_texts(model, ["Een eerste zin om het model op te warmen."])
 

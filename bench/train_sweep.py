@@ -122,7 +122,8 @@ def run(args) -> dict:
     tasks = args.tasks.split(",") if args.tasks else list(DEFAULT_TASKS)
     cache = EmbeddingCache()  # in memory: head points of one task share the frozen encoder's embeddings
     results: dict = {"grid": args.grid, "seeds": args.seeds, "limit": args.limit, "encoder": args.encoder,
-                     "max_sentences": args.max_sentences, "tasks": {}, "started": time.strftime("%Y-%m-%d %H:%M")}
+                     "max_sentences": args.max_sentences, "finetune_sentences": args.finetune_sentences,
+                     "tasks": {}, "started": time.strftime("%Y-%m-%d %H:%M")}
     with tempfile.TemporaryDirectory() as tmp:
         for task in tasks:
             level, loader = TASKS[task]
@@ -131,7 +132,8 @@ def run(args) -> dict:
             data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
             results["tasks"][task] = {"n": len(rows), "level": level, "configs": {}}
             for name in names:
-                options = replace(grid[name], level=level, seeds=args.seeds, max_sentences=args.max_sentences)
+                options = replace(grid[name], level=level, seeds=args.seeds, max_sentences=args.max_sentences,
+                                  finetune_sentences=args.finetune_sentences)
                 print(f"[{task}] {name}: {options}", file=sys.stderr, flush=True)
                 report = train_classifier(data, "text", "label", Path(tmp) / f"{task}-{name}", options, seed=0,
                                           encoder_spec=args.encoder, cache=cache,
@@ -185,6 +187,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--limit", type=int, help="at most N rows per task (a smoke run)")
     parser.add_argument("--max-sentences", type=int, default=64, help="document level: sentences pooled per text")
+    parser.add_argument("--finetune-sentences", type=int, default=TrainOptions.finetune_sentences,
+                        help="document level, finetune: sentences per text the LoRA stage learns from")
     parser.add_argument("--encoder", help="encoder or adapter folder (discourse adapt-encoder) for every point")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()

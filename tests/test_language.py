@@ -32,3 +32,23 @@ def test_only_the_sample_is_read():
     assert (whole.code, whole.letters) == (sample.code, sample.letters)
     assert whole.confidence == pytest.approx(sample.confidence)  # the detector's floats vary in the last bit
     assert whole.letters <= SAMPLE_CHARS
+
+
+def test_authored_check_set_dutch_never_refused_foreign_rarely_taken_for_dutch():
+    """bench/data/language_check_sentences.jsonl: 12 texts in each of 15 languages near or around Dutch, and 40
+    Dutch texts a detector may take for something else (headlines with English names, spoken Flemish, Dutch mixed
+    with English)."""
+    import json
+
+    from discourse.pipeline.language import check_language
+    from discourse.settings import REPO_ROOT
+
+    rows = [json.loads(line) for line in
+            (REPO_ROOT / "bench" / "data" / "language_check_sentences.jsonl").read_text(encoding="utf-8").splitlines()]
+    dutch = [check_language(r["text"]) for r in rows if r["lang"] == "nl"]
+    assert len(dutch) == 40 and not any(v.refuse for v in dutch)
+    foreign = [(r, check_language(r["text"])) for r in rows if r["lang"] != "nl"]
+    taken_for_dutch = [r["lang"] for r, v in foreign if not v.refuse and not v.uncertain]
+    assert "af" not in taken_for_dutch and len(taken_for_dutch) <= 2, taken_for_dutch
+    assert all(v.refuse for r, v in foreign if r["lang"] == "af")  # Afrikaans is refused, not flagged
+    assert sum(v.refuse for _, v in foreign) >= 150  # of 180; the rest are classified and flagged

@@ -289,6 +289,23 @@ def test_finetune_seeds_keep_one_adapter_per_model(tmp_path, tiny_model_dir):
     assert len(model.predict(["De baby slaapt niet goed en het is fijn ."])) == 1
 
 
+def test_document_level_finetune_learns_from_a_few_sentences_per_text(tmp_path, tiny_model_dir):
+    import re
+
+    data = _write_rows(tmp_path / "docs.csv", _tiny_rows(60, sentences_per_text=4, seed=5))
+    out = tmp_path / "doc-ft"
+    result = _train(tmp_path, data, out, "--encoder", str(tiny_model_dir), "--level", "document", "--mode",
+                    "finetune", "--epochs", "1", "--max-sentences", "3", "--finetune-sentences", "2")
+    assert result.returncode == 0, result.stderr
+    sentences, texts = map(int, re.search(r"LoRA stage: (\d+) sentences from (\d+) training texts",
+                                          result.stderr).groups())
+    assert texts > 0 and sentences == 2 * texts  # 2 of each text's 4 sentences; the pooled head still sees 3
+    assert "--finetune-sentences 2" in (out / "MODEL_CARD.md").read_text()
+    refused = _train(tmp_path, data, tmp_path / "bad", "--encoder", str(tiny_model_dir), "--level", "document",
+                     "--finetune-sentences", "0")
+    assert refused.returncode != 0 and "finetune sentences must be at least 1" in refused.stderr
+
+
 def test_document_level_pools_sentences_in_training_and_in_classify(tmp_path, tiny_model_dir):
     import numpy as np
 

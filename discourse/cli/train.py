@@ -22,6 +22,7 @@ def train(
     seeds: int = typer.Option(1, "--seeds", help="Train N models (seeds SEED..SEED+N-1, each its own dev split) and average their probabilities; the card reports mean ± sd and the ensemble."),
     level: str = typer.Option("sentence", "--level", help="'sentence': each text is one unit; 'document': split into sentences, embed and mean-pool (for labels of whole articles)."),
     max_sentences: int = typer.Option(64, "--max-sentences", help="Document level: at most N sentences per text, spread over it."),
+    finetune_sentences: int = typer.Option(8, "--finetune-sentences", help="Document level, finetune: the LoRA stage learns from N sentences per text (spread over it), each with the text's label; the head then sees --max-sentences pooled."),
     test_share: float = typer.Option(0.15, "--test-share", help="Share held out as the test split the card reports on; 0: report on dev (optimistic)."),
     class_weight: str = typer.Option("balanced", "--class-weight", help="'balanced' or 'none' (head and fine-tuning loss)."),
     epochs: int = typer.Option(4, "--epochs", help="Maximum epochs for --mode finetune (early stopping on dev)."),
@@ -60,6 +61,7 @@ def train(
         fail(f"--class-weight must be 'balanced' or 'none', not {class_weight!r}")
     options = TrainOptions(mode=mode, level=level, seeds=seeds, test_share=test_share,
                            class_weight=None if class_weight == "none" else class_weight, max_sentences=max_sentences,
+                           finetune_sentences=finetune_sentences,
                            epochs=epochs, lr=lr, rank=rank, top_layers=top_layers or None, schedule=schedule,
                            patience=patience)
     try:

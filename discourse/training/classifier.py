@@ -37,6 +37,7 @@ Mode = Literal["head", "finetune"]
 C_GRID = (0.25, 1.0, 4.0, 16.0, 64.0)
 DEV_SHARE = 0.15
 TEST_SHARE = 0.15
+FINETUNE_DOC_SENTENCES = 8
 MIN_TRAIN_PER_CLASS = 50  # below this a class's figures (and its F1 in the card) are mostly noise
 
 
@@ -107,6 +108,9 @@ class TrainOptions:
     test_share: float = TEST_SHARE  # 0: no test split; figures are then on dev (optimistic, and the card says so)
     class_weight: str | None = "balanced"  # or None
     max_sentences: int = MAX_DOC_SENTENCES
+    # Document level, finetune: sentences per text the LoRA stage learns from (spread over the text). Each carries
+    # its text's label, so more of them from one text add little new signal, and the stage's time grows with them.
+    finetune_sentences: int = FINETUNE_DOC_SENTENCES
     epochs: int = 4
     lr: float = 2e-4
     rank: int = 8
@@ -130,6 +134,8 @@ class TrainOptions:
             raise ValueError(f"class weight must be 'balanced' or none, got {self.class_weight!r}")
         if self.max_sentences < 1:
             raise ValueError(f"max sentences must be at least 1, got {self.max_sentences}")
+        if self.finetune_sentences < 1:
+            raise ValueError(f"finetune sentences must be at least 1, got {self.finetune_sentences}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
 
@@ -347,11 +353,14 @@ def _finetune(texts, ys, labels, train, dev, options: TrainOptions, seed: int, e
     def units(idx):
         if options.level == "sentence":
             return [texts[j] for j in idx], [index[ys[j]] for j in idx]
-        pairs = [(s, index[ys[j]]) for j in idx for s in document_sentences(texts[j], options.max_sentences)]
+        limit = min(options.max_sentences, options.finetune_sentences)
+        pairs = [(s, index[ys[j]]) for j in idx for s in document_sentences(texts[j], limit)]
         return [p[0] for p in pairs], [p[1] for p in pairs]
 
     train_texts, train_targets = units(train)
     dev_texts, dev_targets = units(dev)
+    if options.level == "document":
+        log(f"LoRA stage: {len(train_texts)} sentences from {len(train)} training texts")
     weight = None
     if options.class_weight == "balanced":
         found = np.bincount(train_targets, minlength=len(labels)).astype(float)
@@ -411,6 +420,8 @@ def _write_card(out_dir: Path, config: dict, report: dict, data, encoder_spec, o
         flags.append(f"--seeds {options.seeds}")
     if options.level != "sentence":
         flags.append(f"--level {options.level} --max-sentences {options.max_sentences}")
+        if options.mode == "finetune":
+            flags.append(f"--finetune-sentences {options.finetune_sentences}")
     if options.mode == "finetune":
         flags.append(f"--epochs {options.epochs} --lr {options.lr} --rank {options.rank} --top-layers "
                      f"{options.top_layers or 0} --schedule {options.schedule} --patience {options.patience}")
