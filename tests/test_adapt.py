@@ -68,7 +68,8 @@ def test_adapt_then_train_on_the_adapter_then_classify(tmp_path, tiny_model_dir)
         handle.writelines(json.dumps(r) + "\n" for r in rows)
     out = tmp_path / "model"
     trained = subprocess.run(CLI + ["train", "--data", str(tmp_path / "d.jsonl"), "--text-column", "tekst",
-                                    "--label-column", "code", "--out", str(out), "--encoder", str(adapter)],
+                                    "--label-column", "code", "--out", str(out), "--encoder", str(adapter),
+                                    "--mode", "head"],
                              capture_output=True, text=True, timeout=600)
     assert trained.returncode == 0, trained.stderr
     config = json.loads((out / "config.json").read_text())

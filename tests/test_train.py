@@ -248,7 +248,7 @@ def test_seeds_train_an_ensemble_that_classify_loads_and_averages(tmp_path, tiny
 
     data = _write_rows(tmp_path / "d.csv", _tiny_rows(120, seed=1))
     out = tmp_path / "ens"
-    result = _train(tmp_path, data, out, "--encoder", str(tiny_model_dir), "--seeds", "3")
+    result = _train(tmp_path, data, out, "--encoder", str(tiny_model_dir), "--seeds", "3", "--mode", "head")
     assert result.returncode == 0, result.stderr
     assert "over 3 seeds: accuracy" in result.stderr and "ensemble of 3" in result.stderr
     config = json.loads((out / "config.json").read_text())
@@ -316,7 +316,7 @@ def test_document_level_pools_sentences_in_training_and_in_classify(tmp_path, ti
     data = _write_rows(tmp_path / "docs.csv", _tiny_rows(80, sentences_per_text=4, seed=3))
     out = tmp_path / "doc"
     result = _train(tmp_path, data, out, "--encoder", str(tiny_model_dir), "--level", "document",
-                    "--max-sentences", "3")
+                    "--max-sentences", "3", "--mode", "head")
     assert result.returncode == 0, result.stderr
     config = json.loads((out / "config.json").read_text())
     assert config["level"] == "document" and config["max_sentences"] == 3
@@ -360,3 +360,19 @@ def test_train_refuses_bad_options_before_loading(tmp_path):
                            (["--test-share", "0.7"], "test share")):
         result = _train(tmp_path, data, tmp_path / "m", *flags)
         assert result.returncode == 2 and message in result.stderr, (flags, result.stderr)
+
+
+def test_cli_defaults_are_the_library_defaults():
+    """`discourse train` spells its defaults out (importing the trainer would slow every command's start); they
+    must stay the ones TrainOptions documents, which the sweep chose."""
+    import inspect
+
+    from discourse.cli.train import train
+    from discourse.training.classifier import TrainOptions
+
+    flags = {name: p.default.default for name, p in inspect.signature(train).parameters.items()}
+    chosen = TrainOptions()
+    for field in ("mode", "level", "seeds", "test_share", "max_sentences", "finetune_sentences", "epochs", "lr",
+                  "rank", "schedule", "patience"):
+        assert flags[field] == getattr(chosen, field), field
+    assert flags["top_layers"] == chosen.top_layers and flags["class_weight"] == chosen.class_weight
