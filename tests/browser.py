@@ -53,9 +53,13 @@ def driver(browser_available):
 
 
 def wait(driver, condition, timeout: float = WAIT_S, message: str = ""):
+    """Poll `condition` until it is truthy. An element the page re-rendered between being found and being read
+    is stale, not an error: the next poll finds the new one."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition, message)
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        condition, message)
 
 
 def css(driver, selector: str):
