@@ -5,8 +5,8 @@ Two detectors, both shipped inside their wheels (no download). fastText's compre
 for the languages a Dutch or Belgian archive actually contains (Dutch's neighbours, the languages of large migrant
 communities, Afrikaans and Frisian) and renormalised. Where it says Dutch or Afrikaans, which its small model tells
 apart poorly, a lingua detector of those two languages alone decides: Afrikaans is the one language a Dutch model
-would happily misread. Together they hold about 120 MB where lingua for all fifteen languages held 430, and on
-the authored check set they take fewer foreign texts for Dutch (`bench/language_modes.py`).
+would happily misread. Together they add about 60 MB to a process, where lingua for all fifteen languages added
+425, and on the authored check set they take fewer foreign texts for Dutch (`bench/language_modes.py`).
 """
 
 from __future__ import annotations
