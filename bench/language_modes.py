@@ -61,19 +61,21 @@ def check_set() -> list[dict]:
     return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
 
 
-def decide(guess, text: str) -> str:
-    """The service's rule (discourse.pipeline.language.check_language, mode strict) on one guess: "dutch",
-    "flagged" (classified, marked uncertain) or "refused"."""
+def decide(guess, text: str):
+    """(the set-up's guess, the service's verdict on it: `discourse.pipeline.language.judge`, mode strict)."""
     from discourse.pipeline import language as L
 
-    sample = text[:L.SAMPLE_CHARS]
-    letters = sum(ch.isalpha() for ch in sample)
+    sample, letters = L.sample_of(text)
     if letters < L.MIN_LETTERS:
-        return "dutch"
-    code, confidence, refuse_at = guess(sample)
-    if code == "nl":
-        return "dutch"
-    return "refused" if confidence >= refuse_at and letters >= L.REFUSE_MIN_LETTERS else "flagged"
+        found = L.LanguageGuess("nl", 0.0, letters)
+    else:
+        code, confidence, refuse_at = guess(sample)
+        found = L.LanguageGuess(code, confidence, letters, refuse_at)
+    return found, L.judge(found)
+
+
+def verdict_name(verdict) -> str:
+    return "refused" if verdict.refuse else "flagged" if verdict.uncertain else "dutch"
 
 
 def run(mode: str, radio: int) -> dict:
@@ -87,29 +89,24 @@ def run(mode: str, radio: int) -> dict:
     flagged, refused, stricter = 0, [], {c: 0 for c in STRICTER}
     started = time.perf_counter()
     for text in texts:
-        sample = text[:L.SAMPLE_CHARS]
-        letters = sum(ch.isalpha() for ch in sample)
-        if letters < L.MIN_LETTERS:
-            continue
-        code, confidence, refuse_at = guess(sample)
-        if code != "nl":
-            flagged += 1
-            if letters >= L.REFUSE_MIN_LETTERS:
-                if confidence >= refuse_at:
-                    refused.append(f"{code} {confidence:.2f}: {text[:80]}")
-                for c in STRICTER:
-                    stricter[c] += confidence >= c
+        found, verdict = decide(guess, text)
+        flagged += verdict.uncertain or verdict.refuse
+        if verdict.refuse:
+            refused.append(f"{found.code} {found.confidence:.2f}: {text[:80]}")
+        if not found.is_dutch and found.letters >= L.REFUSE_MIN_LETTERS:
+            for c in STRICTER:
+                stricter[c] += found.confidence >= c
     seconds = round(time.perf_counter() - started, 1)
     units = [u.text for u in load_units()]
     authored = {"texts": len(units), "flagged": 0, "refused": 0}
     for text in units:
-        verdict = decide(guess, text)
+        verdict = verdict_name(decide(guess, text)[1])
         if verdict != "dutch":
             authored[verdict] += 1
     per_language: dict[str, dict[str, int]] = {}
     wrong: list[str] = []
     for row in check_set():
-        verdict = decide(guess, row["text"])
+        verdict = verdict_name(decide(guess, row["text"])[1])
         per_language.setdefault(row["lang"], {"dutch": 0, "flagged": 0, "refused": 0})[verdict] += 1
         if (verdict == "dutch") != (row["lang"] == "nl"):
             wrong.append(f"{row['lang']} -> {verdict}: {row['text'][:70]}")

@@ -88,11 +88,16 @@ def load_detectors() -> None:
     _dutch_or_afrikaans()
 
 
+def sample_of(text: str) -> tuple[str, int]:
+    """The part of `text` a detector reads (its first SAMPLE_CHARS characters) and how many letters it has."""
+    sample = text[:SAMPLE_CHARS]
+    return sample, sum(ch.isalpha() for ch in sample)
+
+
 def detect_language(text: str) -> LanguageGuess:
     """The language of `text`, decided on its first SAMPLE_CHARS characters alone; `letters` counts the sample's
     letters, the evidence the guess rests on."""
-    sample = text[:SAMPLE_CHARS]
-    letters = sum(ch.isalpha() for ch in sample)
+    sample, letters = sample_of(text)
     if letters < MIN_LETTERS:
         return LanguageGuess("nl", 0.0, letters)
     line = " ".join(sample.split())  # fastText reads one line
@@ -145,7 +150,12 @@ def check_language(text: str, mode: LanguageCheckMode = "strict") -> LanguageVer
     """Refuse `text` only when it is long enough and confidently not Dutch (`mode` "strict"); see LANGUAGE_CHECKS."""
     if require_mode(mode) == "off":
         return LanguageVerdict(None, refuse=False, uncertain=False)
-    guess = detect_language(text)
+    return judge(detect_language(text), mode)
+
+
+def judge(guess: LanguageGuess, mode: LanguageCheckMode = "strict") -> LanguageVerdict:
+    """The rule on one guess: refuse it only when it rests on REFUSE_MIN_LETTERS letters or more and its detector
+    is confident (`guess.refuse_at`) that it is not Dutch, in mode "strict"; flag every other non-Dutch guess."""
     if guess.is_dutch:
         return LanguageVerdict(guess, refuse=False, uncertain=False)
     confident = guess.confidence >= guess.refuse_at and guess.letters >= REFUSE_MIN_LETTERS
