@@ -52,3 +52,12 @@ def test_authored_check_set_dutch_never_refused_foreign_rarely_taken_for_dutch()
     assert "af" not in taken_for_dutch and len(taken_for_dutch) <= 2, taken_for_dutch
     assert all(v.refuse for r, v in foreign if r["lang"] == "af")  # Afrikaans is refused, not flagged
     assert sum(v.refuse for _, v in foreign) >= 150  # of 180; the rest are classified and flagged
+
+
+def test_lone_surrogates_and_nul_bytes_are_read_past():
+    """Neither detector accepts text that is not valid UTF-8; a text carrying a lone surrogate is judged on the
+    rest of it."""
+    dutch = detect_language("Kind en Gezin biedt gratis consultaties aan \ud800 voor alle baby's en peuters.")
+    assert dutch.is_dutch
+    english = detect_language("The first thousand days \udfff shape a child's future,\x00 experts say.")
+    assert english.code == "en"

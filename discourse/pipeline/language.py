@@ -100,6 +100,9 @@ def detect_language(text: str) -> LanguageGuess:
     sample, letters = sample_of(text)
     if letters < MIN_LETTERS:
         return LanguageGuess("nl", 0.0, letters)
+    # Both detectors take UTF-8: a lone surrogate (text decoded with surrogateescape, or built in Python) would make
+    # them raise; it is no evidence of a language either way.
+    sample = sample.encode("utf-8", "replace").decode("utf-8")
     line = " ".join(sample.split())  # fastText reads one line
     if sum(ch.isupper() for ch in line) > 0.8 * letters:
         line = line.lower()  # text in capitals reads to lid.176 as another script
